@@ -1,0 +1,69 @@
+"""`equivalence`: levels 1 (gradient) and 2 (trajectory) for one model, strategy and pair."""
+from __future__ import annotations
+
+from tabulate import tabulate
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("equivalence", help="is this strategy equivalent to the large batch? "
+                                           "(gradient and trajectory levels)")
+    p.add_argument("--model", required=True)
+    p.add_argument("--effective-batch", type=int, required=True, metavar="B")
+    p.add_argument("--micro", type=int, required=True, metavar="b",
+                   help="micro-batch per replica; accum = B / (b x replicas)")
+    p.add_argument("--strategy", required=True)
+    p.add_argument("--dataset", help="default: the seed's if available here, else the offline default")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--updates", type=int, default=20, help="updates for the trajectory (level 2)")
+    p.add_argument("--lr-schedule", default="constant", help="constant | exponential | cosine")
+    p.add_argument("--replicas", type=int, default=1,
+                   help="MirroredStrategy replicas (logical CPU devices when there is no GPU)")
+    p.add_argument("--preset", help="model preset (default: the seed's); 'small' for CPU")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", help="directory with local copies of the data sets")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from bench.equivalence.analysis import EquivalenceRequest
+
+    req = EquivalenceRequest(args.model, args.strategy, args.effective_batch, args.micro,
+                             args.replicas, args.dataset, args.dtype, args.updates,
+                             args.lr_schedule, args.seed, args.preset)
+    req.validate()  # before TensorFlow starts
+    from bench.data import Sources
+    from bench.equivalence.analysis import analyse
+    from bench.runtime import configure_devices
+
+    configure_devices(args.replicas)
+    record = analyse(req, Sources.from_env(args.data_dir))
+    if args.json:
+        from bench.cli import print_json
+
+        print_json(record)
+    else:
+        print(render(record))
+    return 0
+
+
+def render(r: dict) -> str:
+    head = (f"{r['model']} / {r['strategy']} / {r['pair']} (B={r['effective_batch']}) / "
+            f"{r['dtype']} / lr {r['lr_schedule']} / {r['dataset']['label']}")
+    if r["verdict"] == "failed":
+        return f"{head}\nverdict: FAILED — {r['reasons'][0]}"
+    rows = [["1 gradient", f"{r['gradient_rel_error']:.2e} overall, "
+             f"{r['gradient_max_variable_rel_error']:.2e} worst variable",
+             f"<= {r['gradient_tolerance']:.0e}", r["levels"]["gradient"]],
+            ["2 trajectory", f"{r['trajectory'][-1]:.2e} after {r['updates']} updates, "
+             f"max {r['trajectory_ratio']:.2g}x the noise floor", "<= 10x floor",
+             r["levels"]["trajectory"]]]
+    table = tabulate(rows, ["level", "measured", "equivalent if", "result"], disable_numparse=True)
+    n = len(r["trajectory"])
+    picks = sorted({i for i in (0, 1, 4, 9, 19, 49, n - 1) if i < n})
+    traj = tabulate([[i + 1, f"{r['trajectory'][i]:.2e}", f"{r['noise_floor'][i]:.2e}",
+                      r["lr_steps"][i], f"{r['lr'][i]:.2e}"] for i in picks],
+                    ["update", "distance to large batch", "noise floor", "lr step", "lr"],
+                    disable_numparse=True)
+    reasons = "\n".join(f"  - {x}" for x in r["reasons"])
+    return f"{head}\n\n{table}\n\n{traj}\n\nverdict: {r['verdict'].upper()}\n{reasons}"

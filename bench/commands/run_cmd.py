@@ -1,0 +1,98 @@
+"""`run`: train one configuration and measure it; append one JSON record to --out."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.errors import BenchError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="train and measure one configuration")
+    p.add_argument("--model")
+    p.add_argument("--dataset", help="default: the seed's if available here, else the offline default")
+    p.add_argument("--effective-batch", type=int, metavar="B")
+    p.add_argument("--micro", type=int, metavar="b", help="micro-batch per replica")
+    p.add_argument("--strategy")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit-train", type=int, metavar="N", help="use the first N training samples")
+    p.add_argument("--limit-test", type=int, metavar="N", help="use the first N test samples")
+    p.add_argument("--preset", help="model preset (default: the seed's); 'small' for CPU")
+    p.add_argument("--lr-schedule", default="constant", help="constant | exponential | cosine")
+    p.add_argument("--learning-rate", type=float, help="default: the model's recipe")
+    p.add_argument("--replicas", type=int, default=1)
+    p.add_argument("--jit", action="store_true", help="XLA-compile the training step")
+    p.add_argument("--per-micro", action="store_true",
+                   help="accumulate: one traced call per micro-batch instead of per update")
+    p.add_argument("--probes", help="comma-separated memory probes (default: all)")
+    p.add_argument("--isolate", action="store_true",
+                   help="run in a fresh child process; a crash or timeout becomes a record")
+    p.add_argument("--timeout", type=float, help="seconds (implies --isolate)")
+    p.add_argument("--config-file", help="a JSON run configuration instead of the flags above")
+    p.add_argument("--data-dir", help="directory with local copies of the data sets")
+    p.add_argument("--out", help="append the record to this JSON-lines file")
+    p.add_argument("--json", action="store_true", help="print the record as JSON")
+    p.add_argument("--quiet", action="store_true", help="print nothing (use with --out)")
+    p.set_defaults(handler=run)
+
+
+def config_from_args(args):
+    from bench.measure.run import RunConfig
+
+    if args.config_file:
+        try:
+            return RunConfig.from_json(json.loads(Path(args.config_file).read_text()))
+        except (OSError, json.JSONDecodeError, TypeError) as e:
+            raise BenchError(f"cannot read run configuration {args.config_file}: {e}") from None
+    missing = [f"--{n.replace('_', '-')}" for n in ("model", "strategy", "effective_batch", "micro")
+               if getattr(args, n) is None]
+    if missing:
+        raise BenchError(f"run needs {', '.join(missing)}")
+    probes = tuple(p.strip() for p in args.probes.split(",")) if args.probes else None
+    return RunConfig(args.model, args.strategy, args.effective_batch, args.micro, args.dataset,
+                     args.replicas, args.epochs, args.seed, args.limit_train, args.limit_test,
+                     args.preset, args.lr_schedule, args.learning_rate, args.jit,
+                     not args.per_micro, probes)
+
+
+def run(args) -> int:
+    cfg = config_from_args(args)
+    cfg.validate()
+    if args.isolate or args.timeout:
+        from bench.measure.isolate import run_isolated
+
+        record = run_isolated(cfg, args.timeout, args.data_dir)
+    else:
+        from bench.data import Sources
+        from bench.measure.run import measured_run
+        from bench.runtime import configure_devices
+
+        configure_devices(cfg.replicas)
+        record = measured_run(cfg, Sources.from_env(args.data_dir))
+    if args.out:
+        from bench.results.store import append
+
+        append(Path(args.out), record)
+    if args.json:
+        from bench.cli import print_json
+
+        print_json(record)
+    elif not args.quiet:
+        print(summary(record))
+    return 0 if record["status"] == "ok" else 1
+
+
+def summary(r: dict) -> str:
+    c = r["config"]
+    head = f"{c['model']} / {c['strategy']} / {c['pair']} (B={c['effective_batch']})"
+    if r["status"] != "ok":
+        return f"{head}: {r['status'].upper()} — {r.get('error')}"
+    lines = [head, f"data: {r['dataset']['label']}", f"device: {r['environment']['device']}",
+             f"throughput: {r['throughput_samples_per_s']:,.0f} samples/s (median of "
+             f"{r['throughput']['timed_updates']} updates, IQR {r['throughput']['iqr_relative']:.0%})",
+             f"final test accuracy: {r['final_test_accuracy']:.4f} after {r['updates']} updates"]
+    for name, m in r["memory"].items():
+        lines.append(f"memory [{name}]: " + (f"{m['peak_bytes'] / 2**20:,.1f} MiB peak above baseline"
+                                             if m["available"] else f"not available — {m['reason']}"))
+    return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""Data set registry: name -> loader (real) or generator (synthetic stand-in), and availability."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
+
+from bench.data import census, images, synthetic
+from bench.data.base import Dataset
+from bench.data.sources import Sources, host_reachable
+from bench.errors import BenchError, DatasetUnavailable
+from models.specs import ImageSpec, InputSpec, TabularSpec
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    title: str
+    kind: str  # "image" | "tabular"
+    counts: tuple[int, int]
+    shape: tuple[int, ...] | None  # images: (H, W, C)
+    num_classes: int
+    load: Callable[[Sources], Dataset] | None = None            # real data
+    generate: Callable[[int, int, int], Dataset] | None = None  # synthetic: (n_train, n_test, seed)
+    local_files: tuple[tuple[str, ...], ...] = ()  # alternative file sets that make a local copy
+    subdirs: tuple[str, ...] = ()
+    include_root: bool = True
+    remote_host: str | None = None
+
+    @property
+    def real(self) -> bool:
+        return self.load is not None
+
+    def availability(self, sources: Sources) -> tuple[bool, str]:
+        """Whether it can be loaded here, and why — without downloading anything."""
+        if not self.real:
+            return True, "generated on demand"
+        for files in self.local_files:
+            found = sources.find(list(files), *self.subdirs, include_root=self.include_root)
+            if found is not None:
+                return True, f"local copy in {found}"
+        if not sources.allow_download:
+            return False, "no local copy; downloads disabled"
+        reason = host_reachable(self.remote_host) if self.remote_host else "no download source"
+        if reason:
+            return False, f"no local copy, and {reason}"
+        return True, f"downloadable from {self.remote_host}"
+
+
+    def listing_spec(self) -> InputSpec:
+        """The model-facing spec without loading data (tables: the documented vocabularies)."""
+        if self.kind == "image":
+            return ImageSpec(self.shape, self.num_classes)
+        return TabularSpec(census.NUMERIC, dict(census.VOCABULARIES), self.num_classes)
+
+
+def _synthetic(real: DatasetEntry) -> DatasetEntry:
+    name, title = f"synthetic_{real.name}", f"Synthetic {real.title}"
+    generator = (synthetic.synthetic_census if real.kind == "tabular" else
+                 partial(synthetic.synthetic_images, name, title, real.shape, real.num_classes))
+    return DatasetEntry(name, title, real.kind, real.counts, real.shape, real.num_classes,
+                        generate=generator)
+
+
+_MNIST = DatasetEntry("mnist", "MNIST", "image", (60000, 10000), (28, 28, 1), 10, images.load_mnist,
+                      local_files=(("mnist.npz",), images.IDX_NAMES), subdirs=("mnist",),
+                      remote_host="storage.googleapis.com")
+_FASHION = DatasetEntry("fashion_mnist", "Fashion-MNIST", "image", (60000, 10000), (28, 28, 1),
+                        10, images.load_fashion_mnist, local_files=(images.IDX_NAMES,),
+                        subdirs=("fashion-mnist", "fashion_mnist"), include_root=False,
+                        remote_host="storage.googleapis.com")
+_CIFAR = DatasetEntry("cifar100", "CIFAR-100", "image", (50000, 10000), (32, 32, 3), 100,
+                      images.load_cifar100,
+                      local_files=(("cifar-100-python.tar.gz",), ("train", "test")),
+                      subdirs=("cifar-100-python", "cifar-100-python-target/cifar-100-python"),
+                      remote_host="www.cs.toronto.edu")
+_CENSUS = DatasetEntry("census_income", "Census-Income (KDD)", "tabular", (199_523, 99_762),
+                       None, 2, census.load_census_income,
+                       local_files=(tuple(f.name for f in census.FILES),),
+                       subdirs=("census-income", "census_income"), remote_host="archive.ics.uci.edu")
+
+DATASETS: dict[str, DatasetEntry] = {e.name: e for e in [
+    _MNIST, _FASHION, _CIFAR, _CENSUS, *(_synthetic(e) for e in (_MNIST, _FASHION, _CIFAR, _CENSUS))
+]}
+
+
+def get_dataset_entry(name: str) -> DatasetEntry:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise BenchError(f"unknown data set {name!r} (data sets: {', '.join(DATASETS)})") from None
+
+
+def load_dataset(name: str, *, sources: Sources | None = None, seed: int = 0,
+                 limit_train: int | None = None, limit_test: int | None = None) -> Dataset:
+    """Load a real data set (or generate a synthetic one), keeping only the first samples if
+    limited. Synthetic data is generated only as large as asked for (same seed, same schema)."""
+    entry = get_dataset_entry(name)
+    if entry.generate is not None:
+        n_train = min(limit_train or entry.counts[0], entry.counts[0])
+        n_test = min(limit_test or entry.counts[1], entry.counts[1])
+        return entry.generate(n_train, n_test, seed)
+    return entry.load(sources or Sources.from_env()).limited(limit_train, limit_test)
+
+
+FALLBACK = {"image": "fashion_mnist", "tabular": "synthetic_census_income"}
+
+
+def resolve_dataset(data_kind: str, preferred: str, requested: str | None,
+                    sources: Sources) -> tuple[str, str]:
+    """The data set to use and a note on why: the one asked for (if it suits the model), else the
+    model's seed data set if available here, else the offline default for its kind (real
+    Fashion-MNIST for images; the census stand-in, labelled synthetic, for tables)."""
+    if requested is not None:
+        entry = get_dataset_entry(requested)
+        if entry.kind != data_kind:
+            raise BenchError(f"data set {requested!r} holds {entry.kind} data; this model takes "
+                             f"{data_kind} data ({', '.join(n for n, e in DATASETS.items() if e.kind == data_kind)})")
+        return requested, "as requested"
+    available, why = get_dataset_entry(preferred).availability(sources)
+    if available:
+        return preferred, f"the seed's data set ({why})"
+    return FALLBACK[data_kind], f"the seed's {preferred} is not available here ({why}); using the offline default"
+
+
+__all__ = ["FALLBACK", "resolve_dataset", "DATASETS", "DatasetEntry", "DatasetUnavailable", "get_dataset_entry", "load_dataset"]

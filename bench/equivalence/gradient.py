@@ -1,0 +1,68 @@
+"""Level 1: at the same weights and data, the gradient a strategy applies vs the large batch's.
+
+Each strategy runs one real update of its own code with GradientCapture as the optimizer, which
+records the gradient handed to it instead of moving the weights. So Keras' built-in accumulation
+is measured through Keras, and the naive loop through the naive loop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.training.feed import Window
+from bench.training.plan import AccumulationPlan
+from bench.training.setup import TrainingConfig, build_trainer
+from models.specs import InputSpec
+
+#: Level-1 tolerances: what float rounding of a sum of k terms allows (design notes: float32
+#: measured ~1.5e-6 on the CNN; float64 ~1e-15).
+TOLERANCE = {"float32": 1e-5, "float64": 1e-12}
+
+
+@dataclass(frozen=True)
+class GradientComparison:
+    max_rel_error: float
+    overall_rel_error: float
+    per_variable: dict[str, float]
+
+
+def compare(grads: list[np.ndarray], reference: list[np.ndarray], names: list[str]) -> GradientComparison:
+    """Relative L2 error per variable and over all variables together."""
+    per_var = {}
+    diff_sq = ref_sq = 0.0
+    for name, g, r in zip(names, grads, reference):
+        g, r = g.astype(np.float64), r.astype(np.float64)
+        d, n = float(np.sum((g - r) ** 2)), float(np.sum(r ** 2))
+        per_var[name] = 0.0 if d == 0 else (np.sqrt(d / n) if n > 0 else float("inf"))
+        diff_sq, ref_sq = diff_sq + d, ref_sq + n
+    overall = 0.0 if diff_sq == 0 else float(np.sqrt(diff_sq / ref_sq)) if ref_sq else float("inf")
+    return GradientComparison(max(per_var.values(), default=0.0), overall, per_var)
+
+
+def as_large_batch(window: Window, plan: AccumulationPlan) -> Window:
+    """The same samples as one window of the large batch (accum 1)."""
+    return tuple(_regroup(a, 1) for a in window)
+
+
+def last_micro_batch(window: Window) -> Window:
+    """Only the window's last micro-batch, as a window of its own (accum 1)."""
+    import tensorflow as tf
+
+    return tuple(tf.nest.map_structure(lambda a: a[-1:], window))
+
+
+def _regroup(tree, k: int):
+    import tensorflow as tf
+
+    return tf.nest.map_structure(lambda a: a.reshape(k, -1, *a.shape[2:]), tree)
+
+
+def captured_gradient(config: TrainingConfig, spec: InputSpec, window: Window, distribution,
+                      initial_weights: list[np.ndarray], prepare_model) -> tuple[list[np.ndarray], list[str]]:
+    """Run one update of `config`'s strategy on `window` and return the gradient it applied."""
+    trainer = build_trainer(config, spec, 1, distribution, initial_weights=initial_weights,
+                            optimizer="capture", prepare_model=prepare_model)
+    trainer.run_epoch([window], 0, lambda event: None)
+    names = [v.path for v in trainer.vars]
+    return [np.asarray(v.numpy()) for v in trainer.p.optimizer.captured], names

@@ -1,0 +1,66 @@
+"""Level 2: same initial weights, same data order, N real updates; distance to the large batch.
+
+Distances are relative: ||w_strategy - w_large|| / ||w_large|| over all trainable weights after
+each update. The noise floor is the same distance between the large batch and the large batch
+started from weights one ulp away (up, and down): an equivalent-by-construction perturbation that
+shows how far float rounding alone drives two runs apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import islice
+
+import numpy as np
+
+from bench.training.feed import WindowFeed
+from bench.training.setup import TrainingConfig, build_trainer
+from bench.training.strategies import UpdateEvent
+from models.specs import InputSpec
+
+
+@dataclass
+class Trajectory:
+    weights: list[np.ndarray] = field(default_factory=list)  # flattened, float64, per update
+    events: list[UpdateEvent] = field(default_factory=list)
+    finish: dict = field(default_factory=dict)
+
+
+def flat_weights(model) -> np.ndarray:
+    return np.concatenate([np.asarray(v.numpy(), np.float64).ravel()
+                           for v in model.trainable_variables])
+
+
+def run_updates(config: TrainingConfig, spec: InputSpec, feed: WindowFeed, updates: int,
+                distribution, initial_weights: list[np.ndarray], prepare_model) -> Trajectory:
+    """Train `updates` updates (crossing epochs if needed), snapshotting weights after each."""
+    trainer = build_trainer(config, spec, updates, distribution, initial_weights=initial_weights,
+                            prepare_model=prepare_model)
+    out = Trajectory()
+
+    def on_update(event: UpdateEvent) -> None:
+        out.events.append(event)
+        out.weights.append(flat_weights(trainer.p.model))
+
+    epoch = 0
+    while len(out.events) < updates:
+        trainer.run_epoch(islice(feed.windows(epoch), updates - len(out.events)), epoch, on_update)
+        epoch += 1
+    out.finish = trainer.finish()
+    return out
+
+
+def distances(run: Trajectory, reference: Trajectory) -> list[float]:
+    return [float(np.linalg.norm(w - r) / np.linalg.norm(r))
+            for w, r in zip(run.weights, reference.weights)]
+
+
+def one_ulp(weights: list[np.ndarray], direction: float) -> list[np.ndarray]:
+    """Every weight moved one representable value towards `direction` (+inf or -inf): the
+    smallest possible perturbation of the starting point."""
+    return [np.nextafter(w, direction).astype(w.dtype) for w in weights]
+
+
+def noise_floor(ups: list[float], downs: list[float]) -> list[float]:
+    """Per update, the larger of the two one-ulp runs' distances: one chaotic sample can stay
+    small by chance for a while; two make the floor representative."""
+    return [max(u, d) for u, d in zip(ups, downs)]

@@ -1,0 +1,98 @@
+"""Memory model: what the model's state costs (from the built model) and what activations cost
+per sample (fitted from measured runs), so a user can pick the largest micro-batch that fits.
+
+peak(b) = states + intercept + b * activation_bytes_per_sample
+
+`states` are weights + optimizer slots (+ accumulators when k > 1), known exactly from the
+built objects and present in every run's baseline. The measured peak above baseline holds the
+transient part: gradients and workspace (the intercept) and activations (the slope), fitted by
+least squares over the measured micro-batch sizes (at least two). DeepSpeed's and accelerate's
+estimators stop at the states; activations are where micro-batching saves memory.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from bench.errors import BenchError
+
+
+def _nbytes(variables) -> int:
+    """Bytes of Keras or tf.Variables (their dtype is a string or a tf.DType)."""
+    itemsize = lambda v: np.dtype(getattr(v.dtype, "as_numpy_dtype", v.dtype)).itemsize  # noqa: E731
+    return int(sum(np.prod(v.shape) * itemsize(v) for v in variables))
+
+
+def state_bytes(trainer) -> dict[str, int]:
+    """Bytes of weights, gradients (transient), optimizer slots and accumulators of a trainer."""
+    model, opt = trainer.p.model, trainer.p.optimizer
+    trainable = model.trainable_variables
+    builtin_acc = [v for v in opt.variables if "gradient_accumulator" in v.path]
+    slots = [v for v in opt.variables if len(v.shape) > 0 and v not in builtin_acc]
+    own_acc = getattr(trainer, "accumulators", [])
+    return {
+        "parameters": int(sum(np.prod(v.shape) for v in trainable)),
+        "weights": _nbytes(model.weights),
+        "gradients": _nbytes(trainable),
+        "optimizer_slots": _nbytes(slots),
+        "accumulators": _nbytes(own_acc) + _nbytes(builtin_acc),
+    }
+
+
+@dataclass(frozen=True)
+class ActivationFit:
+    intercept_bytes: float
+    bytes_per_sample: float
+    points: tuple[tuple[int, int], ...]
+
+    def transient(self, micro: int) -> float:
+        return self.intercept_bytes + self.bytes_per_sample * micro
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fit_activations(points: list[tuple[int, int]]) -> ActivationFit:
+    """Least-squares line through (micro-batch, peak above baseline) points."""
+    micros = sorted({m for m, _ in points})
+    if len(micros) < 2:
+        raise BenchError("the memory model needs measurements at two or more micro-batch sizes")
+    x = np.array([m for m, _ in points], dtype=np.float64)
+    y = np.array([p for _, p in points], dtype=np.float64)
+    slope, intercept = np.polyfit(x, y, 1)
+    return ActivationFit(float(intercept), float(slope), tuple(points))
+
+
+def prediction_errors(fit: ActivationFit, points: list[tuple[int, int]]) -> list[dict]:
+    """Measured vs predicted transient memory for each point (relative error)."""
+    out = []
+    for micro, measured in points:
+        predicted = fit.transient(micro)
+        out.append({"micro": micro, "measured_bytes": measured, "predicted_bytes": predicted,
+                    "relative_error": (predicted - measured) / measured if measured else None})
+    return out
+
+
+def predicted_total(fit: ActivationFit, states: dict[str, int], micro: int, accum: int) -> float:
+    """Whole-run memory for a pair: states (+ accumulators only when accumulating) + transient."""
+    base = states["weights"] + states["optimizer_slots"]
+    if accum > 1:
+        base += states["gradients"]  # one accumulator per trainable variable
+    return base + fit.transient(micro)
+
+
+def parse_bytes(text: str) -> int:
+    """'2GiB', '512MiB', '1.5GB', '1000000' -> bytes."""
+    units = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+             "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+    s = text.strip().upper().replace(" ", "")
+    num = s.rstrip("KMGTIB")
+    unit = s[len(num):]
+    try:
+        value = float(num)
+    except ValueError:
+        value = -1
+    if unit not in units or value <= 0:
+        raise BenchError(f"cannot read memory budget {text!r} (try 2GiB, 512MiB or a byte count)")
+    return int(value * units[unit])

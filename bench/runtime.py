@@ -1,0 +1,89 @@
+"""Process-level TensorFlow set-up that must happen before TensorFlow touches a device.
+
+Memory growth (TensorFlow otherwise maps nearly all GPU memory, which hides what a configuration
+needs), logical CPU devices for multi-replica runs on a machine without GPUs, and the float
+policy (float64 runs set floatx *and* the dtype policy before any layer exists).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+from typing import Iterator
+
+from bench.errors import BenchError
+
+
+_IMPORT_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|I0000 |"
+                           r"E0000 .*(cuInit|cuda_platform)|.*cudart_stub\.cc)")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up chatter (oneDNN notice, 'no CUDA drivers', absl
+    pre-init lines, printed whatever TF_CPP_MIN_LOG_LEVEL says) filtered out; anything else it
+    writes to stderr is passed through."""
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if line.strip() and not _IMPORT_NOISE.match(line):
+                    print(line, file=sys.stderr)
+
+
+def configure_devices(replicas: int = 1) -> None:
+    """Enable GPU memory growth; split the CPU into `replicas` logical devices if there is no GPU."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    try:
+        for gpu in gpus:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        if replicas > 1 and not gpus:
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(replicas)])
+    except RuntimeError:
+        pass  # already initialised in this process: keep what it has (distribution() checks)
+
+
+def distribution(replicas: int = 1):
+    """The default strategy for one replica, else a MirroredStrategy over `replicas` devices."""
+    import tensorflow as tf
+
+    if replicas == 1:
+        return tf.distribute.get_strategy()
+    for kind in ("GPU", "CPU"):
+        devices = [d.name for d in tf.config.list_logical_devices(kind)]
+        if len(devices) >= replicas:
+            return tf.distribute.MirroredStrategy(devices[:replicas])
+    raise BenchError(f"{replicas} replicas need {replicas} devices; this process has "
+                     f"{len(tf.config.list_logical_devices('CPU'))} CPU and "
+                     f"{len(tf.config.list_logical_devices('GPU'))} GPU devices")
+
+
+@contextlib.contextmanager
+def float_policy(dtype: str) -> Iterator[None]:
+    """Build models in `dtype` (float32 or float64) and restore the previous policy after."""
+    import keras
+
+    if dtype not in ("float32", "float64"):
+        raise BenchError(f"dtype must be float32 or float64, got {dtype!r}")
+    old_floatx, old_policy = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(old_floatx)
+        keras.config.set_dtype_policy(old_policy)

@@ -1,0 +1,1 @@
+"""Training: data order and windows, optimizers and schedules, and the strategies compared."""

@@ -1,0 +1,96 @@
+"""Optimizers and learning-rate schedules, with the step each update really used recorded.
+
+Keras evaluates a `LearningRateSchedule` at the optimizer's raw `_iterations` counter. With
+`gradient_accumulation_steps=k` that counter advances per micro-batch, so update n uses
+`schedule(k*n + k-1)` instead of `schedule(n)`. `RecordedSchedule` stores the step and rate of its
+last call in variables, so the harness measures this instead of assuming it.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import keras
+
+from bench.errors import BenchError
+
+ScheduleKind = Literal["constant", "exponential", "cosine"]
+SCHEDULES: tuple[str, ...] = ("constant", "exponential", "cosine")
+
+
+class ConstantSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    def __init__(self, learning_rate: float):
+        self.learning_rate = learning_rate
+
+    def __call__(self, step):
+        return keras.ops.cast(self.learning_rate, keras.config.floatx())
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate}
+
+
+class RecordedSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Wraps a schedule; `last_step` / `last_rate` hold the arguments of its most recent call."""
+
+    def __init__(self, inner: keras.optimizers.schedules.LearningRateSchedule):
+        self.inner = inner
+        self.last_step = keras.Variable(-1, dtype="int64", trainable=False, name="lr_step")
+        self.last_rate = keras.Variable(0.0, dtype="float64", trainable=False, name="lr_rate")
+
+    def __call__(self, step):
+        rate = self.inner(step)
+        self.last_step.assign(keras.ops.cast(step, "int64"))
+        self.last_rate.assign(keras.ops.cast(rate, "float64"))
+        return rate
+
+    def get_config(self):
+        return {"inner": keras.optimizers.schedules.serialize(self.inner)}
+
+
+def make_schedule(kind: str, learning_rate: float, total_updates: int) -> RecordedSchedule:
+    """constant; exponential (halves every fifth of the run); cosine (to 0 over the run)."""
+    total_updates = max(1, total_updates)
+    if kind == "constant":
+        inner = ConstantSchedule(learning_rate)
+    elif kind == "exponential":
+        inner = keras.optimizers.schedules.ExponentialDecay(
+            learning_rate, decay_steps=max(1, total_updates // 5), decay_rate=0.5)
+    elif kind == "cosine":
+        inner = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_updates)
+    else:
+        raise BenchError(f"unknown learning-rate schedule {kind!r} (schedules: {', '.join(SCHEDULES)})")
+    return RecordedSchedule(inner)
+
+
+class GradientCapture(keras.optimizers.Optimizer):
+    """An optimizer that stores the gradient it is given instead of changing the weights.
+
+    Level 1 runs one real update of a strategy's own code with this optimizer, so the gradient
+    compared is the one that strategy would apply — including Keras' built-in accumulation.
+    """
+
+    def build(self, variables):
+        super().build(variables)
+        self.captured = [self.add_variable_from_reference(v, name="captured") for v in variables]
+
+    def update_step(self, gradient, variable, learning_rate):
+        import tensorflow as tf
+
+        if isinstance(gradient, tf.IndexedSlices):  # sum repeated rows, as the true gradient does
+            gradient = tf.convert_to_tensor(gradient)
+        self.captured[self._get_variable_index(variable)].assign(gradient)
+
+
+def make_optimizer(name: str, schedule, weight_decay: float | None = None,
+                   accumulation_steps: int | None = None) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer; `accumulation_steps` switches on Keras' built-in accumulation."""
+    kwargs = {"gradient_accumulation_steps": accumulation_steps} if accumulation_steps else {}
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=schedule, **kwargs)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay or 0.0,
+                                      **kwargs)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=schedule, **kwargs)
+    if name == "capture":
+        return GradientCapture(learning_rate=schedule, **kwargs)
+    raise BenchError(f"unknown optimizer {name!r}")

@@ -1,0 +1,138 @@
+"""One interface for every way of training: a Strategy makes a Trainer; a Trainer runs updates.
+
+Custom-loop strategies share `loss_and_grads`, which divides the window's summed loss by the
+window's global sample count: the large-batch mean for any split into micro-batches and replicas.
+"""
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import keras
+import tensorflow as tf
+
+from bench.training.feed import Window
+from bench.training.optim import RecordedSchedule
+from bench.training.plan import AccumulationPlan
+
+
+@dataclass(frozen=True)
+class UpdateEvent:
+    """One optimizer update: its loss (mean over the window), wall seconds, and the
+    learning-rate schedule step/rate it used (measured through RecordedSchedule)."""
+
+    index: int
+    epoch: int
+    loss: float
+    seconds: float
+    lr_step: int
+    lr: float
+
+
+OnUpdate = Callable[[UpdateEvent], None]
+
+
+@dataclass
+class TrainerParts:
+    model: keras.Model
+    optimizer: keras.optimizers.Optimizer
+    schedule: RecordedSchedule
+    loss: keras.losses.Loss          # reduction="sum"
+    mean_loss: keras.losses.Loss     # Keras default reduction, for model.fit
+    plan: AccumulationPlan
+    distribution: tf.distribute.Strategy
+    jit: bool = False
+
+
+class Trainer(ABC):
+    """Runs updates for one (model, optimizer, plan). Subclasses implement `update`."""
+
+    def __init__(self, parts: TrainerParts) -> None:
+        self.p = parts
+        self.updates_done = 0
+        self.vars = parts.model.trainable_variables
+
+    def build(self) -> None:
+        """Create optimizer state (and accumulators) before any baseline is taken."""
+        with self.p.distribution.scope():
+            self.p.optimizer.build(self.vars)
+
+    @abstractmethod
+    def update(self, window: Window) -> tf.Tensor:
+        """Apply one optimizer update from one window; returns the window's mean loss."""
+
+    def run_epoch(self, windows: Iterable[Window], epoch: int, on_update: OnUpdate) -> None:
+        for window in windows:
+            inputs = self.prepare(window)
+            start = time.perf_counter()
+            loss = float(self.update(inputs))  # float() waits for the device
+            seconds = time.perf_counter() - start
+            self._emit(epoch, loss, seconds, on_update)
+
+    def _emit(self, epoch: int, loss: float, seconds: float, on_update: OnUpdate) -> None:
+        s = self.p.schedule
+        on_update(UpdateEvent(self.updates_done, epoch, loss, seconds, int(s.last_step.numpy()),
+                              float(s.last_rate.numpy())))
+        self.updates_done += 1
+
+    def prepare(self, window: Window):
+        """Host arrays -> tensors (per replica when distributed), outside the timed region."""
+        if self.p.plan.replicas == 1:
+            return tuple(tf.nest.map_structure(tf.convert_to_tensor, window))
+        b = self.p.plan.micro
+
+        def per_replica(ctx):
+            r = ctx.replica_id_in_sync_group
+            return tf.nest.map_structure(lambda a: tf.convert_to_tensor(a[:, r * b:(r + 1) * b]),
+                                         window)
+        return self.p.distribution.experimental_distribute_values_from_function(per_replica)
+
+    def finish(self) -> dict:
+        """Diagnostics at the end of training (e.g. micro-batches left unapplied)."""
+        return {}
+
+    # shared by the custom loops -------------------------------------------------------------
+    def loss_and_grads(self, x, y, w):
+        """Mean loss over the global window and its (dense) gradient, for one (micro-)batch.
+
+        Embedding gradients arrive as IndexedSlices with repeated rows; Keras 3's Adam squares
+        the slices before the repeats are summed (second moment gets sum(g_i^2), not
+        (sum g_i)^2). Densifying first makes every harness loop apply the true gradient.
+        """
+        with tf.GradientTape() as tape:
+            pred = self.p.model(x, training=True)
+            loss = self.p.loss(y, pred, sample_weight=w) / tf.cast(
+                self.p.plan.effective_batch, pred.dtype)
+        grads = tape.gradient(loss, self.vars)
+        return loss, [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                      for g in grads]
+
+    def compile_fn(self, fn):
+        return tf.function(fn, jit_compile=self.p.jit, reduce_retracing=True)
+
+    def run_replicas(self, fn, inputs):
+        """Run `fn` per replica (or directly) and sum the returned loss over replicas."""
+        d = self.p.distribution
+        if self.p.plan.replicas == 1:
+            return fn(*inputs)
+        return d.reduce(tf.distribute.ReduceOp.SUM, d.run(fn, args=tuple(inputs)), axis=None)
+
+
+def micro(tree, i):
+    """Micro-batch `i` of a window structure."""
+    return tf.nest.map_structure(lambda t: t[i], tree)
+
+
+class Strategy(ABC):
+    name: str
+    summary: str
+
+    def builtin_accumulation_steps(self, plan: AccumulationPlan) -> int | None:
+        """Steps for `optimizer(gradient_accumulation_steps=...)`; only keras_builtin uses it."""
+        return None
+
+    @abstractmethod
+    def trainer(self, parts: TrainerParts) -> Trainer:
+        ...

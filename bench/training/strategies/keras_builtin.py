@@ -1,0 +1,90 @@
+"""Keras 3's built-in accumulation, used exactly as a user would: `optimizer(
+gradient_accumulation_steps=k)`, `model.compile`, `model.fit` at batch b.
+
+Nothing here corrects Keras: the learning-rate schedule sees the micro-step counter, windows run
+across epochs, and a partial window at the end of training is never applied. A callback only
+observes: it times each update (from the first micro-batch of a window to the end of its k-th)
+and reads the loss. Per-update losses are recovered from Keras' running epoch mean (all batches
+have the same size, so the difference of consecutive means is exact up to rounding).
+"""
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from bench.training.feed import Window
+from bench.training.strategies.base import OnUpdate, Strategy, Trainer, TrainerParts
+
+
+class _UpdateObserver(keras.callbacks.Callback):
+    def __init__(self, trainer: "KerasBuiltinTrainer", epoch: int, on_update: OnUpdate) -> None:
+        super().__init__()
+        self.trainer, self.epoch, self.on_update = trainer, epoch, on_update
+        self.k = trainer.p.plan.accum
+        self.prev_mean, self.window_losses, self.start = 0.0, [], 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch % self.k == 0:
+            self.window_losses, self.start = [], time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        mean = float(logs["loss"])  # waits for the device
+        self.window_losses.append((batch + 1) * mean - batch * self.prev_mean)
+        self.prev_mean = mean
+        if len(self.window_losses) == self.k:
+            seconds = time.perf_counter() - self.start
+            self.trainer._emit(self.epoch, float(np.mean(self.window_losses)), seconds,
+                               self.on_update)
+
+
+class KerasBuiltinTrainer(Trainer):
+    def __init__(self, parts: TrainerParts) -> None:
+        super().__init__(parts)
+        parts.model.compile(optimizer=parts.optimizer, loss=parts.mean_loss,
+                            jit_compile=parts.jit)
+
+    def update(self, window):  # pragma: no cover - updates only happen inside fit
+        raise NotImplementedError
+
+    def run_epoch(self, windows: Iterable[Window], epoch: int, on_update: OnUpdate) -> None:
+        windows = list(windows)  # views into the feed's epoch buffer: no copies
+        if not windows:
+            return
+
+        def micro_batches():
+            for x, y, w in windows:
+                for i in range(len(y)):
+                    yield tf.nest.map_structure(lambda a: a[i], (x, y, w))
+
+        spec = tf.nest.map_structure(
+            lambda a: tf.TensorSpec((None, *a.shape[2:]),
+                                    tf.string if a.dtype == object else tf.as_dtype(a.dtype)),
+            windows[0])
+        n_micro = len(windows) * self.p.plan.accum
+        data = (tf.data.Dataset.from_generator(micro_batches, output_signature=spec)
+                .apply(tf.data.experimental.assert_cardinality(n_micro)).prefetch(2))
+        self.p.model.fit(data, epochs=epoch + 1, initial_epoch=epoch, verbose=0, shuffle=False,
+                         callbacks=[_UpdateObserver(self, epoch, on_update)])
+
+    def finish(self) -> dict:
+        """How many micro-batches sit in Keras' accumulators, never applied."""
+        opt = self.p.optimizer
+        micro_steps = int(opt._iterations.numpy())  # raw counter: Keras advances it per micro-batch
+        k = opt.gradient_accumulation_steps or 1
+        return {"micro_steps": micro_steps, "updates_applied": micro_steps // k,
+                "unapplied_micro_batches": micro_steps % k}
+
+
+class KerasBuiltin(Strategy):
+    name = "keras_builtin"
+    summary = "Keras' optimizer(gradient_accumulation_steps=k) with model.fit at batch b"
+
+    def builtin_accumulation_steps(self, plan) -> int | None:
+        return plan.accum if plan.accum > 1 else None  # Keras requires k >= 2
+
+    def trainer(self, parts: TrainerParts) -> Trainer:
+        return KerasBuiltinTrainer(parts)

@@ -1,0 +1,43 @@
+"""The seed's small CNN, and its BatchNormalization control.
+
+3 conv + dense: 93,322 parameters for 28x28x1 inputs and 10 classes. The seed ended in a softmax
+while compiling with `from_logits=True` (the loss then applies a second softmax); this builder
+outputs logits and the harness pairs it with `from_logits=True`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+from models.specs import ImageSpec
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    filters: tuple[int, int, int] = (32, 64, 64)
+    dense_units: int = 64
+    batch_norm: bool = False
+    """BatchNormalization after the first convolution: the known non-equivalent control."""
+
+
+CNN_PRESETS = {"seed": CNNConfig(), "small": CNNConfig()}
+CNN_BN_PRESETS = {"seed": CNNConfig(batch_norm=True), "small": CNNConfig(batch_norm=True)}
+
+
+def build(spec: ImageSpec, config: CNNConfig) -> keras.Model:
+    f1, f2, f3 = config.filters
+    inputs = keras.Input(shape=spec.shape, name="image")
+    x = layers.Conv2D(f1, 3, activation=None if config.batch_norm else "relu")(inputs)
+    if config.batch_norm:
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(f2, 3, activation="relu")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(f3, 3, activation="relu")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(config.dense_units, activation="relu")(x)
+    logits = layers.Dense(spec.num_classes, name="logits")(x)
+    return keras.Model(inputs, logits, name="cnn_bn" if config.batch_norm else "cnn")

@@ -1,0 +1,79 @@
+"""One registry: model name -> builder, presets, the data it accepts, and the seed's recipe."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+import keras
+
+from models import cnn, fnet, gmlp, grn_vsn, mlp_mixer
+from models.patch_classifier import PATCH_PRESETS
+from models.specs import ImageSpec, InputSpec, TabularSpec
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The seed's training settings: what `full` runs, and the optimizer every profile uses."""
+
+    optimizer: Literal["adam", "adamw"]
+    learning_rate: float
+    weight_decay: float | None
+    epochs: int
+    batch_size: int
+    dataset: str
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    summary: str
+    builder: Callable[[Any, Any], keras.Model]
+    presets: dict[str, Any]
+    data_kind: Literal["image", "tabular"]
+    output: Literal["logits", "probability"]
+    recipe: Recipe
+    default_preset: str = "seed"
+
+    def build(self, spec: InputSpec, preset: str | None = None, **overrides: Any) -> keras.Model:
+        """Build a fresh model for `spec` from a named preset, optionally overriding fields."""
+        config = self.config(preset, **overrides)
+        expected = ImageSpec if self.data_kind == "image" else TabularSpec
+        if not isinstance(spec, expected):
+            raise TypeError(f"{self.name} needs {expected.__name__}, got {type(spec).__name__}")
+        return self.builder(spec, config)
+
+    def config(self, preset: str | None = None, **overrides: Any) -> Any:
+        name = preset or self.default_preset
+        if name not in self.presets:
+            raise KeyError(f"{self.name} has no preset {name!r} (presets: {', '.join(self.presets)})")
+        from dataclasses import replace
+
+        return replace(self.presets[name], **overrides)
+
+
+_IMAGE_ADAMW = dict(optimizer="adamw", weight_decay=1e-4, epochs=50, batch_size=128,
+                    dataset="cifar100")
+
+MODELS: dict[str, ModelEntry] = {e.name: e for e in [
+    ModelEntry("cnn", "small CNN, 3 conv + dense (the MNIST seed)", cnn.build, cnn.CNN_PRESETS,
+               "image", "logits", Recipe("adam", 1e-3, None, 10, 256, "mnist")),
+    ModelEntry("cnn_bn", "the CNN with BatchNormalization after conv 1 (non-equivalent control)",
+               cnn.build, cnn.CNN_BN_PRESETS, "image", "logits",
+               Recipe("adam", 1e-3, None, 10, 256, "mnist")),
+    ModelEntry("mlp_mixer", "MLP-Mixer on patches", mlp_mixer.build, PATCH_PRESETS, "image",
+               "logits", Recipe(learning_rate=0.005, **_IMAGE_ADAMW)),
+    ModelEntry("fnet", "FNet (Fourier token mixing) on patches", fnet.build, PATCH_PRESETS,
+               "image", "logits", Recipe(learning_rate=0.001, **_IMAGE_ADAMW)),
+    ModelEntry("gmlp", "gMLP (spatial gating) on patches", gmlp.build, PATCH_PRESETS, "image",
+               "logits", Recipe(learning_rate=0.003, **_IMAGE_ADAMW)),
+    ModelEntry("grn_vsn", "Gated Residual + Variable Selection Networks (tabular)", grn_vsn.build,
+               grn_vsn.GRN_PRESETS, "tabular", "probability",
+               Recipe("adam", 1e-3, None, 20, 265, "census_income")),
+]}
+
+
+def get_model(name: str) -> ModelEntry:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r} (models: {', '.join(MODELS)})") from None

@@ -16,36 +16,47 @@ from typing import Iterator
 from bench.errors import BenchError
 
 
-_IMPORT_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|I0000 |"
-                           r"E0000 .*(cuInit|cuda_platform)|.*cudart_stub\.cc)")
+_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|I0000 |"
+                    r"To enable the following instructions|"
+                    r"E0000 .*(cuInit|cuda_platform)|.*cudart_stub\.cc)")
 
 
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its start-up chatter (oneDNN notice, 'no CUDA drivers', absl
-    pre-init lines, printed whatever TF_CPP_MIN_LOG_LEVEL says) filtered out; anything else it
-    writes to stderr is passed through."""
-    if "tensorflow" in sys.modules:
-        return
+@contextlib.contextmanager
+def filtered_stderr() -> Iterator[None]:
+    """Hide TensorFlow's start-up chatter (oneDNN notice, 'no CUDA drivers', absl pre-init lines,
+    printed whatever TF_CPP_MIN_LOG_LEVEL says); anything else written to stderr passes through."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401
+            yield
         finally:
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
             for line in captured.read().decode(errors="replace").splitlines():
-                if line.strip() and not _IMPORT_NOISE.match(line):
+                if line.strip() and not _NOISE.match(line):
                     print(line, file=sys.stderr)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow (and initialise its devices) without the start-up chatter; TF's Python
+    warnings about retracing are expected here (one traced function per trainer) and muted."""
+    if "tensorflow" in sys.modules:
+        return
+    with filtered_stderr():
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
 
 
 def configure_devices(replicas: int = 1) -> None:
     """Enable GPU memory growth; split the CPU into `replicas` logical devices if there is no GPU."""
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
+    with filtered_stderr():
+        gpus = tf.config.list_physical_devices("GPU")
     try:
         for gpu in gpus:
             tf.config.experimental.set_memory_growth(gpu, True)

@@ -1,6 +1,9 @@
 """`equivalence`: levels 1 (gradient) and 2 (trajectory) for one model, strategy and pair."""
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 from tabulate import tabulate
 
 
@@ -9,9 +12,11 @@ def add_parser(sub) -> None:
                                            "(gradient and trajectory levels)")
     p.add_argument("--model", required=True)
     p.add_argument("--effective-batch", type=int, required=True, metavar="B")
-    p.add_argument("--micro", type=int, required=True, metavar="b",
+    p.add_argument("--micro", type=_int_list, required=True, metavar="b[,b...]",
                    help="micro-batch per replica; accum = B / (b x replicas)")
-    p.add_argument("--strategy", required=True)
+    p.add_argument("--strategy", type=_str_list, required=True, metavar="S[,S...]",
+                   help="large_batch | accumulate | keras_builtin | naive; several share one "
+                        "reference (one record each: with --json, one object per line)")
     p.add_argument("--dataset", help="default: the seed's if available here, else the offline default")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--updates", type=int, default=20, help="updates for the trajectory (level 2)")
@@ -21,8 +26,20 @@ def add_parser(sub) -> None:
     p.add_argument("--preset", help="model preset (default: the seed's); 'small' for CPU")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", help="directory with local copies of the data sets")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true", help="print one JSON object per combination")
+    p.add_argument("--out", help="append the records to this JSON-lines file")
     p.set_defaults(handler=run)
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}")
+
+
+def _str_list(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
 def run(args) -> int:
@@ -31,19 +48,25 @@ def run(args) -> int:
     req = EquivalenceRequest(args.model, args.strategy, args.effective_batch, args.micro,
                              args.replicas, args.dataset, args.dtype, args.updates,
                              args.lr_schedule, args.seed, args.preset)
-    req.validate()  # before TensorFlow starts
+    req.combinations()  # validate everything before any training
     from bench.data import Sources
     from bench.equivalence.analysis import analyse
     from bench.runtime import configure_devices
 
     configure_devices(args.replicas)
-    record = analyse(req, Sources.from_env(args.data_dir))
+    records = analyse(req, Sources.from_env(args.data_dir))
+    if args.out:
+        from bench.results.store import append
+
+        for record in records:
+            append(Path(args.out), record)
     if args.json:
         from bench.cli import print_json
 
-        print_json(record)
+        for record in records:
+            print_json(record)
     else:
-        print(render(record))
+        print("\n\n".join(render(r) for r in records))
     return 0
 
 

@@ -1,8 +1,8 @@
 """Level 1: at the same weights and data, the gradient a strategy applies vs the large batch's.
 
-Each strategy runs one real update of its own code with GradientCapture as the optimizer, which
-records the gradient handed to it instead of moving the weights. So Keras' built-in accumulation
-is measured through Keras, and the naive loop through the naive loop.
+The gradient is read from the optimizer of a strategy's own first real update (a recording
+subclass of the recipe's optimizer), so Keras' built-in accumulation is measured through Keras
+and the naive loop through the naive loop.
 """
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.training.feed import Window
-from bench.training.plan import AccumulationPlan
 from bench.training.setup import TrainingConfig, build_trainer
 from models.specs import InputSpec
 
@@ -26,6 +25,10 @@ class GradientComparison:
     overall_rel_error: float
     per_variable: dict[str, float]
 
+    @property
+    def worst_variable(self) -> str:
+        return max(self.per_variable, key=self.per_variable.get)
+
 
 def compare(grads: list[np.ndarray], reference: list[np.ndarray], names: list[str]) -> GradientComparison:
     """Relative L2 error per variable and over all variables together."""
@@ -34,15 +37,17 @@ def compare(grads: list[np.ndarray], reference: list[np.ndarray], names: list[st
     for name, g, r in zip(names, grads, reference):
         g, r = g.astype(np.float64), r.astype(np.float64)
         d, n = float(np.sum((g - r) ** 2)), float(np.sum(r ** 2))
-        per_var[name] = 0.0 if d == 0 else (np.sqrt(d / n) if n > 0 else float("inf"))
+        per_var[name] = 0.0 if d == 0 else (float(np.sqrt(d / n)) if n > 0 else float("inf"))
         diff_sq, ref_sq = diff_sq + d, ref_sq + n
     overall = 0.0 if diff_sq == 0 else float(np.sqrt(diff_sq / ref_sq)) if ref_sq else float("inf")
     return GradientComparison(max(per_var.values(), default=0.0), overall, per_var)
 
 
-def as_large_batch(window: Window, plan: AccumulationPlan) -> Window:
+def as_large_batch(window: Window) -> Window:
     """The same samples as one window of the large batch (accum 1)."""
-    return tuple(_regroup(a, 1) for a in window)
+    import tensorflow as tf
+
+    return tuple(tf.nest.map_structure(lambda a: a.reshape(1, -1, *a.shape[2:]), window))
 
 
 def last_micro_batch(window: Window) -> Window:
@@ -52,17 +57,14 @@ def last_micro_batch(window: Window) -> Window:
     return tuple(tf.nest.map_structure(lambda a: a[-1:], window))
 
 
-def _regroup(tree, k: int):
-    import tensorflow as tf
-
-    return tf.nest.map_structure(lambda a: a.reshape(k, -1, *a.shape[2:]), tree)
+def captured(trainer) -> list[np.ndarray]:
+    return [np.asarray(v.numpy()) for v in trainer.p.optimizer.captured]
 
 
 def captured_gradient(config: TrainingConfig, spec: InputSpec, window: Window, distribution,
-                      initial_weights: list[np.ndarray], prepare_model) -> tuple[list[np.ndarray], list[str]]:
+                      initial_weights: list[np.ndarray], prepare_model) -> list[np.ndarray]:
     """Run one update of `config`'s strategy on `window` and return the gradient it applied."""
     trainer = build_trainer(config, spec, 1, distribution, initial_weights=initial_weights,
-                            optimizer="capture", prepare_model=prepare_model)
+                            record_gradients=True, prepare_model=prepare_model)
     trainer.run_epoch([window], 0, lambda event: None)
-    names = [v.path for v in trainer.vars]
-    return [np.asarray(v.numpy()) for v in trainer.p.optimizer.captured], names
+    return captured(trainer)

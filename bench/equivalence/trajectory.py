@@ -12,6 +12,7 @@ from itertools import islice
 
 import numpy as np
 
+from bench.equivalence.gradient import captured
 from bench.training.feed import WindowFeed
 from bench.training.setup import TrainingConfig, build_trainer
 from bench.training.strategies import UpdateEvent
@@ -22,6 +23,8 @@ from models.specs import InputSpec
 class Trajectory:
     weights: list[np.ndarray] = field(default_factory=list)  # flattened, float64, per update
     events: list[UpdateEvent] = field(default_factory=list)
+    first_gradient: list[np.ndarray] | None = None           # applied at update 1 (if recorded)
+    variable_names: list[str] = field(default_factory=list)
     finish: dict = field(default_factory=dict)
 
 
@@ -31,15 +34,18 @@ def flat_weights(model) -> np.ndarray:
 
 
 def run_updates(config: TrainingConfig, spec: InputSpec, feed: WindowFeed, updates: int,
-                distribution, initial_weights: list[np.ndarray], prepare_model) -> Trajectory:
+                distribution, initial_weights: list[np.ndarray], prepare_model,
+                record_first_gradient: bool = False) -> Trajectory:
     """Train `updates` updates (crossing epochs if needed), snapshotting weights after each."""
     trainer = build_trainer(config, spec, updates, distribution, initial_weights=initial_weights,
-                            prepare_model=prepare_model)
-    out = Trajectory()
+                            record_gradients=record_first_gradient, prepare_model=prepare_model)
+    out = Trajectory(variable_names=[v.path for v in trainer.vars])
 
     def on_update(event: UpdateEvent) -> None:
         out.events.append(event)
         out.weights.append(flat_weights(trainer.p.model))
+        if record_first_gradient and event.index == 0:
+            out.first_gradient = captured(trainer)
 
     epoch = 0
     while len(out.events) < updates:

@@ -28,8 +28,9 @@ def state_bytes(trainer) -> dict[str, int]:
     """Bytes of weights, gradients (transient), optimizer slots and accumulators of a trainer."""
     model, opt = trainer.p.model, trainer.p.optimizer
     trainable = model.trainable_variables
-    builtin_acc = [v for v in opt.variables if "gradient_accumulator" in v.path]
-    slots = [v for v in opt.variables if len(v.shape) > 0 and v not in builtin_acc]
+    is_builtin_acc = lambda v: "gradient_accumulator" in v.path  # noqa: E731
+    builtin_acc = [v for v in opt.variables if is_builtin_acc(v)]
+    slots = [v for v in opt.variables if len(v.shape) > 0 and not is_builtin_acc(v)]
     own_acc = getattr(trainer, "accumulators", [])
     return {
         "parameters": int(sum(np.prod(v.shape) for v in trainable)),
@@ -96,3 +97,59 @@ def parse_bytes(text: str) -> int:
     if unit not in units or value <= 0:
         raise BenchError(f"cannot read memory budget {text!r} (try 2GiB, 512MiB or a byte count)")
     return int(value * units[unit])
+
+
+def leave_one_out_errors(points: list[tuple[int, int]]) -> list[dict]:
+    """Prediction error for each measured size from a fit to the *other* sizes (needs >= 3
+    distinct sizes): the honest estimate of how well the model predicts an unmeasured size."""
+    sizes = sorted({m for m, _ in points})
+    out = []
+    for held in sizes:
+        rest = [p for p in points if p[0] != held]
+        if len({m for m, _ in rest}) < 2:
+            continue
+        fit = fit_activations(rest)
+        for micro, measured in (p for p in points if p[0] == held):
+            predicted = fit.transient(micro)
+            out.append({"micro": micro, "measured_bytes": measured, "predicted_bytes": predicted,
+                        "relative_error": (predicted - measured) / measured if measured else None})
+    return out
+
+
+PROBE_PREFERENCE = ("tf_allocator", "nvml", "process_rss")
+
+
+def points_from_records(records: list[dict], model: str, probe: str | None = None,
+                        preset: str | None = None) -> tuple[str, list[tuple[int, int]], dict]:
+    """(probe, [(micro, peak above baseline)], model_state) from ok runs of `model` with the
+    large batch or the harness's accumulation (the two whose transient memory the model fits)."""
+    runs = [r for r in records if r.get("kind") == "run" and r["status"] == "ok"
+            and r["config"]["model"] == model
+            and r["config"]["strategy"] in ("large_batch", "accumulate")
+            and (preset is None or r["config"].get("preset") == preset)]
+    if not runs:
+        raise BenchError(f"no successful large_batch/accumulate runs of {model} to fit memory from")
+    available = [p for p in PROBE_PREFERENCE
+                 if any((r.get("memory") or {}).get(p, {}).get("available") for r in runs)]
+    probe = probe or (available[0] if available else None)
+    if probe not in available:
+        raise BenchError(f"memory probe {probe!r} has no readings for {model} "
+                         f"(available: {', '.join(available) or 'none'})")
+    points = [(int(r["config"]["micro"]), int(r["memory"][probe]["peak_bytes"])) for r in runs
+              if (r.get("memory") or {}).get(probe, {}).get("available")]
+    return probe, points, runs[0]["model_state"]
+
+
+def choose_micro(fit: ActivationFit, states: dict[str, int], effective_batch: int, budget: int,
+                 replicas: int = 1) -> tuple[list[dict], dict | None]:
+    """Predicted total for every valid micro-batch; the largest that fits the budget (or None)."""
+    rows = []
+    for micro in range(effective_batch // replicas, 0, -1):
+        if effective_batch % (micro * replicas):
+            continue
+        accum = effective_batch // (micro * replicas)
+        total = predicted_total(fit, states, micro, accum)
+        rows.append({"micro": micro, "accum": accum, "predicted_bytes": total,
+                     "fits": total <= budget})
+    best = next((r for r in rows if r["fits"]), None)
+    return rows, best

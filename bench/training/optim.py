@@ -61,36 +61,51 @@ def make_schedule(kind: str, learning_rate: float, total_updates: int) -> Record
     return RecordedSchedule(inner)
 
 
-class GradientCapture(keras.optimizers.Optimizer):
-    """An optimizer that stores the gradient it is given instead of changing the weights.
+_RECORDING: dict[type, type] = {}
 
-    Level 1 runs one real update of a strategy's own code with this optimizer, so the gradient
-    compared is the one that strategy would apply — including Keras' built-in accumulation.
+
+def recording(cls: type) -> type:
+    """A subclass of optimizer `cls` that stores each gradient it is handed (in `captured`)
+    before updating as `cls` does.
+
+    Level 1 reads the gradient of a strategy's first real update from it, so the gradient compared
+    is the one that strategy's own code applied — including Keras' built-in accumulation — and
+    the same run then provides the level-2 trajectory (one traced function, not two).
     """
+    if cls not in _RECORDING:
+        class Recording(cls):
+            def build(self, variables):
+                super().build(variables)
+                self.captured = [self.add_variable_from_reference(v, name="captured")
+                                 for v in variables]
 
-    def build(self, variables):
-        super().build(variables)
-        self.captured = [self.add_variable_from_reference(v, name="captured") for v in variables]
+            def update_step(self, gradient, variable, learning_rate):
+                import tensorflow as tf
 
-    def update_step(self, gradient, variable, learning_rate):
-        import tensorflow as tf
+                # repeated rows of an IndexedSlices gradient are summed, as in the true gradient;
+                # the optimizer itself still gets what the strategy handed it
+                dense = tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) \
+                    else gradient
+                self.captured[self._get_variable_index(variable)].assign(dense)
+                super().update_step(gradient, variable, learning_rate)
 
-        if isinstance(gradient, tf.IndexedSlices):  # sum repeated rows, as the true gradient does
-            gradient = tf.convert_to_tensor(gradient)
-        self.captured[self._get_variable_index(variable)].assign(gradient)
+        Recording.__name__ = Recording.__qualname__ = f"Recording{cls.__name__}"
+        _RECORDING[cls] = Recording
+    return _RECORDING[cls]
+
+
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+              "sgd": keras.optimizers.SGD}
 
 
 def make_optimizer(name: str, schedule, weight_decay: float | None = None,
-                   accumulation_steps: int | None = None) -> keras.optimizers.Optimizer:
+                   accumulation_steps: int | None = None,
+                   record_gradients: bool = False) -> keras.optimizers.Optimizer:
     """The recipe's optimizer; `accumulation_steps` switches on Keras' built-in accumulation."""
+    if name not in OPTIMIZERS:
+        raise BenchError(f"unknown optimizer {name!r} (optimizers: {', '.join(OPTIMIZERS)})")
+    cls = recording(OPTIMIZERS[name]) if record_gradients else OPTIMIZERS[name]
     kwargs = {"gradient_accumulation_steps": accumulation_steps} if accumulation_steps else {}
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate=schedule, **kwargs)
     if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay or 0.0,
-                                      **kwargs)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=schedule, **kwargs)
-    if name == "capture":
-        return GradientCapture(learning_rate=schedule, **kwargs)
-    raise BenchError(f"unknown optimizer {name!r}")
+        kwargs["weight_decay"] = weight_decay or 0.0
+    return cls(learning_rate=schedule, **kwargs)

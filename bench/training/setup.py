@@ -49,12 +49,12 @@ class TrainingConfig:
 
 def build_trainer(config: TrainingConfig, spec: InputSpec, total_updates: int, distribution,
                   *, initial_weights: list[np.ndarray] | None = None,
-                  optimizer: str | None = None,
+                  record_gradients: bool = False,
                   prepare_model: Callable[[keras.Model], object] | None = None) -> Trainer:
     """A built trainer (optimizer state and accumulators exist; nothing traced yet).
 
-    `optimizer` overrides the recipe's (e.g. "capture" for level-1 gradients); `prepare_model`
-    runs on the fresh model before anything is traced (e.g. the equivalence controls).
+    `record_gradients` makes the optimizer keep the gradient of each update (level 1);
+    `prepare_model` runs on the fresh model before anything is traced (the equivalence controls).
     """
     config.validate()
     entry = get_model(config.model)
@@ -71,8 +71,8 @@ def build_trainer(config: TrainingConfig, spec: InputSpec, total_updates: int, d
             prepare_model(model)
         schedule = make_schedule(config.lr_schedule, config.learning_rate or recipe.learning_rate,
                                  total_updates)
-        opt = make_optimizer(optimizer or recipe.optimizer, schedule, recipe.weight_decay,
-                             strategy.builtin_accumulation_steps(config.plan))
+        opt = make_optimizer(recipe.optimizer, schedule, recipe.weight_decay,
+                             strategy.builtin_accumulation_steps(config.plan), record_gradients)
         parts = TrainerParts(model, opt, schedule, summed_loss(entry.output),
                              mean_loss(entry.output), config.plan, distribution, config.jit)
         trainer = strategy.trainer(parts)

@@ -1,0 +1,60 @@
+# accumbench — two commands on a fresh machine:
+#   make bench   runs the sweep (PROFILE=default; PROFILE=quick for CI) and writes reports/
+#   make test    runs the tests
+# Both create .venv, install the project, and install Debian's Fashion-MNIST when they can.
+
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PROFILE ?= default
+RESULTS ?= results/$(PROFILE).jsonl
+BASELINE ?= bench/baselines/$(PROFILE).json
+PYTEST_ARGS ?=
+FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+.PHONY: help setup data test bench bench-report bench-check baseline clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+setup: $(VENV)/.installed data  ## create .venv, install the project and the offline data set
+
+data:  ## install Debian's dataset-fashion-mnist (real Fashion-MNIST, offline) if possible
+	@if [ -f $(FASHION) ]; then \
+	  echo "Fashion-MNIST: present in /usr/share/datasets/fashion-mnist"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Fashion-MNIST: installing Debian's dataset-fashion-mnist"; \
+	  (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null)) || \
+	   echo "Fashion-MNIST: apt-get failed; image runs fall back to data sets you provide (see README)"; \
+	else \
+	  echo "Fashion-MNIST: not installed. As root run 'apt-get install dataset-fashion-mnist', or put the"; \
+	  echo "  four *-ubyte.gz files in DIR/fashion-mnist/ and set ACCUMBENCH_DATA_DIR=DIR (see README)."; \
+	fi
+
+test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: setup  ## run the sweep of PROFILE (default) and write reports/; resumes after interruption
+	$(BIN)/python -m pytest tests/benchmarks -m sweep -q -p no:randomly --profile $(PROFILE) \
+	  --results $(RESULTS) --benchmark-json results/$(PROFILE).benchmark.json $(PYTEST_ARGS)
+	$(BIN)/python -m bench report --results $(RESULTS) --out reports
+
+bench-report: setup  ## regenerate reports/ from stored results (no training)
+	$(BIN)/python -m bench report --results $(RESULTS) --out reports
+
+bench-check: setup  ## compare the last sweep of PROFILE with its committed baseline
+	$(BIN)/python -m bench check --baseline $(BASELINE) --current $(RESULTS)
+
+baseline: setup  ## write the last sweep of PROFILE as its new baseline
+	$(BIN)/python -m bench check --current $(RESULTS) --write-baseline $(BASELINE)
+
+clean:  ## remove .venv, results and generated reports
+	rm -rf $(VENV) results .benchmarks reports/*.png reports/*.csv reports/README.md
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

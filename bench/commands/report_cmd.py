@@ -1,0 +1,22 @@
+"""`report`: regenerate reports/ from stored results (never trains)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("report", help="write reports/ (tables, CSV, figures) from stored results")
+    p.add_argument("--results", action="append", metavar="FILE.jsonl",
+                   help="results file(s) (default: results/<profile>.jsonl)")
+    p.add_argument("--profile", default="default", help="used to find the default results file")
+    p.add_argument("--out", default="reports", help="output directory (default: reports)")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from bench.report.build import build_report
+
+    results = [Path(p) for p in args.results] if args.results else [Path(f"results/{args.profile}.jsonl")]
+    path = build_report(results, Path(args.out))
+    print(f"wrote {path} (and CSV and figures beside it)")
+    return 0

@@ -1,0 +1,1 @@
+"""Reports: read stored results (never train) and write tables, CSV and figures."""

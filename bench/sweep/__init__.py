@@ -1,0 +1,1 @@
+"""The sweep: named profiles (data files) expanded into isolated runs and equivalence analyses."""

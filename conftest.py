@@ -31,20 +31,14 @@ def _profile(config):
     try:
         return load_profile(config.getoption("--profile"), config.getoption("sweep_overrides"),
                             only.split(",") if only else None)
-    except BenchError as e:
+    except BenchError as e:  # one line, exit status 4 (pytest's usage error), no traceback
         raise pytest.UsageError(str(e)) from None
 
 
 def pytest_generate_tests(metafunc):
     if "sweep_item" not in metafunc.fixturenames:
         return
-    from bench.errors import BenchError
-    from bench.sweep.plan import expand
-
-    try:
-        items = expand(_profile(metafunc.config))
-    except BenchError as e:
-        raise pytest.UsageError(str(e)) from None
+    items = metafunc.config.sweep_items
     metafunc.parametrize("sweep_item", items, ids=[i.id for i in items])
 
 
@@ -90,5 +84,16 @@ class _ProgressPlugin:
 
 
 def pytest_configure(config):
+    """Validate the profile before collection: a bad one is a usage error (one line, status 4)."""
+    from bench.runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # before anything below imports it
+    from bench.errors import BenchError
+    from bench.sweep.plan import expand
+
+    try:
+        config.sweep_items = expand(_profile(config))
+    except BenchError as e:
+        raise pytest.UsageError(str(e)) from None
     config.addinivalue_line("markers", "sweep: one configuration of the benchmark sweep")
     config.pluginmanager.register(_ProgressPlugin(config), "accumbench-progress")

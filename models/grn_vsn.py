@@ -11,7 +11,6 @@ distribution, so the function and the parameter count are the seed's; only the g
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import keras
@@ -34,15 +33,15 @@ GRN_PRESETS = {"seed": GRNConfig(), "small": GRNConfig(encoding_size=8)}
 def _dense(units: int, groups: int | None, activation=None) -> layers.Layer:
     """Dense, or per-group Dense over a (..., groups, features) input.
 
-    Glorot-uniform over a (groups, in, units) kernel would spread fan-in/out over all groups;
-    scale=groups restores each group's own Glorot limit sqrt(6 / (in + units)).
+    The (groups, in, units) kernel is Glorot-uniform with fans taken over `in` and `units` only,
+    so each group gets a Dense layer's own limit sqrt(6 / (in + units)).
     """
     if groups is None:
         return layers.Dense(units, activation=activation)
     return layers.EinsumDense(
         "...gi,giu->...gu", output_shape=(groups, units), bias_axes="gu", activation=activation,
         kernel_initializer=keras.initializers.VarianceScaling(
-            scale=float(groups), mode="fan_avg", distribution="uniform"))
+            scale=1.0, mode="fan_avg", distribution="uniform", input_axes=[1], output_axes=[2]))
 
 
 class GroupLayerNormalization(layers.Layer):
@@ -120,25 +119,20 @@ class VariableSelection(layers.Layer):
         return ops.squeeze(ops.matmul(ops.transpose(v, (0, 2, 1)), x), axis=1)
 
 
-def _layer_name(feature: str) -> str:
-    """Feature names like "fill_inc_questionnaire_for_veteran's_admin" are not valid scopes."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", feature)
-
-
 def build(spec: TabularSpec, config: GRNConfig) -> keras.Model:
-    """Inputs are a dict keyed by the feature names; layer names are sanitised copies."""
+    """Inputs are a dict keyed by the feature names (which must be valid Keras names)."""
     if spec.num_classes != 2:
         raise ValueError("grn_vsn is a binary classifier (one sigmoid output)")
     inputs, encoded = {}, []
     for name in spec.numeric:
-        inputs[name] = keras.Input(shape=(), name=_layer_name(name), dtype=keras.config.floatx())
+        inputs[name] = keras.Input(shape=(), name=name, dtype=keras.config.floatx())
         x = ops.expand_dims(inputs[name], -1)
-        encoded.append(layers.Dense(config.encoding_size, name=f"{_layer_name(name)}_projection")(x))
+        encoded.append(layers.Dense(config.encoding_size, name=f"{name}_projection")(x))
     for name, vocabulary in spec.categorical.items():
-        inputs[name] = keras.Input(shape=(), name=_layer_name(name), dtype="string")
-        index = make_lookup(config.lookup, vocabulary, name=f"{_layer_name(name)}_lookup")(inputs[name])
+        inputs[name] = keras.Input(shape=(), name=name, dtype="string")
+        index = make_lookup(config.lookup, vocabulary, name=f"{name}_lookup")(inputs[name])
         embedding = layers.Embedding(len(vocabulary) + 1, config.encoding_size,
-                                     name=f"{_layer_name(name)}_embedding")
+                                     name=f"{name}_embedding")
         encoded.append(embedding(index))
     features = VariableSelection(len(encoded), config.encoding_size, config.dropout_rate)(encoded)
     outputs = layers.Dense(1, activation="sigmoid", name="probability")(features)

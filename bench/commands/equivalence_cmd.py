@@ -23,6 +23,9 @@ def add_parser(sub) -> None:
     p.add_argument("--lr-schedule", default="constant", help="constant | exponential | cosine")
     p.add_argument("--replicas", type=int, default=1,
                    help="MirroredStrategy replicas (logical CPU devices when there is no GPU)")
+    p.add_argument("--reference-replicas", type=int,
+                   help="replicas of the large-batch reference (default: --replicas); "
+                        "1 compares multi-device training with a single device")
     p.add_argument("--preset", help="model preset (default: the seed's); 'small' for CPU")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", help="directory with local copies of the data sets")
@@ -47,13 +50,13 @@ def run(args) -> int:
 
     req = EquivalenceRequest(args.model, args.strategy, args.effective_batch, args.micro,
                              args.replicas, args.dataset, args.dtype, args.updates,
-                             args.lr_schedule, args.seed, args.preset)
+                             args.lr_schedule, args.seed, args.preset, args.reference_replicas)
     req.combinations()  # validate everything before any training
     from bench.data import Sources
     from bench.equivalence.analysis import analyse
     from bench.runtime import configure_devices
 
-    configure_devices(args.replicas)
+    configure_devices(max(args.replicas, args.reference_replicas or 1))
     records = analyse(req, Sources.from_env(args.data_dir))
     if args.out:
         from bench.results.store import append

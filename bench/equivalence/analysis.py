@@ -46,6 +46,11 @@ class EquivalenceRequest:
     lr_schedule: str = "constant"
     seed: int = 0
     preset: str | None = None
+    reference_replicas: int | None = None  # None: the reference runs on as many replicas
+
+    @property
+    def ref_replicas(self) -> int:
+        return self.replicas if self.reference_replicas is None else self.reference_replicas
 
     def combinations(self) -> list[tuple[str, AccumulationPlan]]:
         """Every (strategy, plan), validated with no data and no training: bad input fails here."""
@@ -60,6 +65,8 @@ class EquivalenceRequest:
                              f"(schedules: {', '.join(SCHEDULES)})")
         if not isinstance(self.updates, int) or self.updates < 1:
             raise BenchError(f"updates must be a positive integer, got {self.updates!r}")
+        AccumulationPlan.of(self.effective_batch, self.effective_batch // self.ref_replicas,
+                            replicas=self.ref_replicas)
         combos = []
         for strategy in self.strategies:
             get_strategy(strategy)
@@ -81,16 +88,16 @@ def analyse(req: EquivalenceRequest, sources: Sources | None = None) -> list[dic
                                                  req.dataset, sources)
     data = load_dataset(dataset_name, sources=sources, seed=req.seed,
                         limit_train=req.updates * req.effective_batch)
-    dist = distribution(req.replicas)
     with float_policy(req.dtype):
-        shared = _Reference(req, data, dist)
+        shared = _Reference(req, data)
         records = []
         for strategy, plan in combos:
             started = time.perf_counter()
             record = {
                 "kind": "equivalence", "model": req.model, "strategy": strategy,
                 "effective_batch": req.effective_batch, "micro": plan.micro, "accum": plan.accum,
-                "replicas": req.replicas, "pair": plan.label, "dtype": req.dtype,
+                "replicas": req.replicas, "reference_replicas": req.ref_replicas,
+                "pair": plan.label, "dtype": req.dtype,
                 "lr_schedule": req.lr_schedule, "updates": req.updates, "seed": req.seed,
                 "preset": req.preset or entry.default_preset, "dataset": data.provenance.to_dict(),
                 "dataset_name": data.name, "dataset_choice": dataset_note,
@@ -113,25 +120,27 @@ class _Reference:
     """What every combination is compared with: initial weights, the large batch's first
     gradient and trajectory, and the two-sided noise floor."""
 
-    def __init__(self, req: EquivalenceRequest, data, dist) -> None:
+    def __init__(self, req: EquivalenceRequest, data) -> None:
         import keras
 
         started = time.perf_counter()
-        self.req, self.data, self.dist = req, data, dist
+        self.req, self.data = req, data
+        self.dist = distribution(req.ref_replicas)          # the reference's devices
+        self.run_dist = distribution(req.replicas)          # the strategies' devices
         entry = get_model(req.model)
         keras.utils.set_random_seed(req.seed)
-        with dist.scope():
+        with self.dist.scope():
             probe_model = entry.build(data.spec, req.preset)
         self.initial = probe_model.get_weights()
         self.random_layers = make_comparable(probe_model)
         self.batch_norm_layers = batch_norm_layers(probe_model)
-        self.plan = AccumulationPlan.of(req.effective_batch, req.effective_batch // req.replicas,
-                                        replicas=req.replicas)
+        self.plan = AccumulationPlan.of(req.effective_batch, req.effective_batch // req.ref_replicas,
+                                        replicas=req.ref_replicas)
         self.config = TrainingConfig(req.model, "large_batch", self.plan, req.preset,
                                      req.lr_schedule, seed=req.seed)
         self.feed = WindowFeed(data.train, self.plan, req.seed, req.dtype)
         run = partial(trajectory.run_updates, self.config, data.spec, self.feed, req.updates,
-                      dist, prepare_model=make_comparable)
+                      self.dist, prepare_model=make_comparable)
         self.trajectory = run(self.initial, record_first_gradient=True)
         ups, downs = (trajectory.distances(run(trajectory.one_ulp(self.initial, d)), self.trajectory)
                       for d in (np.inf, -np.inf))
@@ -141,8 +150,9 @@ class _Reference:
         self.seconds = (time.perf_counter() - started) / max(1, len(req.strategies) * len(req.micros))
 
     def capture(self, config: TrainingConfig, window, prepare_model=make_comparable):
-        return gradient.captured_gradient(config, self.data.spec, window, self.dist,
-                                          self.initial, prepare_model)
+        dist = self.dist if config.plan.replicas == self.req.ref_replicas else self.run_dist
+        return gradient.captured_gradient(config, self.data.spec, window, dist, self.initial,
+                                          prepare_model)
 
     def batch_norm_inference_gradient(self, window) -> list[np.ndarray]:
         if self._bn_gradient is None:
@@ -163,11 +173,11 @@ def _one_line(e: Exception) -> str:
 def _measure(record: dict, ref: _Reference, strategy: str, plan: AccumulationPlan) -> None:
     req = ref.req
     config = TrainingConfig(req.model, strategy, plan, req.preset, req.lr_schedule, seed=req.seed)
-    if strategy == "large_batch":
+    if strategy == "large_batch" and req.replicas == req.ref_replicas:
         mine = ref.trajectory
     else:
         feed = WindowFeed(ref.data.train, plan, req.seed, req.dtype)
-        mine = trajectory.run_updates(config, ref.data.spec, feed, req.updates, ref.dist,
+        mine = trajectory.run_updates(config, ref.data.spec, feed, req.updates, ref.run_dist,
                                       ref.initial, make_comparable, record_first_gradient=True)
     names = ref.trajectory.variable_names
     cmp = gradient.compare(mine.first_gradient, ref.trajectory.first_gradient, names)

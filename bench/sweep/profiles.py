@@ -146,7 +146,11 @@ def _model_settings(profile: str, model: str, s: dict[str, Any]) -> ModelSetting
         if "micros" in s:
             micros = tuple(int(m) for m in s["micros"])
         else:
-            micros = tuple(p.micro for p in pairs_down_to(batch, int(s.get("smallest_fraction", 1))))
+            fraction = int(s.get("smallest_fraction", 1))
+            if batch % fraction:
+                raise BenchError(f"profile {profile}: {model}'s effective batch {batch} is not "
+                                 f"divisible by smallest_fraction {fraction}; list `micros` instead")
+            micros = tuple(p.micro for p in pairs_down_to(batch, fraction))
         opt_int = lambda k: None if s.get(k) is None else int(s[k])  # noqa: E731
         return ModelSettings(
             model, s.get("dataset"), batch, micros, tuple(s["strategies"]),

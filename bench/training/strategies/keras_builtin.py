@@ -64,7 +64,7 @@ class KerasBuiltinTrainer(Trainer):
             lambda a: tf.TensorSpec((None, *a.shape[2:]),
                                     tf.string if a.dtype == object else tf.as_dtype(a.dtype)),
             windows[0])
-        n_micro = len(windows) * self.p.plan.accum
+        n_micro = sum(len(y) for _, y, _ in windows)
         data = (tf.data.Dataset.from_generator(micro_batches, output_signature=spec)
                 .apply(tf.data.experimental.assert_cardinality(n_micro)).prefetch(2))
         self.p.model.fit(data, epochs=epoch + 1, initial_epoch=epoch, verbose=0, shuffle=False,

@@ -1,0 +1,82 @@
+"""Schedules report the step each update used; strategies train; Keras' built-in accumulation
+reports what it left unapplied."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.data import load_dataset
+from bench.errors import BenchError
+from bench.runtime import distribution
+from bench.training.feed import WindowFeed
+from bench.training.optim import make_optimizer, make_schedule, recording
+from bench.training.plan import AccumulationPlan
+from bench.training.setup import TrainingConfig, build_trainer
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset("synthetic_mnist", limit_train=512, limit_test=64)
+
+
+def _train(data, strategy, micro, updates=4, schedule="exponential", B=64):
+    plan = AccumulationPlan.of(B, micro)
+    trainer = build_trainer(TrainingConfig("cnn", strategy, plan, "small", schedule), data.spec,
+                            updates, distribution(1))
+    events = []
+    trainer.run_epoch(list(WindowFeed(data.train, plan, 0).windows(0))[:updates], 0, events.append)
+    return trainer, events
+
+
+def test_schedules():
+    for kind in ("constant", "exponential", "cosine"):
+        s = make_schedule(kind, 0.1, 10)
+        assert float(s(0)) == pytest.approx(0.1)
+    assert float(make_schedule("exponential", 0.1, 10)(10)) == pytest.approx(0.1 / 32)
+    assert float(make_schedule("cosine", 0.1, 10)(10)) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(BenchError, match="unknown learning-rate schedule"):
+        make_schedule("step", 0.1, 10)
+
+
+def test_recording_optimizer_keeps_the_gradient_and_still_updates():
+    import keras
+
+    v = keras.Variable(np.ones(3, np.float32))
+    opt = make_optimizer("sgd", make_schedule("constant", 0.5, 1), record_gradients=True)
+    assert type(opt).__name__ == "RecordingSGD" and recording(type(opt).__mro__[1]) is type(opt)
+    opt.apply_gradients([(np.array([1.0, 2.0, 3.0], np.float32), v)])
+    assert np.asarray(opt.captured[0]).tolist() == [1.0, 2.0, 3.0]
+    np.testing.assert_allclose(np.asarray(v), [0.5, 0.0, -0.5])
+
+
+@pytest.mark.parametrize("strategy,micro", [("large_batch", 64), ("accumulate", 16),
+                                            ("keras_builtin", 16), ("naive", 16)])
+def test_each_strategy_updates_once_per_window_and_records_its_schedule_steps(data, strategy, micro):
+    trainer, events = _train(data, strategy, micro)
+    assert [e.index for e in events] == [0, 1, 2, 3]
+    assert all(np.isfinite(e.loss) and e.seconds > 0 for e in events)
+    steps = [e.lr_step for e in events]
+    # Keras' built-in accumulation evaluates the schedule on its micro-step counter
+    assert steps == ([3, 7, 11, 15] if strategy == "keras_builtin" else [0, 1, 2, 3])
+    if strategy == "keras_builtin":
+        assert trainer.finish() == {"micro_steps": 16, "updates_applied": 4,
+                                    "unapplied_micro_batches": 0}
+
+
+def test_keras_builtin_never_flushes_a_partial_window(data):
+    """Windows run across epochs: 2.5 windows in, two updates were applied and 2 micro-batches
+    wait in Keras' accumulators; training ends without applying them."""
+    plan = AccumulationPlan.of(64, 16)
+    trainer = build_trainer(TrainingConfig("cnn", "keras_builtin", plan, "small"), data.spec, 3,
+                            distribution(1))
+    windows = list(WindowFeed(data.train, plan, 0).windows(0))[:3]
+    x, y, w = windows[2]
+    events = []
+    trainer.run_epoch(windows[:2] + [(x[:2], y[:2], w[:2])], 0, events.append)
+    assert len(events) == 2
+    assert trainer.finish()["unapplied_micro_batches"] == 2
+
+
+def test_large_batch_requires_accum_one():
+    with pytest.raises(BenchError, match="large_batch trains whole effective batches"):
+        TrainingConfig("cnn", "large_batch", AccumulationPlan.of(64, 16)).validate()

@@ -12,7 +12,7 @@ BASELINE ?= bench/baselines/$(PROFILE).json
 PYTEST_ARGS ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: help setup data test bench bench-report bench-check baseline clean
+.PHONY: help setup data test bench bench-report bench-check bench-overhead baseline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -48,6 +48,10 @@ bench: setup  ## run the sweep of PROFILE (default) and write reports/; resumes 
 
 bench-report: setup  ## regenerate reports/ from stored results (no training)
 	$(BIN)/python -m bench report --results $(RESULTS) --out reports
+
+bench-overhead: setup  ## accumulation overhead (ratios, one process) and repeatability -> results/
+	$(BIN)/python -m pytest tests/benchmarks -m study -q --benchmark-json results/studies.benchmark.json
+	$(BIN)/python -m bench.measure.studies results/overhead.json results/repeatability.json
 
 bench-check: setup  ## compare the last sweep of PROFILE with its committed baseline
 	$(BIN)/python -m bench check --baseline $(BASELINE) --current $(RESULTS)

@@ -6,7 +6,6 @@ exit with status 2; nothing is trained before the input is validated.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Sequence
 
@@ -23,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="python -m bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         module.add_parser(sub)
     return parser
 
@@ -44,14 +43,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_json(obj) -> None:
-    print(json.dumps(obj, indent=None, default=_jsonable))
+    from bench.results.store import dumps
 
-
-def _jsonable(value):
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    print(dumps(obj))

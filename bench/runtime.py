@@ -7,6 +7,7 @@ policy (float64 runs set floatx *and* the dtype policy before any layer exists).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import sys
@@ -14,7 +15,6 @@ import tempfile
 from typing import Iterator
 
 from bench.errors import BenchError
-
 
 _NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|I0000 |"
                     r"To enable the following instructions|"
@@ -49,6 +49,22 @@ def import_tensorflow_quietly() -> None:
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
+
+
+M_TRIM_THRESHOLD = -1  # glibc mallopt parameter
+TRIM_THRESHOLD_BYTES = 128 * 1024
+
+
+def pin_malloc_trim_threshold() -> int | None:
+    """Set glibc's trim threshold to 128 KiB for this process, as TensorFlow's generator dataset
+    (which `model.fit` uses here) does behind our back: otherwise only keras_builtin runs would
+    return freed heap memory early, and resident-memory peaks would not compare. Returns the
+    value set, or None where this is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return TRIM_THRESHOLD_BYTES if libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) else None
+    except (OSError, AttributeError):
+        return None
 
 
 def configure_devices(replicas: int = 1) -> None:

@@ -29,9 +29,5 @@ class TabularSpec:
     categorical: dict[str, tuple[str, ...]] = field(default_factory=dict)
     num_classes: int = 2
 
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return self.numeric + tuple(self.categorical)
-
 
 InputSpec = ImageSpec | TabularSpec

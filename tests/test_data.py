@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.data import Sources, load_dataset
-from bench.data import images, census, sources as sources_mod
+from bench.data import Sources, census, images, load_dataset
+from bench.data import sources as sources_mod
 from bench.data.idx import read_idx, write_idx
 from bench.data.registry import DATASETS, resolve_dataset
 from bench.errors import BenchError, DatasetUnavailable

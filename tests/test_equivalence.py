@@ -93,7 +93,8 @@ def test_random_layers_are_detected_and_switched_off():
     from models.registry import get_model
 
     model = get_model("gmlp").build(DATASETS["cifar100"].listing_spec(), "small")
-    random = [l.name for l in model._flatten_layers(include_self=False) if draws_random_numbers(l)]
+    random = [layer.name for layer in model._flatten_layers(include_self=False)
+              if draws_random_numbers(layer)]
     assert any("flip" in n for n in random) and any("zoom" in n for n in random)
     assert any("dropout" in n for n in random)
     assert sorted(make_comparable(model)) == sorted(random)

@@ -97,7 +97,7 @@ def test_grouped_grns_keep_one_weight_set_per_feature():
     with the per-feature Glorot limit sqrt(6 / (in + units))."""
     spec = DATASETS["census_income"].listing_spec()
     model = get_model("grn_vsn").build(spec, "seed")
-    vsn = next(l for l in model.layers if type(l).__name__ == "VariableSelection")
+    vsn = next(layer for layer in model.layers if type(layer).__name__ == "VariableSelection")
     kernel = np.asarray(vsn.feature_grns.elu_dense.kernel)
     features = len(spec.numeric) + len(spec.categorical)
     assert kernel.shape == (features, 16, 16)

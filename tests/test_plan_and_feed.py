@@ -46,7 +46,7 @@ def test_every_plan_sees_the_same_samples_in_the_same_order():
     big = WindowFeed(split, AccumulationPlan.of(64, 64), seed=5)
     small = WindowFeed(split, AccumulationPlan.of(64, 16), seed=5)
     assert big.updates_per_epoch == small.updates_per_epoch == 15  # remainder of 40 dropped
-    for (xb, yb, wb), (xs, ys, ws) in zip(big.windows(0), small.windows(0)):
+    for (xb, yb, wb), (xs, ys, _) in zip(big.windows(0), small.windows(0)):
         assert xb.shape == (1, 64, 1) and xs.shape == (4, 16, 1)
         assert np.array_equal(yb.reshape(-1), ys.reshape(-1))
         assert np.array_equal(wb, np.ones_like(wb))  # no sample weights: ones

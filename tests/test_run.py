@@ -2,13 +2,11 @@
 isolated configuration does not depend on what ran before it."""
 from __future__ import annotations
 
-import sys
-
 import pytest
 
+from bench.errors import BenchError
 from bench.measure import isolate
 from bench.measure.run import RunConfig, measured_run
-from bench.errors import BenchError
 
 MIB = 2**20
 

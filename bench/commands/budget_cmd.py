@@ -54,7 +54,7 @@ def run(args) -> int:
             try:
                 micros = [int(x) for x in args.measure.split(",")]
             except ValueError:
-                raise BenchError(f"--measure takes integers separated by commas, got {args.measure!r}")
+                raise BenchError(f"--measure takes integers separated by commas, got {args.measure!r}") from None
         else:
             micros = sorted({max(1, args.effective_batch // 8), max(1, args.effective_batch // 2)})
         for m in micros:

@@ -13,7 +13,7 @@ import socket
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
@@ -43,7 +43,6 @@ class Sources:
     cache_dir: Path = Path.home() / ".cache" / "accumbench"
     keras_cache: Path = Path.home() / ".keras" / "datasets"
     allow_download: bool = True
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, data_dir: str | os.PathLike | None = None) -> "Sources":

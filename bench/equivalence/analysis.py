@@ -9,7 +9,6 @@ first update gives level 1 and whose N updates give level 2.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, replace
 from functools import partial
@@ -21,9 +20,14 @@ from bench.data import Sources, load_dataset
 from bench.data.registry import resolve_dataset
 from bench.equivalence import gradient, trajectory
 from bench.equivalence.controls import batch_norm_layers, make_comparable
-from bench.equivalence.verdict import (LEVEL2_FACTOR, PER_VARIABLE_SLACK, level1, level2_passed,
-                                       level2_ratio)
-from bench.errors import BenchError
+from bench.equivalence.verdict import (
+    LEVEL2_FACTOR,
+    PER_VARIABLE_SLACK,
+    level1,
+    level2_passed,
+    level2_ratio,
+)
+from bench.errors import BenchError, one_line
 from bench.runtime import distribution, float_policy
 from bench.training.feed import WindowFeed
 from bench.training.optim import SCHEDULES
@@ -110,7 +114,7 @@ def analyse(req: EquivalenceRequest, sources: Sources | None = None) -> list[dic
             except BenchError:
                 raise
             except Exception as e:  # a strategy that cannot run here is a result, not a crash
-                record.update(verdict="failed", reasons=[_one_line(e)], levels={})
+                record.update(verdict="failed", reasons=[one_line(e, 300)], levels={})
             record["seconds"] = round(time.perf_counter() - started + shared.seconds, 2)
             records.append(record)
     return records
@@ -163,11 +167,6 @@ class _Reference:
 
 def _bn_inference(model):
     return make_comparable(model, batch_norm_inference=True)
-
-
-def _one_line(e: Exception) -> str:
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(e)).split())
-    return f"{e.__class__.__name__}: {text[:300]}"
 
 
 def _measure(record: dict, ref: _Reference, strategy: str, plan: AccumulationPlan) -> None:

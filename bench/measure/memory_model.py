@@ -65,15 +65,6 @@ def fit_activations(points: list[tuple[int, int]]) -> ActivationFit:
     return ActivationFit(float(intercept), float(slope), tuple(points))
 
 
-def prediction_errors(fit: ActivationFit, points: list[tuple[int, int]]) -> list[dict]:
-    """Measured vs predicted transient memory for each point (relative error)."""
-    out = []
-    for micro, measured in points:
-        predicted = fit.transient(micro)
-        out.append({"micro": micro, "measured_bytes": measured, "predicted_bytes": predicted,
-                    "relative_error": (predicted - measured) / measured if measured else None})
-    return out
-
 
 def predicted_total(fit: ActivationFit, states: dict[str, int], micro: int, accum: int) -> float:
     """Whole-run memory for a pair: states (+ accumulators only when accumulating) + transient."""

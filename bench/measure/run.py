@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from bench.errors import BenchError
+from bench.errors import BenchError, one_line
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,11 @@ def base_record(cfg: RunConfig) -> dict[str, Any]:
 def measured_run(cfg: RunConfig, sources=None) -> dict[str, Any]:
     """Train `cfg` in this process; failures become the record's status, never an exception
     (except BenchError: bad input or a data set that is not available)."""
+    from bench.runtime import pin_malloc_trim_threshold
+
     cfg.validate()
     record = base_record(cfg)
+    record["malloc_trim_threshold"] = pin_malloc_trim_threshold()
     started = time.perf_counter()
     probes: list = []
     try:
@@ -117,7 +120,7 @@ def measured_run(cfg: RunConfig, sources=None) -> dict[str, Any]:
     except BenchError:
         raise
     except Exception as e:
-        record.update(status=_status_of(e), error=_one_line(e))
+        record.update(status=_status_of(e), error=one_line(e))
     finally:
         for p in probes:  # stop samplers even on failure; keep readings if the run got that far
             if p.name not in record.get("memory", {}):
@@ -135,13 +138,6 @@ def _status_of(e: BaseException) -> str:
     if isinstance(e, (tf.errors.ResourceExhaustedError, MemoryError)) or "OOM" in str(e)[:2000]:
         return "oom"
     return "error"
-
-
-def _one_line(e: BaseException) -> str:
-    import re
-
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(e)).split())
-    return f"{e.__class__.__name__}: {text[:500]}"
 
 
 def _train(cfg: RunConfig, record: dict, sources, probes: list) -> None:

@@ -7,6 +7,8 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.equivalence.verdict import LEVEL2_FACTOR
+from bench.errors import BenchError
+from bench.measure.memory_model import fit_activations, leave_one_out_errors, points_from_records
 from bench.report import figures
 from bench.report.frames import load, memory_probes
 from bench.report.outcome import RULE, summarise
@@ -116,58 +118,89 @@ def _model_table(model: str, s: pd.DataFrame, eq: pd.DataFrame, probes: list[str
     return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
 
 
-def _verdict_paragraph(model: str, s: pd.DataFrame, eq: pd.DataFrame, probes: list[str]) -> str:
-    lines = []
-    lb = s[s.strategy == "large_batch"]
-    acc = s[(s.strategy == "accumulate") & s.throughput.notna()]
-    if len(lb) and len(acc):
-        lb = lb.iloc[0]
-        small = acc.sort_values("micro").iloc[0]
-        eq_acc = eq[(eq.model == model) & (eq.strategy == "accumulate") & (eq.dtype == "float32")
-                    & (eq.lr_schedule == "constant")] if len(eq) else eq
-        verdicts = set(eq_acc.verdict) if len(eq_acc) else set()
-        outcomes = set(acc.outcome)
-        if verdicts == {"equivalent"} and "not equivalent" not in outcomes:
-            what = (f"**Equivalent.** The harness's accumulation matches the large batch at every "
-                    f"pair: gradient error at most {eq_acc.gradient_rel_error.max():.1e}, weights "
-                    f"within {eq_acc.trajectory_ratio.max():.2g}x the float-rounding noise floor")
-            what += ("; final accuracy within the large batch's seed spread." if "equivalent" in outcomes
-                     else " (outcome level needs two or more seeds).")
-        elif "not equivalent" in verdicts:
-            reason = eq_acc[eq_acc.verdict == "not equivalent"].reasons.iloc[0]
-            what = f"**Not equivalent.** {reason}."
-        else:
-            what = "Equivalence was not analysed for the harness's accumulation."
-        lines.append(what)
-        if probes:
-            p = probes[0]
-            ratio = small.get(f"mem_{p}_ratio")
-            if ratio is not None and not pd.isna(ratio):
-                change = (f"{(1 - ratio) * 100:.0f}% less" if ratio <= 1
-                          else f"{(ratio - 1) * 100:.0f}% more")
-                lines.append(f"Memory: at {small.pair} training needs {change} peak memory above "
-                             f"baseline than the large batch ({_fmt_mib(small[f'mem_{p}'])} vs "
-                             f"{_fmt_mib(lb[f'mem_{p}'])} MiB, probe `{p}`).")
-        lines.append(f"Speed: at {small.pair} it runs at {small.throughput_ratio:.2f}x the large "
-                     f"batch's throughput ({small.throughput:,.0f} vs {lb.throughput:,.0f} samples/s).")
-    for strategy, label in (("keras_builtin", "Keras' built-in accumulation"), ("naive", "The naive loop")):
-        e = eq[(eq.model == model) & (eq.strategy == strategy)] if len(eq) else eq
-        if not len(e):
-            continue
-        const = e[(e.lr_schedule == "constant") & (e.dtype == "float32")]
-        decay = e[e.lr_schedule != "constant"]
-        parts = []
-        if len(const):
-            verdicts = set(const.verdict)
-            parts.append("equivalent with a constant learning rate" if verdicts == {"equivalent"}
-                         else f"{'/'.join(sorted(verdicts))} with a constant learning rate"
-                              f" — {const[const.verdict != 'equivalent'].reasons.iloc[0]}"
-                         if verdicts != {"equivalent"} else "")
-        if len(decay):
-            d = decay.iloc[0]
-            parts.append(f"{d.verdict} with an {d.lr_schedule} schedule ({d.reasons})")
-        lines.append(f"{label}: " + "; ".join(p for p in parts if p) + ".")
-    return " ".join(lines)
+def _eq_rows(eq: pd.DataFrame, model: str, strategy: str, dtype: str = "float32",
+             schedule: str | None = "constant") -> pd.DataFrame:
+    if not len(eq):
+        return eq
+    m = (eq.model == model) & (eq.strategy == strategy) & (eq.dtype == dtype)
+    m &= (eq.lr_schedule == schedule) if schedule else (eq.lr_schedule != "constant")
+    return eq[m]
+
+
+def _accumulate_sentence(model: str, s: pd.DataFrame, eq: pd.DataFrame) -> str:
+    e = _eq_rows(eq, model, "accumulate")
+    acc = s[s.strategy == "accumulate"]
+    outcomes = set(acc.outcome)
+    if not len(e):
+        return "Equivalence was not analysed for the harness's accumulation."
+    if set(e.verdict) == {"equivalent"} and "not equivalent" not in outcomes:
+        tail = ("final accuracy within the large batch's seed spread." if "equivalent" in outcomes
+                else "the outcome level needs two or more seeds.")
+        return (f"**Equivalent.** The harness's accumulation matches the large batch at every pair: "
+                f"gradient error at most {e.gradient_rel_error.max():.1e}, weights within "
+                f"{e.trajectory_ratio.max():.2g}x the float-rounding noise floor; {tail}")
+    bad = e[e.verdict != "equivalent"]
+    reason = bad.reasons.iloc[0] if len(bad) else "final accuracy outside the large batch's seed spread"
+    direction = ""
+    if len(acc) and acc.acc_delta.notna().any():
+        d = acc.sort_values("micro").acc_delta.iloc[0]
+        direction = (f" Outcome at the smallest pair: test accuracy {d:+.3f} against the large "
+                     f"batch ({'higher' if d > 0 else 'lower'}; different is not worse — but it is "
+                     f"a different training).")
+    return f"**Not equivalent.** {reason}.{direction}"
+
+
+def _cost_sentences(s: pd.DataFrame, probes: list[str]) -> list[str]:
+    lb, acc = s[s.strategy == "large_batch"], s[(s.strategy == "accumulate") & s.throughput.notna()]
+    if not len(lb) or not len(acc):
+        return []
+    lb, small = lb.iloc[0], acc.sort_values("micro").iloc[0]
+    out = []
+    for p in probes[:1]:
+        ratio = small.get(f"mem_{p}_ratio")
+        if ratio is not None and not pd.isna(ratio):
+            change = f"{(1 - ratio) * 100:.0f}% less" if ratio <= 1 else f"{(ratio - 1) * 100:.0f}% more"
+            out.append(f"Memory: at {small.pair} training needs {change} peak memory above baseline "
+                       f"than the large batch ({_fmt_mib(small[f'mem_{p}'])} vs "
+                       f"{_fmt_mib(lb[f'mem_{p}'])} MiB, probe `{p}`).")
+    out.append(f"Speed: at {small.pair} it runs at {small.throughput_ratio:.2f}x the large batch's "
+               f"throughput ({small.throughput:,.0f} vs {lb.throughput:,.0f} samples/s).")
+    return out
+
+
+def _other_strategy_sentence(model: str, strategy: str, label: str, eq: pd.DataFrame) -> str | None:
+    const, decay = _eq_rows(eq, model, strategy), _eq_rows(eq, model, strategy, schedule=None)
+    parts = []
+    if len(const):
+        bad = const[const.verdict != "equivalent"]
+        parts.append("equivalent with a constant learning rate" if not len(bad) else
+                     f"{bad.verdict.iloc[0]} with a constant learning rate — {bad.reasons.iloc[0]}")
+    for _, d in decay.iterrows():
+        parts.append(f"{d.verdict} with an {d.lr_schedule} schedule — {d.reasons}")
+    return f"{label}: " + "; ".join(parts) + "." if parts else None
+
+
+def _memory_model_sentence(records: list[dict], model: str, probes: list[str]) -> str | None:
+    if not probes:
+        return None
+    try:
+        probe, points, _ = points_from_records(records, model, probes[0])
+        fit = fit_activations(points)
+    except BenchError:
+        return None
+    loo = [abs(e["relative_error"]) for e in leave_one_out_errors(points) if e["relative_error"]]
+    error = f"; leave-one-out prediction error at most {max(loo):.0%}" if loo else ""
+    return (f"Memory model (`{probe}`): {fit.intercept_bytes / MIB:.1f} MiB + "
+            f"{fit.bytes_per_sample / 1024:.0f} KiB per sample of micro-batch{error}.")
+
+
+def _verdict_paragraph(model: str, s: pd.DataFrame, eq: pd.DataFrame, probes: list[str],
+                       records: list[dict]) -> str:
+    lines = [_accumulate_sentence(model, s, eq), *_cost_sentences(s, probes),
+             _other_strategy_sentence(model, "keras_builtin", "Keras' built-in accumulation", eq),
+             _other_strategy_sentence(model, "naive", "The naive loop", eq),
+             _memory_model_sentence(records, model, probes)]
+    return " ".join(x for x in lines if x)
 
 
 def _readme(runs, eq, summary, records, probes, figs, device) -> str:
@@ -199,15 +232,13 @@ def _readme(runs, eq, summary, records, probes, figs, device) -> str:
                 f"{int(s.effective_batch.iloc[0]) if len(s) else '?'}; device: {device}.", ""]
         if len(s):
             out += [_model_table(model, s, eq, probes), ""]
-        out += [_verdict_paragraph(model, s, eq, probes), ""]
-        pitfall = eq[(eq.model == model) & (eq.lr_schedule != "constant")] if len(eq) else eq
-        f64 = eq[(eq.model == model) & (eq.dtype == "float64")] if len(eq) else eq
+        out += [_verdict_paragraph(model, s, eq, probes, records), ""]
+        f64 = eq[(eq.model == model) & (eq.dtype == "float64") & eq.gradient_rel_error.notna()] \
+            if len(eq) else eq
         if len(f64):
-            out += [f"float64 check: gradient error "
-                    + ", ".join(f"{r.strategy} {r.pair}: {r.gradient_rel_error:.1e}"
-                                for _, r in f64.iterrows() if r.gradient_rel_error is not None
-                                and not pd.isna(r.gradient_rel_error)), ""]
-        del pitfall
+            out += ["float64 check (level 1, tolerance 1e-12): "
+                    + ", ".join(f"{r.strategy} {r.pair}: {r.gradient_rel_error:.1e} ({r.verdict})"
+                                for _, r in f64.iterrows()), ""]
     out += ["## Figures", ""] + [f"### {title}\n\n![{title}]({Path(p).name})\n" for title, p in figs]
     out += ["## Files", "", "- `runs.csv`: every measured run (one row per configuration and seed)",
             "- `summary.csv`: per model, strategy and pair, over seeds, with ratios to the large batch",

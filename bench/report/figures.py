@@ -43,6 +43,16 @@ def _subtitle(df: pd.DataFrame, model: str) -> str:
     return f"{model}\n{data.split(';')[0]}".replace(" (", "\n(", 1)
 
 
+def _micro_axes(ax, ylabel: str, runs: pd.DataFrame, model: str) -> None:
+    """Shared look of the per-model panels plotted against the micro-batch size."""
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("micro-batch b (samples)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(_subtitle(runs, model), fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+
+
 def throughput(summary: pd.DataFrame, runs: pd.DataFrame, path: Path, device: str) -> Path:
     models = list(dict.fromkeys(summary.model))
     fig, axes = _grid(len(models))
@@ -52,12 +62,7 @@ def throughput(summary: pd.DataFrame, runs: pd.DataFrame, path: Path, device: st
             color, marker = STYLE.get(strategy, ("gray", "."))
             g = g.sort_values("micro")
             ax.plot(g.micro, g.throughput, marker=marker, color=color, label=strategy)
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("micro-batch b (samples)")
-        ax.set_ylabel("samples / s (steady state)")
-        ax.set_title(_subtitle(runs, model), fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        _micro_axes(ax, "samples / s (steady state)", runs, model)
     return _finish(fig, f"Throughput vs micro-batch at a fixed effective batch — {device}", path)
 
 
@@ -79,12 +84,7 @@ def memory(summary: pd.DataFrame, runs: pd.DataFrame, probe: str, path: Path, de
             xs = np.geomspace(min(m for m, _ in pts), max(m for m, _ in pts), 50)
             ax.plot(xs, [fit.transient(x) / 2**20 for x in xs], color="gray", linestyle="--",
                     label=f"model: {fit.bytes_per_sample / 2**10:.0f} KiB/sample")
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("micro-batch b (samples)")
-        ax.set_ylabel("peak above baseline (MiB)")
-        ax.set_title(_subtitle(runs, model), fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        _micro_axes(ax, "peak above baseline (MiB)", runs, model)
     return _finish(fig, f"Peak memory vs micro-batch, probe {probe} — {device}", path)
 
 

@@ -56,8 +56,9 @@ def expand(profile: Profile) -> list[SweepItem]:
         if not eq.strategies or not accumulating:
             continue
         requests = [(f"{dtype}", EquivalenceRequest(
-            model, eq.strategies, s.effective_batch, tuple(accumulating), dataset=s.dataset,
-            dtype=dtype, updates=eq.updates, lr_schedule="constant", preset=s.preset))
+            model, eq.float64_strategies if dtype == "float64" else eq.strategies,
+            s.effective_batch, tuple(accumulating), dataset=s.dataset, dtype=dtype,
+            updates=eq.updates, lr_schedule="constant", preset=s.preset))
             for dtype in eq.dtypes]
         if eq.schedule_pitfall:
             requests.append(("exponential-lr", EquivalenceRequest(

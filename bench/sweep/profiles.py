@@ -7,10 +7,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from bench.errors import BenchError
 from bench.training.plan import pairs_down_to
@@ -19,7 +20,8 @@ PROFILE_DIR = Path(__file__).parent / "profiles"
 MODEL_KEYS = {"dataset", "effective_batch", "smallest_fraction", "micros", "strategies", "seeds",
               "epochs", "preset", "limit_train", "limit_test", "lr_schedule", "learning_rate",
               "timeout"}
-EQUIVALENCE_KEYS = {"strategies", "updates", "dtypes", "schedule_pitfall", "timeout"}
+EQUIVALENCE_KEYS = {"strategies", "updates", "dtypes", "float64_strategies", "schedule_pitfall",
+                    "timeout"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class EquivalenceSettings:
     strategies: tuple[str, ...]
     updates: int
     dtypes: tuple[str, ...]
+    float64_strategies: tuple[str, ...]  # float64 re-checks level 1 where equivalence is expected
     schedule_pitfall: bool
     timeout: float
 
@@ -131,8 +134,10 @@ def _build(name: str, data: dict, only_models: list[str] | None) -> Profile:
     if unknown:
         raise BenchError(f"profile {name}: unknown setting(s) in [equivalence]: {', '.join(sorted(unknown))}")
     try:
-        equivalence = EquivalenceSettings(tuple(eq.get("strategies", ())), int(eq.get("updates", 20)),
+        strategies = tuple(eq.get("strategies", ()))
+        equivalence = EquivalenceSettings(strategies, int(eq.get("updates", 20)),
                                           tuple(eq.get("dtypes", ("float32",))),
+                                          tuple(eq.get("float64_strategies", strategies)),
                                           bool(eq.get("schedule_pitfall", False)),
                                           float(eq.get("timeout", 900)))
     except (TypeError, ValueError) as e:

@@ -34,9 +34,6 @@ class NvmlLibrary:
     def init(self) -> None:
         self.nv.nvmlInit()
 
-    def shutdown(self) -> None:
-        self.nv.nvmlShutdown()
-
     def device_count(self) -> int:
         return int(self.nv.nvmlDeviceGetCount())
 

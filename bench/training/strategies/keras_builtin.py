@@ -58,7 +58,7 @@ class KerasBuiltinTrainer(Trainer):
         def micro_batches():
             for x, y, w in windows:
                 for i in range(len(y)):
-                    yield tf.nest.map_structure(lambda a: a[i], (x, y, w))
+                    yield tf.nest.map_structure(lambda a, i=i: a[i], (x, y, w))
 
         spec = tf.nest.map_structure(
             lambda a: tf.TensorSpec((None, *a.shape[2:]),

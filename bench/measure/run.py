@@ -46,12 +46,11 @@ class RunConfig:
     def validate(self) -> None:
         """All input checks that need neither data nor TensorFlow."""
         from bench.data.registry import get_dataset_entry
-        from bench.measure.probes import PROBES
-        from bench.training.optim import SCHEDULES
+        from bench.measure.probes import check_probe_names
         from bench.training.setup import TrainingConfig
 
-        plan = self.plan()
-        TrainingConfig(self.model, self.strategy, plan, self.preset).validate()
+        TrainingConfig(self.model, self.strategy, self.plan(), self.preset,
+                       self.lr_schedule).validate()
         if self.dataset is not None:
             get_dataset_entry(self.dataset)
         for name in ("epochs", "warmup", "eval_train_samples"):
@@ -63,11 +62,7 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise BenchError(f"{name} must be a positive integer, got {value!r}")
-        if self.lr_schedule not in SCHEDULES:
-            raise BenchError(f"unknown learning-rate schedule {self.lr_schedule!r}")
-        unknown = [p for p in self.probes or () if p not in PROBES]
-        if unknown:
-            raise BenchError(f"unknown memory probe(s) {', '.join(unknown)} (probes: {', '.join(PROBES)})")
+        check_probe_names(self.probes or ())
 
     def key(self) -> str:
         """Stable identity for resuming a sweep: same key, same configuration."""

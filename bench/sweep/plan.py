@@ -47,7 +47,8 @@ def expand(profile: Profile) -> list[SweepItem]:
                 cfg = RunConfig(model, strategy, s.effective_batch, micro, s.dataset,
                                 epochs=s.epochs, seed=seed, limit_train=s.limit_train,
                                 limit_test=s.limit_test, preset=s.preset,
-                                lr_schedule=s.lr_schedule, learning_rate=s.learning_rate)
+                                lr_schedule=s.lr_schedule, learning_rate=s.learning_rate,
+                                eval_train_samples=s.eval_train_samples)
                 cfg.validate()
                 plan = cfg.plan()
                 items.append(SweepItem("run", f"{model}-{strategy}-{plan.label}-seed{seed}",

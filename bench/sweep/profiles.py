@@ -19,7 +19,7 @@ from bench.training.plan import pairs_down_to
 PROFILE_DIR = Path(__file__).parent / "profiles"
 MODEL_KEYS = {"dataset", "effective_batch", "smallest_fraction", "micros", "strategies", "seeds",
               "epochs", "preset", "limit_train", "limit_test", "lr_schedule", "learning_rate",
-              "timeout"}
+              "timeout", "eval_train_samples"}
 EQUIVALENCE_KEYS = {"strategies", "updates", "dtypes", "float64_strategies", "schedule_pitfall",
                     "timeout"}
 
@@ -39,6 +39,7 @@ class ModelSettings:
     lr_schedule: str
     learning_rate: float | None
     timeout: float
+    eval_train_samples: int  # training samples evaluated after each epoch (train accuracy)
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def _model_settings(profile: str, model: str, s: dict[str, Any]) -> ModelSetting
             tuple(int(x) for x in s.get("seeds", [0])), int(s.get("epochs", 1)), s.get("preset"),
             opt_int("limit_train"), opt_int("limit_test"), str(s.get("lr_schedule", "constant")),
             None if s.get("learning_rate") is None else float(s["learning_rate"]),
-            float(s.get("timeout", 600)))
+            float(s.get("timeout", 600)), int(s.get("eval_train_samples", 5000)))
     except KeyError as e:
         raise BenchError(f"profile {profile}: {model} needs a value for {e.args[0]}") from None
     except (TypeError, ValueError) as e:

@@ -10,7 +10,7 @@ import numpy as np
 
 from bench.errors import BenchError
 from bench.training.objective import mean_loss, summed_loss
-from bench.training.optim import make_optimizer, make_schedule
+from bench.training.optim import SCHEDULES, make_optimizer, make_schedule
 from bench.training.plan import AccumulationPlan
 from bench.training.strategies import Trainer, TrainerParts, get_strategy
 from models.registry import get_model
@@ -41,6 +41,9 @@ class TrainingConfig:
         if self.preset is not None and self.preset not in entry.presets:
             raise BenchError(f"{self.model} has no preset {self.preset!r} "
                              f"(presets: {', '.join(entry.presets)})")
+        if self.lr_schedule not in SCHEDULES:
+            raise BenchError(f"unknown learning-rate schedule {self.lr_schedule!r} "
+                             f"(schedules: {', '.join(SCHEDULES)})")
         if self.strategy == "large_batch" and self.plan.accum != 1:
             raise BenchError(f"large_batch trains whole effective batches: micro-batch must be "
                              f"{self.plan.effective_batch // self.plan.replicas} (accum 1), "

@@ -10,12 +10,16 @@ from bench.measure.probes.tf_allocator import TFAllocatorProbe
 PROBES = {"tf_allocator": TFAllocatorProbe, "nvml": NvmlProbe, "process_rss": ProcessMemoryProbe}
 
 
-def make_probes(names: list[str] | None = None) -> list[MemoryProbe]:
-    names = list(PROBES) if names is None else names
+def check_probe_names(names) -> None:
     unknown = [n for n in names if n not in PROBES]
     if unknown:
         raise BenchError(f"unknown memory probe(s) {', '.join(unknown)} (probes: {', '.join(PROBES)})")
+
+
+def make_probes(names: list[str] | None = None) -> list[MemoryProbe]:
+    names = list(PROBES) if names is None else names
+    check_probe_names(names)
     return [PROBES[n]() for n in names]
 
 
-__all__ = ["PROBES", "MemoryProbe", "ProbeReading", "make_probes"]
+__all__ = ["PROBES", "MemoryProbe", "ProbeReading", "check_probe_names", "make_probes"]

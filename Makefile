@@ -7,8 +7,10 @@ PYTHON  ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 PROFILE ?= default
-RESULTS ?= results/$(PROFILE).jsonl
-BASELINE ?= bench/baselines/$(PROFILE).json
+NAME    := $(basename $(notdir $(PROFILE)))
+RESULTS ?= results/$(NAME).jsonl
+BASELINE ?= bench/baselines/$(NAME).json
+REPORTS ?= $(if $(filter default,$(NAME)),reports,reports/$(NAME))
 PYTEST_ARGS ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
@@ -41,13 +43,13 @@ data:  ## install Debian's dataset-fashion-mnist (real Fashion-MNIST, offline) i
 test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: setup  ## run the sweep of PROFILE (default) and write reports/; resumes after interruption
+bench: setup  ## run the sweep of PROFILE (default) and write its report; resumes if interrupted
 	$(BIN)/python -m pytest tests/benchmarks -m sweep -q -p no:randomly --profile $(PROFILE) \
-	  --results $(RESULTS) --benchmark-json results/$(PROFILE).benchmark.json $(PYTEST_ARGS)
-	$(BIN)/python -m bench report --results $(RESULTS) --out reports
+	  --results $(RESULTS) --benchmark-json results/$(NAME).benchmark.json $(PYTEST_ARGS)
+	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS)
 
-bench-report: setup  ## regenerate reports/ from stored results (no training)
-	$(BIN)/python -m bench report --results $(RESULTS) --out reports
+bench-report: setup  ## regenerate reports/ (reports/<profile>/ for others) from stored results
+	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS)
 
 bench-overhead: setup  ## accumulation overhead (ratios, one process) and repeatability -> results/
 	$(BIN)/python -m pytest tests/benchmarks -m study -q --benchmark-json results/studies.benchmark.json
@@ -60,5 +62,5 @@ baseline: setup  ## write the last sweep of PROFILE as its new baseline
 	$(BIN)/python -m bench check --current $(RESULTS) --write-baseline $(BASELINE)
 
 clean:  ## remove .venv, results and generated reports
-	rm -rf $(VENV) results .benchmarks reports/*.png reports/*.csv reports/README.md
+	rm -rf $(VENV) results .benchmarks reports/quick
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -61,6 +61,21 @@ def test_process_probe_falls_back_to_sampling(monkeypatch):
     assert reading.peak_bytes >= 90 * MIB
 
 
+def test_process_probe_without_proc_uses_psutil(monkeypatch, tmp_path):
+    from bench.measure.probes import process
+
+    monkeypatch.setattr(process, "STATUS", tmp_path / "no-such-status")
+    monkeypatch.setattr(process, "CLEAR_REFS", tmp_path / "no-dir" / "clear_refs")
+    probe = ProcessMemoryProbe("hwm", interval=0.005)
+    probe.start()
+    block = np.ones(100 * MIB // 8)
+    time.sleep(0.05)
+    reading = probe.stop()
+    del block
+    assert reading.extra["method"] == "sampler" and "psutil RSS" in reading.reason
+    assert reading.peak_bytes >= 90 * MIB
+
+
 class FakeTF:
     def __init__(self, devices):
         self.devices, self.current, self.peak, self.resets = devices, 1000, 5000, 0

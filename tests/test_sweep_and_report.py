@@ -26,7 +26,8 @@ def test_profiles_load_and_expand():
     assert {i.run.micro for i in runs if i.model == "gmlp"} == {256, 128, 64, 32}
     assert {i.run.dataset for i in runs if i.model != "grn_vsn"} == {"fashion_mnist"}
     eq = [i for i in items if i.kind == "equivalence"]
-    assert len(eq) == 6 * 3 and len({i.key for i in items}) == len(items)
+    assert len(eq) == 6 * 2 + 1 and len({i.key for i in items}) == len(items)
+    assert [i.id for i in eq if "exponential" in i.id] == ["cnn-equivalence-exponential-lr"]
     full = load_profile("full")
     assert full.models["cnn"].epochs == 10 and full.models["gmlp"].epochs == 50
     assert full.models["grn_vsn"].micros == (265, 53)

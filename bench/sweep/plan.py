@@ -61,7 +61,7 @@ def expand(profile: Profile) -> list[SweepItem]:
             s.effective_batch, tuple(accumulating), dataset=s.dataset, dtype=dtype,
             updates=eq.updates, lr_schedule="constant", preset=s.preset))
             for dtype in eq.dtypes]
-        if eq.schedule_pitfall:
+        if model in eq.schedule_pitfall:
             requests.append(("exponential-lr", EquivalenceRequest(
                 model, ("keras_builtin", "accumulate"), s.effective_batch, (min(accumulating),),
                 dataset=s.dataset, updates=eq.updates, lr_schedule="exponential", preset=s.preset)))

@@ -48,7 +48,7 @@ class EquivalenceSettings:
     updates: int
     dtypes: tuple[str, ...]
     float64_strategies: tuple[str, ...]  # float64 re-checks level 1 where equivalence is expected
-    schedule_pitfall: bool
+    schedule_pitfall: tuple[str, ...]    # models that also run keras_builtin under a decaying rate
     timeout: float
 
 
@@ -139,11 +139,18 @@ def _build(name: str, data: dict, only_models: list[str] | None) -> Profile:
         equivalence = EquivalenceSettings(strategies, int(eq.get("updates", 20)),
                                           tuple(eq.get("dtypes", ("float32",))),
                                           tuple(eq.get("float64_strategies", strategies)),
-                                          bool(eq.get("schedule_pitfall", False)),
+                                          _model_list(eq.get("schedule_pitfall", False), models),
                                           float(eq.get("timeout", 900)))
     except (TypeError, ValueError) as e:
         raise BenchError(f"profile {name}: bad [equivalence] setting: {e}") from None
     return Profile(name, str(data.get("description", "")), models, equivalence)
+
+
+def _model_list(value, models: dict) -> tuple[str, ...]:
+    """true: every model of the profile; false: none; a list: those of them."""
+    if isinstance(value, bool):
+        return tuple(models) if value else ()
+    return tuple(m for m in value if m in models)
 
 
 def _model_settings(profile: str, model: str, s: dict[str, Any]) -> ModelSettings:

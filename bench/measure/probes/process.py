@@ -5,7 +5,7 @@ counter VmHWM to the current RSS, then read VmHWM at the end. The kernel updates
 it maps, so no peak is missed. Method `sampler`: poll VmRSS every 10 ms, which misses peaks
 shorter than the interval (measured in tests/test_probes.py: a 256 MiB block held for 2 ms is
 seen by `hwm`, not by the sampler). `hwm` falls back to the sampler where clear_refs cannot be
-written (older kernels, restricted containers), and says so.
+written (older kernels, restricted containers, no /proc: then psutil reads RSS), and says so.
 """
 from __future__ import annotations
 
@@ -28,8 +28,16 @@ def _status_kib(field: str) -> int | None:
 
 
 def rss_bytes() -> int | None:
+    """Resident memory: /proc on Linux, psutil elsewhere (macOS, Windows)."""
     kib = _status_kib("VmRSS")
-    return None if kib is None else kib * 1024
+    if kib is not None:
+        return kib * 1024
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except Exception:  # psutil missing or not permitted: the probe says it cannot run
+        return None
 
 
 def hwm_bytes() -> int | None:
@@ -53,7 +61,7 @@ class ProcessMemoryProbe(MemoryProbe):
             raise ValueError(f"unknown method {method!r}")
         self.method, self.interval = method, interval
         if rss_bytes() is None:
-            self.unavailable = "no /proc/self/status (not Linux): process memory not readable"
+            self.unavailable = "process memory not readable (no /proc/self/status, psutil failed)"
 
     def _start(self) -> None:
         self.used = self.method
@@ -66,7 +74,8 @@ class ProcessMemoryProbe(MemoryProbe):
 
     def _stop(self) -> ProbeReading:
         if self.sampler:
-            peak, how = self.sampler.stop(), f"VmRSS polled every {self.interval * 1000:.0f} ms"
+            source = "VmRSS" if STATUS.exists() else "psutil RSS"
+            peak, how = self.sampler.stop(), f"{source} polled every {self.interval * 1000:.0f} ms"
             if self.method == "hwm":
                 how += " (clear_refs could not reset VmHWM here)"
         else:

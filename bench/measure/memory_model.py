@@ -113,11 +113,18 @@ PROBE_PREFERENCE = ("tf_allocator", "nvml", "process_rss")
 def points_from_records(records: list[dict], model: str, probe: str | None = None,
                         preset: str | None = None) -> tuple[str, list[tuple[int, int]], dict]:
     """(probe, [(micro, peak above baseline)], model_state) from ok runs of `model` with the
-    large batch or the harness's accumulation (the two whose transient memory the model fits)."""
-    runs = [r for r in records if r.get("kind") == "run" and r["status"] == "ok"
-            and r["config"]["model"] == model
-            and r["config"]["strategy"] in ("large_batch", "accumulate")
-            and (preset is None or r["config"].get("preset") == preset)]
+    harness's accumulation — the code path whose memory the model predicts — falling back to
+    adding the large batch (k = 1) when fewer than two accumulation sizes were measured.
+
+    The two paths differ in more than the micro-batch (no accumulators, no loop at k = 1): on a
+    model with tiny activations the large batch can even need less, which one line through both
+    would turn into a negative slope."""
+    ok = [r for r in records if r.get("kind") == "run" and r["status"] == "ok"
+          and r["config"]["model"] == model
+          and (preset is None or r["config"].get("preset") == preset)]
+    runs = [r for r in ok if r["config"]["strategy"] == "accumulate"]
+    if len({r["config"]["micro"] for r in runs}) < 2:
+        runs += [r for r in ok if r["config"]["strategy"] == "large_batch"]
     if not runs:
         raise BenchError(f"no successful large_batch/accumulate runs of {model} to fit memory from")
     available = [p for p in PROBE_PREFERENCE

@@ -32,7 +32,8 @@ def build_report(results: list[Path], out_dir: Path) -> Path:
         figs.append(("Throughput", figures.throughput(summary, runs, out_dir / "throughput.png", device)))
         for probe in probes:
             figs.append((f"Peak memory ({probe})",
-                         figures.memory(summary, runs, probe, out_dir / f"memory_{probe}.png", device)))
+                         figures.memory(summary, runs, records, probe, out_dir / f"memory_{probe}.png",
+                                        device)))
         figs.append(("Loss and accuracy", figures.curves(records, out_dir / "curves.png", device)))
     if len(eq) and eq.gradient_rel_error.notna().any():
         figs.append(("Level-1 gradient error", figures.gradient_error(eq, out_dir / "gradient_error.png", device)))
@@ -173,8 +174,9 @@ def _other_strategy_sentence(model: str, strategy: str, label: str, eq: pd.DataF
     parts = []
     if len(const):
         bad = const[const.verdict != "equivalent"]
-        parts.append("equivalent with a constant learning rate" if not len(bad) else
-                     f"{bad.verdict.iloc[0]} with a constant learning rate — {bad.reasons.iloc[0]}")
+        parts.append("equivalent with a constant learning rate at every pair" if not len(bad) else
+                     f"{bad.verdict.iloc[0]} at {len(bad)} of {len(const)} pairs with a constant "
+                     f"learning rate — at {bad.pair.iloc[0]}: {bad.reasons.iloc[0]}")
     for _, d in decay.iterrows():
         parts.append(f"{d.verdict} with an {d.lr_schedule} schedule — {d.reasons}")
     return f"{label}: " + "; ".join(parts) + "." if parts else None
@@ -188,8 +190,11 @@ def _memory_model_sentence(records: list[dict], model: str, probes: list[str]) -
         fit = fit_activations(points)
     except BenchError:
         return None
-    loo = [abs(e["relative_error"]) for e in leave_one_out_errors(points) if e["relative_error"]]
-    error = f"; leave-one-out prediction error at most {max(loo):.0%}" if loo else ""
+    loo = [abs(e["relative_error"]) for e in leave_one_out_errors(points)
+           if e["relative_error"] is not None]
+    worst = max(loo, default=0.0)
+    error = (f"; leave-one-out prediction error at most {worst:.0%}" if worst >= 0.01 else
+             "; leave-one-out prediction error below 1%") if loo else ""
     return (f"Memory model (`{probe}`): {fit.intercept_bytes / MIB:.1f} MiB + "
             f"{fit.bytes_per_sample / 1024:.0f} KiB per sample of micro-batch{error}.")
 

@@ -13,7 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.measure.memory_model import fit_activations  # noqa: E402
+from bench.errors import BenchError  # noqa: E402
+from bench.measure.memory_model import fit_activations, points_from_records  # noqa: E402
+from bench.report.frames import short_label  # noqa: E402
 
 STYLE = {"large_batch": ("black", "s"), "accumulate": ("tab:blue", "o"),
          "keras_builtin": ("tab:orange", "^"), "naive": ("tab:red", "x")}
@@ -39,8 +41,8 @@ def _finish(fig, title: str, path: Path) -> Path:
 
 def _subtitle(df: pd.DataFrame, model: str) -> str:
     d = df[df.model == model]
-    data = d["dataset"].dropna().iloc[0] if d["dataset"].notna().any() else "?"
-    return f"{model}\n{data.split(';')[0]}".replace(" (", "\n(", 1)
+    data = short_label(d["dataset"].dropna().iloc[0]) if d["dataset"].notna().any() else "?"
+    return f"{model}\n{data}".replace(" (", "\n(", 1)
 
 
 def _micro_axes(ax, ylabel: str, runs: pd.DataFrame, model: str) -> None:
@@ -66,7 +68,8 @@ def throughput(summary: pd.DataFrame, runs: pd.DataFrame, path: Path, device: st
     return _finish(fig, f"Throughput vs micro-batch at a fixed effective batch — {device}", path)
 
 
-def memory(summary: pd.DataFrame, runs: pd.DataFrame, probe: str, path: Path, device: str) -> Path:
+def memory(summary: pd.DataFrame, runs: pd.DataFrame, records: list[dict], probe: str, path: Path,
+           device: str) -> Path:
     col = f"mem_{probe}"
     models = list(dict.fromkeys(summary.model))
     fig, axes = _grid(len(models))
@@ -77,11 +80,13 @@ def memory(summary: pd.DataFrame, runs: pd.DataFrame, probe: str, path: Path, de
             g = g.sort_values("micro")
             ax.plot(g.micro, g[col] / 2**20, marker=marker, color=color, linestyle="none",
                     label=strategy)
-        pts = [(int(r.micro), float(r[col])) for _, r in s.iterrows()
-               if r.strategy in ("large_batch", "accumulate")]
-        if len({m for m, _ in pts}) >= 2:
+        try:  # the memory model, fitted as fit-budget fits it
+            _, pts, _ = points_from_records(records, model, probe)
             fit = fit_activations(pts)
-            xs = np.geomspace(min(m for m, _ in pts), max(m for m, _ in pts), 50)
+        except BenchError:
+            fit = None
+        if fit is not None:
+            xs = np.geomspace(s.micro.min(), s.micro.max(), 50)
             ax.plot(xs, [fit.transient(x) / 2**20 for x in xs], color="gray", linestyle="--",
                     label=f"model: {fit.bytes_per_sample / 2**10:.0f} KiB/sample")
         _micro_axes(ax, "peak above baseline (MiB)", runs, model)
@@ -105,7 +110,7 @@ def curves(records: list[dict], path: Path, device: str) -> Path:
             ax_acc.plot([e["samples_seen"] for e in r["epochs"]],
                         [e["test_accuracy"] for e in r["epochs"]], marker=marker, color=color,
                         alpha=alpha, label=label)
-        data = next(x["dataset"]["label"] for x in runs if x["config"]["model"] == model)
+        data = short_label(next(x["dataset"]["label"] for x in runs if x["config"]["model"] == model))
         ax_loss.set_title(f"{model}: training loss per update\n{data}", fontsize=8)
         ax_acc.set_title(f"{model}: test accuracy per epoch", fontsize=8)
         for ax, ylabel in ((ax_loss, "loss (window mean)"), (ax_acc, "test accuracy")):
@@ -140,5 +145,5 @@ def gradient_error(eq: pd.DataFrame, path: Path, device: str) -> Path:
     ax.set_ylabel("relative gradient error vs large batch")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    data = "; ".join(sorted(set(d["dataset"].dropna().map(lambda s: s.split(";")[0]))))
+    data = "; ".join(sorted(set(d["dataset"].dropna().map(lambda s: short_label(s).split(" (")[0]))))
     return _finish(fig, f"Level 1: gradient error per model and strategy, every pair — {device}\n{data}", path)

@@ -59,6 +59,12 @@ def _eq_row(r: dict) -> dict:
         "dataset": (r.get("dataset") or {}).get("label")}
 
 
+def short_label(label: str) -> str:
+    """A provenance label without its notes: "Fashion-MNIST (real, 2,560 train / 2,000 test)"."""
+    head = label.split(";")[0]
+    return head + ")" if head.count("(") > head.count(")") else head
+
+
 def memory_probes(runs: pd.DataFrame) -> list[str]:
     """Probes that produced at least one reading, in a fixed order."""
     order = ["tf_allocator", "nvml", "process_rss"]

@@ -113,12 +113,16 @@ def test_regression_check(mini_sweep, tmp_path):
     cfg = worse["metrics"]["cnn-accumulate-32x2-seed0"]
     cfg["memory"]["process_rss"] *= 2
     cfg["accuracy"] -= 0.2
+    noisy = worse["metrics"]["cnn-keras_builtin-32x2-seed0"]
+    noisy["throughput_ratio"] *= 0.55  # a 45% drop: a regression unless the runs were that noisy
+    noisy["throughput_noise"] = 0.3
     worse["metrics"]["cnn-naive-32x2-float32-constant"]["verdict"] = "equivalent"
     rows, regressions = compare(baseline, worse, Tolerances())
     flagged = {(r[0], r[1]) for r in rows if r[-1] == "REGRESSION"}
     assert ("cnn-accumulate-32x2-seed0", "peak MiB [process_rss]") in flagged
     assert ("cnn-accumulate-32x2-seed0", "test accuracy") in flagged
     assert ("cnn-naive-32x2-float32-constant", "verdict") in flagged and regressions == 3
+    assert ("cnn-keras_builtin-32x2-seed0", "throughput / LB") not in flagged  # within 2 x 30%
     # through the command line: exit 1 on a regression, 2 on a baseline of another profile
     (tmp_path / "worse.json").write_text(json.dumps(worse))
     (tmp_path / "base.json").write_text(json.dumps(baseline))

@@ -5,7 +5,10 @@ What is gated, and how (defaults; all overridable):
 - peak memory per probe (tight: memory readings repeat closely) — regression if
   current > baseline x (1 + memory_rel) + memory_abs;
 - throughput as the ratio to the large batch measured in the same run (ratios cancel most of a
-  noisy machine's drift) — regression if current < baseline x (1 - throughput_rel);
+  noisy machine's drift) — regression if current < baseline x (1 - allowed), where allowed is
+  throughput_rel, widened to twice the runs' own spread (relative IQR of the configuration's and
+  its large batch's update times, the larger of baseline and current) when that is wider, at most
+  60%;
 - final test accuracy — regression if current < baseline - accuracy_abs;
 - level-1 gradient error (absolute bound) — regression if a strategy the baseline found
   equivalent now exceeds its dtype's tolerance, or any verdict changes.
@@ -44,20 +47,23 @@ def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
                          f"{sorted(str(p) for p in profiles)}")
     (profile, digest), = profiles
     runs = [r for r in latest if r["kind"] == "run"]
-    lb = {(r["config"]["model"], r["config"]["effective_batch"], r["config"]["seed"]):
-          r.get("throughput_samples_per_s") for r in runs
-          if r["config"]["strategy"] == "large_batch" and r["status"] == "ok"}
+    lb = {(r["config"]["model"], r["config"]["effective_batch"], r["config"]["seed"]): r
+          for r in runs if r["config"]["strategy"] == "large_batch" and r["status"] == "ok"}
     metrics: dict[str, dict] = {}
     for r in runs:
         c = r["config"]
-        base = lb.get((c["model"], c["effective_batch"], c["seed"]))
+        ref = lb.get((c["model"], c["effective_batch"], c["seed"]))
         thr = r.get("throughput_samples_per_s")
+        ratio = noise = None
+        if thr and ref and c["strategy"] != "large_batch":
+            ratio = thr / ref["throughput_samples_per_s"]
+            noise = (r["throughput"].get("iqr_relative", 0.0)
+                     + ref["throughput"].get("iqr_relative", 0.0))
         metrics[f"{c['model']}-{c['strategy']}-{c['pair']}-seed{c['seed']}"] = {
             "status": r["status"],
             "memory": {n: m["peak_bytes"] for n, m in (r.get("memory") or {}).items()
                        if m.get("available") and m.get("peak_bytes") is not None},
-            "throughput_ratio": (thr / base if thr and base and c["strategy"] != "large_batch"
-                                 else None),
+            "throughput_ratio": ratio, "throughput_noise": noise,
             "accuracy": r.get("final_test_accuracy")}
     for e in (r for r in latest if r["kind"] == "equivalence"):
         metrics[f"{e['model']}-{e['strategy']}-{e['pair']}-{e.get('dtype')}-{e.get('lr_schedule')}"] = {
@@ -128,8 +134,10 @@ def compare(baseline: dict, current: dict, tol: Tolerances = Tolerances(),
                         f"<= {limit / MIB:.1f}", cur is not None and cur > limit, "{:.1f}")
             o, n = old.get("throughput_ratio"), new.get("throughput_ratio")
             if o and n and abs(n - o) > 0.05 * o:
-                add(config, "throughput / LB", o, n, f">= {o * (1 - tol.throughput_rel):.2f}",
-                    n < o * (1 - tol.throughput_rel), "{:.2f}")
+                noise = max(old.get("throughput_noise") or 0.0, new.get("throughput_noise") or 0.0)
+                allowed = min(max(tol.throughput_rel, 2 * noise), 0.6)
+                add(config, "throughput / LB", o, n, f">= {o * (1 - allowed):.2f}",
+                    n < o * (1 - allowed), "{:.2f}")
             o, n = old.get("accuracy"), new.get("accuracy")
             if o is not None and n is not None and abs(n - o) > 0.005:
                 add(config, "test accuracy", o, n, f">= {o - tol.accuracy_abs:.3f}",

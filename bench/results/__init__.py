@@ -1,0 +1,1 @@
+"""Stored results: JSON lines, appended as each configuration finishes."""

@@ -47,16 +47,22 @@ def test_hwm_catches_a_spike_the_sampler_can_miss():
     assert min(sampled) <= max(hwm)        # never more than the truth
 
 
-def test_process_probe_falls_back_to_sampling(monkeypatch):
-    from bench.measure.probes import process
-
-    monkeypatch.setattr(process, "reset_hwm", lambda: False)
+def _hold_100_mib():
+    """A probe's reading while a 100 MiB array is alive for 50 ms."""
     probe = ProcessMemoryProbe("hwm", interval=0.005)
     probe.start()
     block = np.ones(100 * MIB // 8)
     time.sleep(0.05)
     reading = probe.stop()
     del block
+    return reading
+
+
+def test_process_probe_falls_back_to_sampling(monkeypatch):
+    from bench.measure.probes import process
+
+    monkeypatch.setattr(process, "reset_hwm", lambda: False)
+    reading = _hold_100_mib()
     assert reading.extra["method"] == "sampler" and "could not reset VmHWM" in reading.reason
     assert reading.peak_bytes >= 90 * MIB
 
@@ -66,12 +72,7 @@ def test_process_probe_without_proc_uses_psutil(monkeypatch, tmp_path):
 
     monkeypatch.setattr(process, "STATUS", tmp_path / "no-such-status")
     monkeypatch.setattr(process, "CLEAR_REFS", tmp_path / "no-dir" / "clear_refs")
-    probe = ProcessMemoryProbe("hwm", interval=0.005)
-    probe.start()
-    block = np.ones(100 * MIB // 8)
-    time.sleep(0.05)
-    reading = probe.stop()
-    del block
+    reading = _hold_100_mib()
     assert reading.extra["method"] == "sampler" and "psutil RSS" in reading.reason
     assert reading.peak_bytes >= 90 * MIB
 

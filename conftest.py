@@ -47,7 +47,7 @@ def sweep_session(request):
     from bench.sweep.runner import SweepSession
 
     config = request.config
-    profile = _profile(config)
+    profile = config.sweep_profile
     results = Path(config.getoption("--results") or f"results/{profile.name}.jsonl")
     return SweepSession(profile, results, config.getoption("--data-dir"),
                         rerun=config.getoption("--rerun"))
@@ -92,7 +92,8 @@ def pytest_configure(config):
     from bench.sweep.plan import expand
 
     try:
-        config.sweep_items = expand(_profile(config))
+        config.sweep_profile = _profile(config)
+        config.sweep_items = expand(config.sweep_profile)
     except BenchError as e:
         raise pytest.UsageError(str(e)) from None
     config.addinivalue_line("markers", "sweep: one configuration of the benchmark sweep")

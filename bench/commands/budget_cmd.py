@@ -78,10 +78,11 @@ def run(args) -> int:
         return 0 if best else 1
     measured = dict(points)
     table = [[r["micro"], r["accum"], f"{r['predicted_bytes'] / MIB:,.1f}",
-              f"{(states['weights'] + states['optimizer_slots']) / MIB + measured[r['micro']] / MIB:,.1f}"
+              f"{(mm.held_bytes(states, r['accum']) + measured[r['micro']]) / MIB:,.1f}"
               if r["micro"] in measured else "", "yes" if r["fits"] else "no"] for r in rows]
     print(f"{args.model}, effective batch {args.effective_batch}, budget {budget / MIB:,.0f} MiB "
-          f"(probe {probe}; states {sum(v for k, v in states.items() if k in ('weights', 'optimizer_slots')) / MIB:.1f} MiB "
+          f"(probe {probe}; states {mm.held_bytes(states, 1) / MIB:.1f} MiB, "
+          f"+ {states['gradients'] / MIB:.1f} MiB of accumulators when k > 1, "
           f"+ {fit.intercept_bytes / MIB:.1f} MiB + {fit.bytes_per_sample / 1024:.1f} KiB per sample)")
     print(tabulate(table, ["micro b", "accum k", "predicted MiB", "measured MiB", "fits"],
                    disable_numparse=True))

@@ -65,13 +65,16 @@ def fit_activations(points: list[tuple[int, int]]) -> ActivationFit:
     return ActivationFit(float(intercept), float(slope), tuple(points))
 
 
+def held_bytes(states: dict[str, int], accum: int) -> int:
+    """Memory held for the whole run: weights and optimizer slots, plus one accumulator per
+    trainable variable when accumulating (k > 1)."""
+    return (states["weights"] + states["optimizer_slots"]
+            + (states["gradients"] if accum > 1 else 0))
+
 
 def predicted_total(fit: ActivationFit, states: dict[str, int], micro: int, accum: int) -> float:
-    """Whole-run memory for a pair: states (+ accumulators only when accumulating) + transient."""
-    base = states["weights"] + states["optimizer_slots"]
-    if accum > 1:
-        base += states["gradients"]  # one accumulator per trainable variable
-    return base + fit.transient(micro)
+    """Whole-run memory for a pair: held states + the fitted transient part."""
+    return held_bytes(states, accum) + fit.transient(micro)
 
 
 def parse_bytes(text: str) -> int:

@@ -65,13 +65,11 @@ def _ratio(v) -> str:
     return "" if v is None or pd.isna(v) else f" ({v:.2f}x)"
 
 
-def _eq_lookup(eq: pd.DataFrame, model: str, strategy: str, pair: str, dtype="float32",
-               schedule="constant"):
-    if not len(eq):
-        return None
-    m = eq[(eq.model == model) & (eq.strategy == strategy) & (eq.pair == pair)
-           & (eq.dtype == dtype) & (eq.lr_schedule == schedule)]
-    return None if m.empty else m.iloc[0]
+def _eq_lookup(eq: pd.DataFrame, model: str, strategy: str, pair: str):
+    """The float32, constant-schedule analysis of one pair, or None."""
+    rows = _eq_rows(eq, model, strategy)
+    rows = rows[rows.pair == pair] if len(rows) else rows
+    return None if rows.empty else rows.iloc[0]
 
 
 def _levels(e) -> tuple[str, str]:

@@ -63,9 +63,9 @@ def read(path: Path, *, drop_truncated_tail: bool = False) -> list[dict[str, Any
             if is_tail and drop_truncated_tail:
                 _truncate_tail(path, raw)
                 break
-            what = "half-written (interrupted?)" if is_tail else "not valid JSON"
-            raise BenchError(f"results file {path} is corrupt: line {number} is {what}; "
-                             f"re-run the sweep to repair a half-written last line, or remove the line") from None
+            what = ("half-written (interrupted?); re-run the sweep to repair it, or remove the line"
+                    if is_tail else "not valid JSON (a results file holds one JSON record per line)")
+            raise BenchError(f"results file {path} is corrupt: line {number} is {what}") from None
         validate(record, f"{path}:{number}")
         records.append(record)
     return records

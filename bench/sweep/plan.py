@@ -24,7 +24,6 @@ class SweepItem:
     timeout: float
     run: RunConfig | None = None
     equivalence: EquivalenceRequest | None = None
-    data_dir: str | None = None
 
     @property
     def model(self) -> str:

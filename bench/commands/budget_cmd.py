@@ -26,16 +26,20 @@ def add_parser(sub) -> None:
 
 
 def _measure(args, micros: list[int]) -> list[dict]:
-    from bench.measure.isolate import run_isolated
+    from bench.execute import Job, Worker
     from bench.measure.run import RunConfig
 
+    jobs = [Job.run(RunConfig(model=args.model, strategy="accumulate",
+                              effective_batch=args.effective_batch, micro=micro,
+                              dataset=args.dataset, limit_train=8 * args.effective_batch,
+                              limit_test=micro, preset=args.preset), timeout=1800)
+            for micro in micros]
     records = []
-    for micro in micros:
-        cfg = RunConfig(args.model, "accumulate", args.effective_batch, micro, args.dataset,
-                        epochs=1, limit_train=6 * args.effective_batch, limit_test=micro,
-                        preset=args.preset, eval_train_samples=micro)
-        print(f"measuring {args.model} at micro-batch {micro} ({cfg.plan().label}) ...", flush=True)
-        records.append(run_isolated(cfg, timeout=1800, data_dir=args.data_dir))
+    with Worker(args.data_dir) as worker:  # one process imports and loads; a child per size
+        for job in jobs:
+            print(f"measuring {args.model} at micro-batch {job.spec.micro} "
+                  f"({job.spec.plan().label}) ...", flush=True)
+            records += worker.wait(worker.submit(job, [r for j in jobs for r in j.data_requests()]))
     return records
 
 

@@ -48,10 +48,11 @@ def _str_list(text: str) -> tuple[str, ...]:
 def run(args) -> int:
     from bench.equivalence.analysis import EquivalenceRequest
 
-    req = EquivalenceRequest(args.model, args.strategy, args.effective_batch, args.micro,
-                             args.replicas, args.dataset, args.dtype, args.updates,
-                             args.lr_schedule, args.seed, args.preset, args.reference_replicas)
-    req.combinations()  # validate everything before any training
+    req = EquivalenceRequest(model=args.model, strategies=args.strategy,
+                             effective_batch=args.effective_batch, micros=args.micro,
+                             replicas=args.replicas, dataset=args.dataset, dtype=args.dtype,
+                             updates=args.updates, lr_schedule=args.lr_schedule, seed=args.seed,
+                             preset=args.preset, reference_replicas=args.reference_replicas)
     from bench.data import Sources
     from bench.equivalence.analysis import analyse
     from bench.runtime import configure_devices
@@ -59,10 +60,10 @@ def run(args) -> int:
     configure_devices(max(args.replicas, args.reference_replicas or 1))
     records = analyse(req, Sources.from_env(args.data_dir))
     if args.out:
-        from bench.results.store import append
+        from bench.results.store import put
 
         for record in records:
-            append(Path(args.out), record)
+            put(Path(args.out), record)
     if args.json:
         from bench.cli import print_json
 

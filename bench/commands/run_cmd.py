@@ -14,6 +14,9 @@ def add_parser(sub) -> None:
     p.add_argument("--effective-batch", type=int, metavar="B")
     p.add_argument("--micro", type=int, metavar="b", help="micro-batch per replica")
     p.add_argument("--strategy")
+    p.add_argument("--purpose", default="measure", choices=["measure", "outcome"],
+                   help="measure: speed and memory (the default); outcome: a trained model "
+                        "with a learning curve, no memory probes")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit-train", type=int, metavar="N", help="use the first N training samples")
@@ -49,20 +52,23 @@ def config_from_args(args):
                if getattr(args, n) is None]
     if missing:
         raise BenchError(f"run needs {', '.join(missing)}")
-    probes = tuple(p.strip() for p in args.probes.split(",")) if args.probes else None
-    return RunConfig(args.model, args.strategy, args.effective_batch, args.micro, args.dataset,
-                     args.replicas, args.epochs, args.seed, args.limit_train, args.limit_test,
-                     args.preset, args.lr_schedule, args.learning_rate, args.jit,
-                     not args.per_micro, probes)
+    probes = (tuple(p.strip() for p in args.probes.split(",") if p.strip())
+              if args.probes is not None else (() if args.purpose == "outcome" else None))
+    return RunConfig(model=args.model, strategy=args.strategy,
+                     effective_batch=args.effective_batch, micro=args.micro,
+                     dataset=args.dataset, purpose=args.purpose, replicas=args.replicas,
+                     epochs=args.epochs, seed=args.seed, limit_train=args.limit_train,
+                     limit_test=args.limit_test, preset=args.preset,
+                     lr_schedule=args.lr_schedule, learning_rate=args.learning_rate,
+                     jit=args.jit, fused=not args.per_micro, probes=probes)
 
 
 def run(args) -> int:
     cfg = config_from_args(args)
-    cfg.validate()
     if args.isolate or args.timeout:
-        from bench.measure.isolate import run_isolated
+        from bench.execute import Job, run_isolated
 
-        record = run_isolated(cfg, args.timeout, args.data_dir)
+        record = run_isolated(Job.run(cfg, timeout=args.timeout), args.data_dir)[0]
     else:
         from bench.data import Sources
         from bench.measure.run import measured_run
@@ -71,9 +77,9 @@ def run(args) -> int:
         configure_devices(cfg.replicas)
         record = measured_run(cfg, Sources.from_env(args.data_dir))
     if args.out:
-        from bench.results.store import append
+        from bench.results.store import put
 
-        append(Path(args.out), record)
+        put(Path(args.out), record)
     if args.json:
         from bench.cli import print_json
 
@@ -88,10 +94,17 @@ def summary(r: dict) -> str:
     head = f"{c['model']} / {c['strategy']} / {c['pair']} (B={c['effective_batch']})"
     if r["status"] != "ok":
         return f"{head}: {r['status'].upper()} — {r.get('error')}"
-    lines = [head, f"data: {r['dataset']['label']}", f"device: {r['environment']['device']}",
-             f"throughput: {r['throughput_samples_per_s']:,.0f} samples/s (median of "
-             f"{r['throughput']['timed_updates']} updates, IQR {r['throughput']['iqr_relative']:.0%})",
-             f"final test accuracy: {r['final_test_accuracy']:.4f} after {r['updates']} updates"]
+    from bench.measure.timing import Throughput
+
+    t = Throughput(**{k: v for k, v in r["throughput"].items() if k != "iqr_relative"})
+    s = r["seconds"]
+    lines = [head, f"data: {r['dataset']['label']}",
+             f"device: {r['environment']['device']} (CPU allocator: "
+             f"{r['environment'].get('cpu_allocator')})",
+             f"throughput: {t}",
+             f"final test accuracy: {r['final_test_accuracy']:.4f} after {r['updates']} updates",
+             f"seconds: {s['updates']:.1f} in updates, {s['evaluation']:.1f} in evaluation, "
+             f"{s['total']:.1f} in total"]
     for name, m in r["memory"].items():
         lines.append(f"memory [{name}]: " + (f"{m['peak_bytes'] / 2**20:,.1f} MiB peak above baseline"
                                              if m["available"] else f"not available — {m['reason']}"))

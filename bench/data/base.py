@@ -23,6 +23,7 @@ class Provenance:
     n_test: int
     checked: str = ""
     note: str = ""
+    achievable_accuracy: float | None = None  # synthetic data: the Bayes accuracy of its rule
 
     def label(self) -> str:
         kind = "real" if self.real else "SYNTHETIC"
@@ -51,7 +52,11 @@ class Split:
         return Split(x, self.y[indices], w)
 
     def head(self, n: int | None) -> "Split":
-        return self if n is None or n >= len(self) else self.take(np.arange(n))
+        """The first `n` samples as views (no copy: a forked worker's children share them)."""
+        if n is None or n >= len(self):
+            return self
+        x = {k: v[:n] for k, v in self.x.items()} if isinstance(self.x, dict) else self.x[:n]
+        return Split(x, self.y[:n], None if self.weight is None else self.weight[:n])
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,12 @@ class Dataset:
     @property
     def kind(self) -> str:
         return "image" if isinstance(self.spec, ImageSpec) else "tabular"
+
+    def test_statistics(self) -> dict[str, float]:
+        """What a model that learned nothing scores: the majority class's share of the test set."""
+        y = np.asarray(self.test.y).ravel().astype(np.int64)
+        counts = np.bincount(y)
+        return {"test_majority_rate": float(counts.max() / max(1, counts.sum()))}
 
     def limited(self, train: int | None = None, test: int | None = None) -> "Dataset":
         """First `train`/`test` samples (the loaders shuffle nothing, so this is reproducible)."""

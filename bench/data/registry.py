@@ -91,16 +91,29 @@ def get_dataset_entry(name: str) -> DatasetEntry:
         raise BenchError(f"unknown data set {name!r} (data sets: {', '.join(DATASETS)})") from None
 
 
+_LOADED: dict[tuple, Dataset] = {}
+
+
 def load_dataset(name: str, *, sources: Sources | None = None, seed: int = 0,
                  limit_train: int | None = None, limit_test: int | None = None) -> Dataset:
     """Load a real data set (or generate a synthetic one), keeping only the first samples if
-    limited. Synthetic data is generated only as large as asked for (same seed, same schema)."""
+    limited. Synthetic data is generated only as large as asked for (same seed, same schema).
+
+    Loads are kept for the life of the process: a sweep worker loads and decodes each data set
+    once, and the configurations it forks share the arrays (limits are views, not copies)."""
     entry = get_dataset_entry(name)
+    sources = sources or Sources.from_env()
     if entry.generate is not None:
         n_train = min(limit_train or entry.counts[0], entry.counts[0])
         n_test = min(limit_test or entry.counts[1], entry.counts[1])
-        return entry.generate(n_train, n_test, seed)
-    return entry.load(sources or Sources.from_env()).limited(limit_train, limit_test)
+        key = (name, n_train, n_test, seed)
+        if key not in _LOADED:
+            _LOADED[key] = entry.generate(n_train, n_test, seed)
+        return _LOADED[key]
+    key = (name, sources)
+    if key not in _LOADED:
+        _LOADED[key] = entry.load(sources)
+    return _LOADED[key].limited(limit_train, limit_test)
 
 
 FALLBACK = {"image": "fashion_mnist", "tabular": "synthetic_census_income"}

@@ -10,7 +10,7 @@ first update gives level 1 and whose N updates give level 2.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -28,6 +28,7 @@ from bench.equivalence.verdict import (
     level2_ratio,
 )
 from bench.errors import BenchError, one_line
+from bench.results.identity import SCHEMA, Identity, make_identity
 from bench.runtime import distribution, float_policy
 from bench.training.feed import WindowFeed
 from bench.training.plan import AccumulationPlan
@@ -36,8 +37,11 @@ from bench.training.strategies import get_strategy
 from models.registry import get_model
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EquivalenceRequest:
+    """Levels 1 and 2 for one model and effective batch: every (strategy, micro-batch) pair
+    against one shared large-batch reference. Validated on construction."""
+
     model: str
     strategies: tuple[str, ...]
     effective_batch: int
@@ -50,6 +54,35 @@ class EquivalenceRequest:
     seed: int = 0
     preset: str | None = None
     reference_replicas: int | None = None  # None: the reference runs on as many replicas
+    smallest_only: tuple[str, ...] = ()      # strategies analysed at the smallest micro only
+
+    def __post_init__(self) -> None:
+        for name in ("strategies", "micros", "smallest_only"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        self.combinations()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "strategies": list(self.strategies), "micros": list(self.micros),
+                "smallest_only": list(self.smallest_only)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "EquivalenceRequest":
+        return cls(**d)
+
+    def identity(self, strategy: str, plan: AccumulationPlan) -> Identity:
+        """The identity of one combination's record."""
+        fields = {"analysis": "equivalence", "model": self.model, "strategy": strategy,
+                  "effective_batch": self.effective_batch, "micro": plan.micro,
+                  "pair": plan.label, "replicas": self.replicas,
+                  "reference_replicas": self.ref_replicas, "dtype": self.dtype,
+                  "lr_schedule": self.lr_schedule, "updates": self.updates,
+                  "dataset": self.dataset, "preset": self.preset, "seed": self.seed}
+        # settings added later default to None/1/"float32": left out, keys stay stable
+        return make_identity("equivalence", fields, ["model", "analysis", "strategy", "pair",
+                                                     "dtype", "lr_schedule", "replicas", "seed"])
+
+    def identities(self) -> list[Identity]:
+        return [self.identity(s, p) for s, p in self.combinations()]
 
     @property
     def ref_replicas(self) -> int:
@@ -69,8 +102,11 @@ class EquivalenceRequest:
                             replicas=self.ref_replicas)
         combos = []
         for strategy in self.strategies:
-            get_strategy(strategy)
-            for micro in self.micros:
+            if not get_strategy(strategy).judged:
+                raise BenchError(f"{strategy} is a speed reference, not a strategy to judge")
+            micros = ((min(self.micros),) if strategy in self.smallest_only and self.micros
+                      else self.micros)
+            for micro in micros:
                 plan = AccumulationPlan.of(self.effective_batch, micro, replicas=self.replicas)
                 TrainingConfig(self.model, strategy, plan, self.preset, self.lr_schedule).validate()
                 combos.append((strategy, plan))
@@ -94,7 +130,9 @@ def analyse(req: EquivalenceRequest, sources: Sources | None = None) -> list[dic
         for strategy, plan in combos:
             started = time.perf_counter()
             record = {
-                "kind": "equivalence", "model": req.model, "strategy": strategy,
+                "kind": "equivalence", "schema": SCHEMA,
+                "id": req.identity(strategy, plan).to_dict(), "status": "ok",
+                "model": req.model, "strategy": strategy,
                 "effective_batch": req.effective_batch, "micro": plan.micro, "accum": plan.accum,
                 "replicas": req.replicas, "reference_replicas": req.ref_replicas,
                 "pair": plan.label, "dtype": req.dtype,
@@ -111,7 +149,7 @@ def analyse(req: EquivalenceRequest, sources: Sources | None = None) -> list[dic
                 raise
             except Exception as e:  # a strategy that cannot run here is a result, not a crash
                 record.update(verdict="failed", reasons=[one_line(e, 300)], levels={})
-            record["seconds"] = round(time.perf_counter() - started + shared.seconds, 2)
+            record["seconds"] = {"total": round(time.perf_counter() - started + shared.seconds, 2)}
             records.append(record)
     return records
 

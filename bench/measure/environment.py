@@ -1,9 +1,36 @@
-"""What ran the numbers: library versions, devices, CPUs."""
+"""What ran the numbers: library versions, devices, CPU model, threads.
+
+`device` is the identity the regression check compares: the GPU's name where TensorFlow sees
+one, else the CPU model and the number of usable cores (two machines with the same core count
+can differ five-fold in TensorFlow speed, so the count alone is not an identity).
+"""
 from __future__ import annotations
 
 import os
 import platform
+import re
 import sys
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo; the platform's processor string elsewhere)."""
+    try:
+        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
+        match = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+        if match:
+            return " ".join(match.group(1).split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def describe() -> dict:
@@ -11,25 +38,26 @@ def describe() -> dict:
     import numpy
     import tensorflow as tf
 
+    from bench.runtime import cpu_allocator
+
     gpus = []
     for d in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(d)
         gpus.append(details.get("device_name", d.name))
-    try:
-        usable_cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable_cpus = os.cpu_count()
+    cores = usable_cpus()
     return {
         "python": sys.version.split()[0],
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": numpy.__version__,
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "usable_cpus": usable_cpus,
+        "usable_cpus": cores,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "gpus": gpus,
         "logical_devices": [d.name for d in tf.config.list_logical_devices()],
-        "device": gpus[0] if gpus else f"CPU ({usable_cpus} cores)",
+        "device": f"{gpus[0]} x{len(gpus)}" if gpus else f"{cpu_model()} ({cores} cores)",
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "cpu_allocator": cpu_allocator(),
     }

@@ -1,29 +1,41 @@
 """One measured run: train one configuration and return one JSON-ready record.
 
+Two purposes share this code. A *measure* run is short (a few dozen updates): steady-state
+throughput and peak memory, nothing else that needs a trained model. An *outcome* run trains the
+model (the test accuracy that level 3 judges), with a learning curve; it measures no memory.
+
 Order matters for honest numbers: data, model, optimizer, accumulators and the epoch buffer are
-all built before the memory baselines are taken; evaluation runs at the micro-batch size, so it
-can never raise the peak above training's; throughput counts only the update steps.
+all built before the memory baselines are taken; a measure run evaluates at the micro-batch
+size, so evaluation can never raise the peak above training's; throughput counts only the
+update steps (timed with the device synchronised), warm-up excluded.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
 from bench.errors import BenchError, one_line
+from bench.results.identity import SCHEMA, Identity, make_identity
+
+PURPOSES = ("measure", "outcome")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunConfig:
+    """Everything that defines one measured run. Validated on construction: a bad value is a
+    BenchError naming it, before anything loads or trains."""
+
     model: str
     strategy: str
     effective_batch: int
     micro: int
     dataset: str | None = None
+    purpose: str = "measure"
     replicas: int = 1
     epochs: int = 1
     seed: int = 0
@@ -34,23 +46,39 @@ class RunConfig:
     learning_rate: float | None = None
     jit: bool = False
     fused: bool = True
-    probes: tuple[str, ...] | None = None  # None: every probe
+    probes: tuple[str, ...] | None = field(default=None, metadata={
+        "help": "memory probes to read (None: every probe; () for none)"})
     warmup: int = 3
-    eval_train_samples: int = 5000
+    eval_train_samples: int = 0
+    eval_every: int | None = field(default=None, metadata={
+        "help": "outcome runs: test accuracy every N updates as well as after each epoch"})
+    eval_batch: int | None = field(default=None, metadata={
+        "help": "evaluation batch (default: the micro-batch for measure runs, 500 for outcome)"})
+
+    def __post_init__(self) -> None:
+        if self.probes is not None and not isinstance(self.probes, tuple):
+            object.__setattr__(self, "probes", tuple(self.probes))
+        self._validate()
 
     def plan(self):
         from bench.training.plan import AccumulationPlan
 
         return AccumulationPlan.of(self.effective_batch, self.micro, replicas=self.replicas)
 
-    def validate(self) -> None:
-        """All input checks that need neither data nor TensorFlow."""
-        from bench.data.registry import get_dataset_entry
-        from bench.measure.probes import check_probe_names
+    def training(self):
         from bench.training.setup import TrainingConfig
 
-        TrainingConfig(self.model, self.strategy, self.plan(), self.preset,
-                       self.lr_schedule).validate()
+        return TrainingConfig(self.model, self.strategy, self.plan(), self.preset,
+                              self.lr_schedule, self.learning_rate, self.seed, self.jit,
+                              self.fused)
+
+    def _validate(self) -> None:
+        from bench.data.registry import get_dataset_entry
+        from bench.measure.probes import check_probe_names
+
+        if self.purpose not in PURPOSES:
+            raise BenchError(f"purpose must be one of {', '.join(PURPOSES)}, got {self.purpose!r}")
+        self.training().validate()
         if self.dataset is not None:
             get_dataset_entry(self.dataset)
         for name in ("epochs", "warmup", "eval_train_samples"):
@@ -58,16 +86,22 @@ class RunConfig:
             if not isinstance(value, int) or value < (1 if name == "epochs" else 0):
                 raise BenchError(f"{name} must be a {'positive' if name == 'epochs' else 'non-negative'} "
                                  f"integer, got {value!r}")
-        for name in ("limit_train", "limit_test"):
+        for name in ("limit_train", "limit_test", "eval_every", "eval_batch"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise BenchError(f"{name} must be a positive integer, got {value!r}")
         check_probe_names(self.probes or ())
 
-    def key(self) -> str:
-        """Stable identity for resuming a sweep: same key, same configuration."""
-        blob = json.dumps(asdict(self), sort_keys=True, default=list)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    def identity(self) -> Identity:
+        # fields at their defaults are left out of the key, so that a field added later (with
+        # a default) does not change the identity of configurations stored before it existed
+        defaults = {f.name: f.default for f in fields(self)}
+        defining = {k: v for k, v in self.to_json().items()
+                    if k in ("model", "strategy", "effective_batch", "micro", "seed")
+                    or v != defaults[k]}
+        return make_identity("run", {**defining, "pair": self.plan().label},
+                             ["model", "purpose", "strategy", "pair", "jit", "lr_schedule",
+                              "replicas", "seed"])
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -80,9 +114,6 @@ class RunConfig:
         unknown = set(d) - names
         if unknown:
             raise BenchError(f"unknown run configuration field(s): {', '.join(sorted(unknown))}")
-        d = dict(d)
-        if d.get("probes") is not None:
-            d["probes"] = tuple(d["probes"])
         return cls(**d)
 
 
@@ -91,9 +122,10 @@ class NonFiniteLoss(Exception):
 
 
 def base_record(cfg: RunConfig) -> dict[str, Any]:
+    """The part of a record known before anything runs (also the body of a failure record)."""
     plan = cfg.plan()
-    return {"kind": "run", "key": cfg.key(), "status": "error", "error": None,
-            "config": {**cfg.to_json(), "accum": plan.accum, "pair": plan.label},
+    return {"kind": "run", "schema": SCHEMA, "id": cfg.identity().to_dict(), "status": "error",
+            "error": None, "config": {**cfg.to_json(), "accum": plan.accum, "pair": plan.label},
             "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
@@ -102,13 +134,11 @@ def measured_run(cfg: RunConfig, sources=None) -> dict[str, Any]:
     (except BenchError: bad input or a data set that is not available)."""
     from bench.runtime import pin_malloc_trim_threshold
 
-    cfg.validate()
     record = base_record(cfg)
     record["malloc_trim_threshold"] = pin_malloc_trim_threshold()
     started = time.perf_counter()
-    probes: list = []
     try:
-        _train(cfg, record, sources, probes)
+        _train(cfg, record, sources)
         record["status"] = "ok"
     except NonFiniteLoss as e:
         record.update(status="nan", error=str(e))
@@ -117,13 +147,8 @@ def measured_run(cfg: RunConfig, sources=None) -> dict[str, Any]:
     except Exception as e:
         record.update(status=_status_of(e), error=one_line(e))
     finally:
-        for p in probes:  # stop samplers even on failure; keep readings if the run got that far
-            if p.name not in record.get("memory", {}):
-                try:
-                    record.setdefault("memory", {})[p.name] = p.stop().to_dict()
-                except Exception:
-                    pass
-        record["wall_seconds"] = round(time.perf_counter() - started, 3)
+        seconds = record.setdefault("seconds", {})
+        seconds["total"] = round(time.perf_counter() - started, 3)
     return record
 
 
@@ -135,17 +160,48 @@ def _status_of(e: BaseException) -> str:
     return "error"
 
 
-def _train(cfg: RunConfig, record: dict, sources, probes: list) -> None:
+def _sha(arrays) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(memoryview(a).cast("B") if a.flags.c_contiguous else a.tobytes())
+    return h.hexdigest()[:16]
+
+
+class _Curve:
+    """Test-set evaluations during training (outcome runs) and after each epoch."""
+
+    def __init__(self, evaluator, data, plan, eval_every: int | None) -> None:
+        self.evaluator, self.data, self.plan, self.every = evaluator, data, plan, eval_every
+        self.points: list[dict[str, Any]] = []
+        self.seconds = 0.0
+
+    def evaluate(self, updates: int) -> dict[str, Any]:
+        if self.points and self.points[-1]["update"] == updates:
+            return self.points[-1]
+        start = time.perf_counter()
+        e = self.evaluator(self.data.test)
+        self.seconds += time.perf_counter() - start
+        point = {"update": updates, "samples_seen": updates * self.plan.effective_batch,
+                 "test_loss": e.loss, "test_accuracy": e.accuracy, "test_auc": e.auc}
+        self.points.append(point)
+        return point
+
+    def maybe(self, updates: int) -> None:
+        if self.every and updates % self.every == 0:
+            self.evaluate(updates)
+
+
+def _train(cfg: RunConfig, record: dict, sources) -> None:
     from bench.data import Sources, load_dataset
     from bench.data.registry import resolve_dataset
     from bench.measure.environment import describe
     from bench.measure.memory_model import state_bytes
     from bench.measure.probes import make_probes
-    from bench.measure.timing import throughput
+    from bench.measure.timing import Throughput
     from bench.runtime import distribution
     from bench.training.evaluate import Evaluator
-    from bench.training.feed import WindowFeed
-    from bench.training.setup import TrainingConfig, build_trainer
+    from bench.training.feed import WindowFeed, epoch_permutation
+    from bench.training.setup import build_trainer
     from models.registry import get_model
 
     entry = get_model(cfg.model)
@@ -153,52 +209,61 @@ def _train(cfg: RunConfig, record: dict, sources, probes: list) -> None:
     name, why = resolve_dataset(entry.data_kind, entry.recipe.dataset, cfg.dataset, sources)
     data = load_dataset(name, sources=sources, seed=cfg.seed, limit_train=cfg.limit_train,
                         limit_test=cfg.limit_test)
-    record["dataset"] = data.provenance.to_dict()
+    record["dataset"] = {**data.provenance.to_dict(), **data.test_statistics()}
     record["dataset_choice"] = why
     record["environment"] = describe()
     plan = cfg.plan()
     feed = WindowFeed(data.train, plan, cfg.seed)
     total_updates = cfg.epochs * feed.updates_per_epoch
-    trainer = build_trainer(
-        TrainingConfig(cfg.model, cfg.strategy, plan, cfg.preset, cfg.lr_schedule,
-                       cfg.learning_rate, cfg.seed, cfg.jit, cfg.fused),
-        data.spec, total_updates, distribution(cfg.replicas))
-    evaluator = Evaluator(trainer.p.model, entry.output, batch_size=plan.micro)
-    train_eval = data.train.head(cfg.eval_train_samples)
+    trainer = build_trainer(cfg.training(), data.spec, total_updates, distribution(cfg.replicas))
+    eval_batch = cfg.eval_batch or (plan.micro if cfg.purpose == "measure" else 500)
+    evaluator = Evaluator(trainer.p.model, entry.output, batch_size=eval_batch)
+    curve = _Curve(evaluator, data, plan, cfg.eval_every if cfg.purpose == "outcome" else None)
+    train_eval = data.train.head(cfg.eval_train_samples) if cfg.eval_train_samples else None
     record["model_state"] = state_bytes(trainer)
+    record["pairing"] = {  # seed s of every strategy must start here (level 3 pairs on it)
+        "initial_weights_sha": _sha(trainer.p.model.get_weights()),
+        "data_order_sha": _sha([epoch_permutation(len(data.train), cfg.seed, 0)])}
     events, epochs = [], []
 
     def on_update(event) -> None:
         events.append(event)
         if not math.isfinite(event.loss):
             raise NonFiniteLoss(f"loss became {event.loss} at update {event.index + 1}")
+        curve.maybe(len(events))
 
-    probes.extend(make_probes(list(cfg.probes) if cfg.probes is not None else None))
-    for p in probes:
-        p.start()
-    for epoch in range(cfg.epochs):
-        first = len(events)
-        trainer.run_epoch(feed.windows(epoch), epoch, on_update)
-        eval_start = time.perf_counter()
-        test_loss, test_acc = evaluator(data.test)
-        train_loss_eval, train_acc = evaluator(train_eval)
-        epoch_events = events[first:]
-        epochs.append({
-            "epoch": epoch + 1,
-            "train_loss": sum(e.loss for e in epoch_events) / max(1, len(epoch_events)),
-            "train_loss_eval": train_loss_eval, "train_accuracy": train_acc,
-            "test_loss": test_loss, "test_accuracy": test_acc,
-            "update_seconds": sum(e.seconds for e in epoch_events),
-            "eval_seconds": time.perf_counter() - eval_start,
-            "samples_seen": len(events) * plan.effective_batch,
-        })
-    record["memory"] = {p.name: p.stop().to_dict() for p in probes}
-    stats = throughput([e.seconds for e in events], plan.effective_batch, cfg.warmup)
+    probes = make_probes(list(cfg.probes) if cfg.probes is not None else None)
+    tracked: list = []
+    train_eval_seconds = 0.0
+    try:
+        with contextlib.ExitStack() as stack:  # every probe is stopped however training ends
+            tracked = [stack.enter_context(p.track()) for p in probes]
+            for epoch in range(cfg.epochs):
+                first = len(events)
+                trainer.run_epoch(feed.windows(epoch), epoch, on_update)
+                point = curve.evaluate(len(events))
+                epoch_events = events[first:]
+                summary = {"epoch": epoch + 1, "train_loss": sum(e.loss for e in epoch_events)
+                           / max(1, len(epoch_events)), **point}
+                if train_eval is not None:
+                    t0 = time.perf_counter()
+                    e = evaluator(train_eval)
+                    train_eval_seconds += time.perf_counter() - t0
+                    summary.update(train_loss_eval=e.loss, train_accuracy=e.accuracy)
+                epochs.append(summary)
+    finally:
+        record["memory"] = {t.name: t.reading.to_dict() for t in tracked if t.reading}
+        record["seconds"] = {"updates": round(sum(e.seconds for e in events), 3),
+                             "evaluation": round(curve.seconds + train_eval_seconds, 3)}
+    stats = Throughput.from_seconds([e.seconds for e in events], plan.effective_batch, cfg.warmup)
+    final = epochs[-1]
     record.update(
-        throughput_samples_per_s=stats.pop("samples_per_s"), throughput=stats,
-        final_test_accuracy=epochs[-1]["test_accuracy"], final_test_loss=epochs[-1]["test_loss"],
-        epochs=epochs, updates=len(events), samples_seen=len(events) * plan.effective_batch,
+        throughput_samples_per_s=stats.samples_per_s, throughput=stats.to_dict(),
+        final_test_accuracy=final["test_accuracy"], final_test_loss=final["test_loss"],
+        final_test_auc=final["test_auc"], epochs=epochs, curve=curve.points,
+        updates=len(events), samples_seen=len(events) * plan.effective_batch,
         update_losses=[e.loss for e in events], update_seconds=[e.seconds for e in events],
+        update_lr=[e.lr for e in events],
         learning_rate={"first": events[0].lr, "last": events[-1].lr,
                        "first_step": events[0].lr_step, "last_step": events[-1].lr_step},
         end_of_training=trainer.finish())

@@ -7,6 +7,8 @@ outside the training steps.
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 
 
@@ -15,20 +17,40 @@ def warmup_count(n_updates: int, requested: int = 3) -> int:
     return min(requested, n_updates // 2)
 
 
-def throughput(seconds: list[float], effective_batch: int, warmup: int = 3) -> dict:
-    skip = warmup_count(len(seconds), warmup)
-    steady = np.asarray(seconds[skip:], dtype=np.float64)
-    if steady.size == 0:
-        return {"samples_per_s": None, "timed_updates": 0, "warmup_updates": skip}
-    q25, median, q75 = np.percentile(steady, [25, 50, 75])
-    return {
-        "samples_per_s": effective_batch / median,
-        "median_s_per_update": float(median),
-        "p25_s_per_update": float(q25),
-        "p75_s_per_update": float(q75),
-        "iqr_relative": float((q75 - q25) / median),
-        "mean_s_per_update": float(steady.mean()),
-        "timed_updates": int(steady.size),
-        "warmup_updates": skip,
-        "warmup_seconds": float(np.sum(seconds[:skip])),
-    }
+@dataclass(frozen=True)
+class Throughput:
+    """Samples per second of one run, from its update times."""
+
+    samples_per_s: float | None
+    median_s_per_update: float | None
+    p25_s_per_update: float | None
+    p75_s_per_update: float | None
+    timed_updates: int
+    warmup_updates: int
+    warmup_seconds: float
+
+    @property
+    def iqr_relative(self) -> float | None:
+        if self.median_s_per_update is None:
+            return None
+        return (self.p75_s_per_update - self.p25_s_per_update) / self.median_s_per_update
+
+    @classmethod
+    def from_seconds(cls, seconds: list[float], effective_batch: int,
+                     warmup: int = 3) -> "Throughput":
+        skip = warmup_count(len(seconds), warmup)
+        steady = np.asarray(seconds[skip:], dtype=np.float64)
+        warm = float(np.sum(seconds[:skip]))
+        if steady.size == 0:
+            return cls(None, None, None, None, 0, skip, warm)
+        q25, median, q75 = (float(q) for q in np.percentile(steady, [25, 50, 75]))
+        return cls(effective_batch / median, median, q25, q75, int(steady.size), skip, warm)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "iqr_relative": self.iqr_relative}
+
+    def __str__(self) -> str:
+        if self.samples_per_s is None:
+            return "no timed updates"
+        return (f"{self.samples_per_s:,.0f} samples/s (median of {self.timed_updates} updates, "
+                f"IQR {self.iqr_relative:.0%})")

@@ -1,35 +1,31 @@
-"""Append-only JSONL result files, read back with validation.
+"""JSON-lines result files: one record per line, written as each configuration finishes.
 
-Each record is one line written with a single write() and fsync, so an interrupted sweep loses
-nothing that finished. Reading is strict: a line that is not a JSON record of a known kind is a
-clear error naming the file and line — except, when resuming, a half-written last line (the
-write that was interrupted), which is dropped so that configuration runs again.
+`put` appends with a single write and fsync, so an interrupted sweep loses nothing that finished;
+a record whose configuration key is already in the file *supersedes* the old line (the file is
+rewritten atomically), so a rerun never leaves two rows for one configuration. Reading is strict:
+a line that is not a record of a known kind and schema is a clear error naming the file and line
+— except, when resuming, a half-written last line (the write that was interrupted), which is
+dropped so that configuration runs again.
 """
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 from bench.errors import BenchError
+from bench.results.identity import SCHEMA
 
-REQUIRED = {"run": ("key", "status", "config"),
-            "equivalence": ("model", "strategy", "effective_batch", "micro", "verdict")}
+REQUIRED = {"run": ("id", "status", "config"),
+            "equivalence": ("id", "status", "model", "strategy", "verdict"),
+            "session": ("wall_seconds",)}
 
 
 def dumps(record: Any) -> str:
     """One line of JSON; numpy scalars and arrays become plain numbers and lists."""
     return json.dumps(record, default=_jsonable)
-
-
-def append(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = dumps(record) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _jsonable(value):
@@ -40,6 +36,48 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def append(path: Path, record: dict[str, Any]) -> None:
+    """Add one record at the end of the file (one write, flushed to disk)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = dumps(record) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def rewrite(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Replace the file's content atomically (a crash leaves the old or the new file whole)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.writelines(dumps(r) + "\n" for r in records)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def put(path: Path, record: dict[str, Any]) -> bool:
+    """Store `record`; True when it superseded an earlier record of the same configuration."""
+    key = record_key(record)
+    existing = read(path, drop_truncated_tail=True) if key else []
+    if key and any(record_key(r) == key for r in existing):
+        rewrite(path, [*(r for r in existing if record_key(r) != key), record])
+        return True
+    append(path, record)
+    return False
+
+
+def record_key(record: dict[str, Any]) -> str | None:
+    return (record.get("id") or {}).get("key")
 
 
 def read(path: Path, *, drop_truncated_tail: bool = False) -> list[dict[str, Any]]:
@@ -61,7 +99,7 @@ def read(path: Path, *, drop_truncated_tail: bool = False) -> list[dict[str, Any
             record = json.loads(line)
         except json.JSONDecodeError:
             if is_tail and drop_truncated_tail:
-                _truncate_tail(path, raw)
+                rewrite(path, records)
                 break
             what = ("half-written (interrupted?); re-run the sweep to repair it, or remove the line"
                     if is_tail else "not valid JSON (a results file holds one JSON record per line)")
@@ -71,30 +109,18 @@ def read(path: Path, *, drop_truncated_tail: bool = False) -> list[dict[str, Any
     return records
 
 
-def _truncate_tail(path: Path, raw: str) -> None:
-    keep = raw[: raw.rfind("\n") + 1]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(keep)
-
-
 def validate(record: Any, where: str) -> None:
     if not isinstance(record, dict) or record.get("kind") not in REQUIRED:
         raise BenchError(f"{where}: not an accumbench record (expected an object with kind "
-                         f"{' or '.join(REQUIRED)})")
+                         f"{', '.join(REQUIRED)})")
+    if record.get("schema") != SCHEMA:
+        raise BenchError(f"{where}: record schema {record.get('schema', 1)} is not this "
+                         f"accumbench's schema {SCHEMA}; re-run the sweep (PYTEST_ARGS=--accumbench-rerun)")
     missing = [k for k in REQUIRED[record["kind"]] if k not in record]
     if missing:
         raise BenchError(f"{where}: {record['kind']} record lacks {', '.join(missing)}")
 
 
-def latest_by_key(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The last record of each configuration key (a re-run replaces an earlier row)."""
-    out: dict[str, dict[str, Any]] = {}
-    for r in records:
-        out[r.get("key") or _equivalence_key(r)] = r
-    return out
-
-
-def _equivalence_key(r: dict[str, Any]) -> str:
-    return "eq:" + "/".join(str(r.get(k)) for k in ("model", "strategy", "effective_batch",
-                                                     "micro", "replicas", "dtype", "lr_schedule",
-                                                     "dataset_name", "seed"))
+def by_key(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The last record of each configuration key (records without a key are left out)."""
+    return {k: r for r in records if (k := record_key(r))}

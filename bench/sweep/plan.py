@@ -1,71 +1,122 @@
-"""Expand a profile into sweep items: isolated measured runs and equivalence analyses.
+"""Expand a profile into sweep items, in the order they run.
 
-Runs: per model and seed, `large_batch` at B x1, then every other strategy at every pair with
-k > 1. Equivalence: per model and dtype, one analysis process for all strategies and pairs (they
-share the reference); plus, if asked, Keras' built-in accumulation under an exponential schedule
-(the learning-rate pitfall) at the smallest pair.
+Per model: the measure runs (large_batch at B x1, every other strategy and speed reference at
+every pair with k > 1; each alone on the machine), then the equivalence analyses (one process
+per dtype and schedule; they share a reference), then the outcome runs, seed by seed (the large
+batch first, then every judged strategy at the outcome pair), so paired comparisons fill in as
+the sweep goes.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 
 from bench.equivalence.analysis import EquivalenceRequest
+from bench.errors import BenchError
+from bench.execute.jobs import Job
 from bench.measure.run import RunConfig
-from bench.sweep.profiles import Profile
+from bench.sweep.profiles import ModelSettings, Profile
+
+PHASES = ("measure", "equivalence", "outcome")
+
+#: The decaying schedule the equivalence level uses to expose a schedule stepped per micro-batch.
+PITFALL_SCHEDULE = "exponential"
 
 
 @dataclass(frozen=True)
 class SweepItem:
-    kind: str                       # "run" | "equivalence"
-    id: str                         # readable, unique within a sweep (pytest id)
-    key: str                        # resume identity
-    timeout: float
-    run: RunConfig | None = None
-    equivalence: EquivalenceRequest | None = None
+    id: str      # readable and unique in a sweep (the pytest id)
+    phase: str   # measure | equivalence | outcome
+    job: Job
 
     @property
     def model(self) -> str:
-        return (self.run or self.equivalence).model
+        return self.job.model
+
+    @property
+    def group(self) -> str:
+        """The worker that runs it: one per model (its data set is loaded once)."""
+        return self.job.model
+
+    @property
+    def keys(self) -> list[str]:
+        return [i.key for i in self.job.identities()]
 
 
-def _equivalence_key(req: EquivalenceRequest) -> str:
-    blob = json.dumps(req.__dict__, sort_keys=True, default=list)
-    return "eq-" + hashlib.sha256(blob.encode()).hexdigest()[:16]
+def _run(model: str, s: ModelSettings, strategy: str, micro: int, **kw) -> RunConfig:
+    return RunConfig(model=model, strategy=strategy, effective_batch=s.effective_batch,
+                     micro=micro, dataset=s.dataset, preset=s.preset, **kw)
 
 
-def expand(profile: Profile) -> list[SweepItem]:
+def _measure_items(model: str, s: ModelSettings) -> list[SweepItem]:
+    m = s.measure
+    pairs = ([("large_batch", s.effective_batch)] if "large_batch" in m.strategies else [])
+    pairs += [(st, micro) for micro in s.accumulating
+              for st in (*m.strategies, *m.references) if st != "large_batch"]
+    items = []
+    for seed in m.seeds:
+        for strategy, micro in pairs:
+            cfg = _run(model, s, strategy, micro, purpose="measure", seed=seed,
+                       limit_train=m.updates * s.effective_batch, limit_test=m.limit_test,
+                       warmup=m.warmup)
+            items.append(SweepItem(cfg.identity().name, "measure", Job.run(cfg, timeout=s.timeout)))
+    return items
+
+
+def _equivalence_items(model: str, s: ModelSettings) -> list[SweepItem]:
+    eq = s.equivalence
+    if eq is None or not eq.strategies or not s.accumulating:
+        return []
+    smallest_only = tuple(st for st in eq.strategies if st not in eq.all_pairs)
+    requests = []
+    for dtype in eq.dtypes:
+        strategies = eq.strategies if dtype == "float32" else (eq.float64_strategies or eq.strategies)
+        micros = s.accumulating if dtype == "float32" else (min(s.accumulating),)
+        requests.append((dtype, EquivalenceRequest(
+            model=model, strategies=strategies, effective_batch=s.effective_batch, micros=micros,
+            dataset=s.dataset, dtype=dtype, updates=eq.updates, preset=s.preset,
+            smallest_only=smallest_only)))
+    if eq.schedule_pitfall:
+        requests.append((f"{PITFALL_SCHEDULE}-lr", EquivalenceRequest(
+            model=model, strategies=("keras_builtin", "accumulate"),
+            effective_batch=s.effective_batch, micros=(min(s.accumulating),), dataset=s.dataset,
+            updates=eq.updates, lr_schedule=PITFALL_SCHEDULE, preset=s.preset)))
+    return [SweepItem(f"{model}:equivalence:{label}", "equivalence",
+                      Job.equivalence(req, timeout=eq.timeout)) for label, req in requests]
+
+
+def _outcome_items(model: str, s: ModelSettings) -> list[SweepItem]:
+    o = s.outcome
+    if o is None:
+        return []
+    pairs = [("large_batch", s.effective_batch)]
+    pairs += [(st, micro) for micro in s.outcome_micros() for st in o.strategies
+              if st != "large_batch"]
+    items = []
+    for seed in o.seeds:
+        for strategy, micro in pairs:
+            cfg = _run(model, s, strategy, micro, purpose="outcome", seed=seed, epochs=o.epochs,
+                       limit_train=o.limit_train, limit_test=o.limit_test,
+                       lr_schedule=o.lr_schedule, learning_rate=o.learning_rate,
+                       eval_every=o.eval_every, probes=())
+            items.append(SweepItem(cfg.identity().name, "outcome", Job.run(cfg, timeout=s.timeout)))
+    return items
+
+
+def expand(profile: Profile, only_models: list[str] | None = None) -> list[SweepItem]:
+    """Every item of the profile (or of some of its models), validated: bad settings fail here."""
+    if only_models:
+        missing = [m for m in only_models if m not in profile.models]
+        if missing:
+            raise BenchError(f"profile {profile.name} has no model(s) {', '.join(missing)} "
+                             f"(it has {', '.join(profile.models)})")
     items: list[SweepItem] = []
     for model, s in profile.models.items():
-        accumulating = [m for m in s.micros if m != s.effective_batch]
-        for seed in s.seeds:
-            pairs = ([("large_batch", s.effective_batch)] if "large_batch" in s.strategies else [])
-            pairs += [(st, m) for m in accumulating for st in s.strategies if st != "large_batch"]
-            for strategy, micro in pairs:
-                cfg = RunConfig(model, strategy, s.effective_batch, micro, s.dataset,
-                                epochs=s.epochs, seed=seed, limit_train=s.limit_train,
-                                limit_test=s.limit_test, preset=s.preset,
-                                lr_schedule=s.lr_schedule, learning_rate=s.learning_rate,
-                                eval_train_samples=s.eval_train_samples)
-                cfg.validate()
-                plan = cfg.plan()
-                items.append(SweepItem("run", f"{model}-{strategy}-{plan.label}-seed{seed}",
-                                       cfg.key(), s.timeout, run=cfg))
-        eq = profile.equivalence
-        if not eq.strategies or not accumulating:
+        if only_models and model not in only_models:
             continue
-        requests = [(f"{dtype}", EquivalenceRequest(
-            model, eq.float64_strategies if dtype == "float64" else eq.strategies,
-            s.effective_batch, tuple(accumulating), dataset=s.dataset, dtype=dtype,
-            updates=eq.updates, lr_schedule="constant", preset=s.preset))
-            for dtype in eq.dtypes]
-        if model in eq.schedule_pitfall:
-            requests.append(("exponential-lr", EquivalenceRequest(
-                model, ("keras_builtin", "accumulate"), s.effective_batch, (min(accumulating),),
-                dataset=s.dataset, updates=eq.updates, lr_schedule="exponential", preset=s.preset)))
-        for label, req in requests:
-            req.combinations()
-            items.append(SweepItem("equivalence", f"{model}-equivalence-{label}",
-                                   _equivalence_key(req), eq.timeout, equivalence=req))
+        items += _measure_items(model, s) + _equivalence_items(model, s) + _outcome_items(model, s)
+    names = [i.id for i in items]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise BenchError(f"profile {profile.name}: configurations with the same name: "
+                         f"{', '.join(duplicates)}")
     return items

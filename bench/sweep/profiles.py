@@ -1,13 +1,23 @@
-"""Profiles are data: TOML files (bench/sweep/profiles/*.toml, or any path) with defaults, per-model
-settings and the equivalence settings. Single values can be overridden on the command line:
-`--set defaults.epochs=3`, `--set models.cnn.seeds=[0,1]`, `--set equivalence.updates=5`.
+"""Profiles are data: TOML files (bench/sweep/profiles/*.toml, or any path).
+
+A profile has three kinds of work, each sized for what it needs:
+- `[measure]`: short runs (a few dozen updates) for throughput and peak memory, for every
+  (model, strategy, pair), plus speed references (plain training at the micro-batch size);
+- `[outcome]`: trained models, paired seeds, the level-3 verdict against a stated margin;
+- `[equivalence]`: levels 1 and 2 (gradient and trajectory).
+Model-level settings go in `[defaults]` and `[models.NAME]`; any section can be overridden per
+model (`[models.cnn_bn.outcome]`), limited to some models (`[outcome] models = ["cnn"]`) or
+switched off for one (`enabled = false`). The dataclasses below *are* the schema: defaults and help
+live on their fields, unknown keys are errors that list the known ones, and values are checked
+on construction. Single values can be overridden on the command line:
+`--accumbench-set measure.updates=30`, `--accumbench-set models.cnn.outcome.seeds=[0,1,2,3,4]`.
 """
 from __future__ import annotations
 
 import copy
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -17,39 +27,147 @@ from bench.errors import BenchError
 from bench.training.plan import pairs_down_to
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
-MODEL_KEYS = {"dataset", "effective_batch", "smallest_fraction", "micros", "strategies", "seeds",
-              "epochs", "preset", "limit_train", "limit_test", "lr_schedule", "learning_rate",
-              "timeout", "eval_train_samples"}
-EQUIVALENCE_KEYS = {"strategies", "updates", "dtypes", "float64_strategies", "schedule_pitfall",
-                    "timeout"}
 
 
-@dataclass(frozen=True)
+def _help(text: str, default: Any = MISSING, factory: Any = MISSING):
+    if factory is not MISSING:
+        return field(default_factory=factory, metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+def _ints(value, name: str) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and v > 0 for v in value):
+        raise BenchError(f"{name} must be a list of positive integers, got {value!r}")
+    return tuple(value)
+
+
+def _strs(value, name: str) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise BenchError(f"{name} must be a list of names, got {value!r}")
+    return tuple(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeasureSettings:
+    strategies: tuple[str, ...] = _help(
+        "strategies measured at every pair (large_batch at B x1, the others at k > 1)",
+        factory=lambda: ("large_batch", "accumulate", "keras_builtin", "naive"))
+    references: tuple[str, ...] = _help(
+        "speed references at every micro-batch, not judged (plain_micro: plain training at b)",
+        factory=lambda: ("plain_micro",))
+    updates: int = _help("updates per run (the first `warmup` are not timed)", 24)
+    warmup: int = _help("updates excluded from the timing (tracing, first touch)", 3)
+    seeds: tuple[int, ...] = _help("seeds per configuration", factory=lambda: (0,))
+    limit_test: int = _help("test samples evaluated at the end (a sanity check, not judged)", 512)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strategies", _strs(self.strategies, "measure.strategies"))
+        object.__setattr__(self, "references", _strs(self.references, "measure.references"))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        if self.updates < 2 * self.warmup + 2:
+            raise BenchError(f"measure.updates must be at least 2 x warmup + 2, got {self.updates}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutcomeSettings:
+    strategies: tuple[str, ...] = _help(
+        "strategies trained to the end and judged against the large batch (level 3)",
+        factory=lambda: ("large_batch", "accumulate", "naive", "keras_builtin"))
+    micros: tuple[int, ...] | None = _help(
+        "micro-batch sizes judged (default: the model's smallest)", None)
+    seeds: tuple[int, ...] = _help("paired seeds: seed s of every strategy starts from the same "
+                                   "weights and data order as seed s of the large batch",
+                                   factory=lambda: (0, 1, 2))
+    epochs: int = _help("epochs over the training data (limit_train samples)", 1)
+    limit_train: int | None = _help("training samples (default: all)", None)
+    limit_test: int | None = _help("test samples (default: all)", None)
+    lr_schedule: str = _help("learning-rate schedule over the run, the same for every strategy",
+                             "cosine")
+    learning_rate: float | None = _help("peak learning rate (default: the model's recipe)", None)
+    eval_every: int | None = _help("test accuracy every N updates, for the learning curves", None)
+    margin: float = _help("equivalence margin on the paired accuracy difference (0.005 = half "
+                          "an accuracy point)", 0.01)
+    bar: float | None = _help("test accuracy the large batch must reach for the level to judge "
+                              "(a model that learned nothing makes everything 'equal')", None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strategies", _strs(self.strategies, "outcome.strategies"))
+        if self.micros is not None:
+            object.__setattr__(self, "micros", _ints(self.micros, "outcome.micros"))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        if self.strategies and "large_batch" not in self.strategies:
+            raise BenchError("outcome.strategies must include large_batch (the reference)")
+        if not 0 < self.margin < 1:
+            raise BenchError(f"outcome.margin must be between 0 and 1, got {self.margin}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EquivalenceSettings:
+    strategies: tuple[str, ...] = _help("strategies analysed (levels 1 and 2)",
+                                        factory=lambda: ("accumulate", "keras_builtin", "naive"))
+    updates: int = _help("updates of the level-2 trajectory", 10)
+    dtypes: tuple[str, ...] = _help("float32 and/or float64", factory=lambda: ("float32",))
+    float64_strategies: tuple[str, ...] | None = _help(
+        "strategies re-checked in float64 (default: all analysed)", None)
+    all_pairs: tuple[str, ...] = _help(
+        "strategies analysed at every pair; the others at the smallest pair only",
+        factory=lambda: ("accumulate",))
+    schedule_pitfall: bool = _help(
+        "also run keras_builtin and accumulate with a decaying schedule at the smallest pair",
+        False)
+    timeout: float = _help("seconds per analysis process", 900.0)
+
+    def __post_init__(self) -> None:
+        for name in ("strategies", "dtypes", "all_pairs"):
+            object.__setattr__(self, name, _strs(getattr(self, name), f"equivalence.{name}"))
+        if self.float64_strategies is not None:
+            object.__setattr__(self, "float64_strategies",
+                               _strs(self.float64_strategies, "equivalence.float64_strategies"))
+        bad = [d for d in self.dtypes if d not in ("float32", "float64")]
+        if bad:
+            raise BenchError(f"equivalence.dtypes: {', '.join(bad)} (float32 or float64)")
+
+
+SECTIONS = {"measure": MeasureSettings, "outcome": OutcomeSettings,
+            "equivalence": EquivalenceSettings}
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelSettings:
     model: str
-    dataset: str | None
-    effective_batch: int
-    micros: tuple[int, ...]
-    strategies: tuple[str, ...]
-    seeds: tuple[int, ...]
-    epochs: int
-    preset: str | None
-    limit_train: int | None
-    limit_test: int | None
-    lr_schedule: str
-    learning_rate: float | None
-    timeout: float
-    eval_train_samples: int  # training samples evaluated after each epoch (train accuracy)
+    dataset: str | None = _help("data set (default: the model's seed data set if available, "
+                                "else the offline default)", None)
+    preset: str | None = _help("model preset (default: the seed's)", None)
+    effective_batch: int = _help("effective batch B", 128)
+    smallest_fraction: int = _help("pairs B x1, B/2 x2, ... down to B/this", 8)
+    micros: tuple[int, ...] | None = _help("micro-batch sizes instead of smallest_fraction", None)
+    timeout: float = _help("seconds per run", 900.0)
+    measure: MeasureSettings = field(default_factory=MeasureSettings)
+    outcome: OutcomeSettings | None = None
+    equivalence: EquivalenceSettings | None = None
 
+    def __post_init__(self) -> None:
+        if self.micros is None:
+            if self.effective_batch % self.smallest_fraction:
+                raise BenchError(f"{self.model}'s effective batch {self.effective_batch} is not "
+                                 f"divisible by smallest_fraction {self.smallest_fraction}; "
+                                 f"list `micros` instead")
+            object.__setattr__(self, "micros", tuple(
+                p.micro for p in pairs_down_to(self.effective_batch, self.smallest_fraction)))
+        else:
+            object.__setattr__(self, "micros", _ints(self.micros, f"{self.model}.micros"))
+        if self.effective_batch not in self.micros:
+            object.__setattr__(self, "micros", (self.effective_batch, *self.micros))
 
-@dataclass(frozen=True)
-class EquivalenceSettings:
-    strategies: tuple[str, ...]
-    updates: int
-    dtypes: tuple[str, ...]
-    float64_strategies: tuple[str, ...]  # float64 re-checks level 1 where equivalence is expected
-    schedule_pitfall: tuple[str, ...]    # models that also run keras_builtin under a decaying rate
-    timeout: float
+    @property
+    def accumulating(self) -> tuple[int, ...]:
+        """Micro-batch sizes with k > 1, largest first."""
+        return tuple(sorted((m for m in self.micros if m != self.effective_batch), reverse=True))
+
+    def outcome_micros(self) -> tuple[int, ...]:
+        if self.outcome is None or not self.accumulating:
+            return ()
+        return self.outcome.micros or (min(self.accumulating),)
 
 
 @dataclass(frozen=True)
@@ -57,11 +175,12 @@ class Profile:
     name: str
     description: str
     models: dict[str, ModelSettings]
-    equivalence: EquivalenceSettings
+    jobs: int | None = None  # jobs that may share the machine (outcome, equivalence)
 
     def digest(self) -> str:
-        """Identity of the effective settings: baselines and results say which profile made them."""
-        blob = json.dumps(asdict(self), sort_keys=True)
+        """Identity of the effective settings: results and baselines say which made them."""
+        blob = json.dumps({"name": self.name, "models": asdict(self)["models"]}, sort_keys=True,
+                          default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -74,8 +193,8 @@ def _read(name_or_path: str) -> tuple[str, dict]:
     if path.suffix != ".toml":
         path = PROFILE_DIR / f"{name_or_path}.toml"
     if not path.is_file():
-        raise BenchError(f"unknown profile {name_or_path!r} (profiles: {', '.join(available_profiles())}, "
-                         f"or a path to a .toml file)")
+        raise BenchError(f"unknown profile {name_or_path!r} (profiles: "
+                         f"{', '.join(available_profiles())}, or a path to a .toml file)")
     try:
         return path.stem, tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -84,7 +203,7 @@ def _read(name_or_path: str) -> tuple[str, dict]:
 
 def _apply_override(data: dict, assignment: str) -> None:
     if "=" not in assignment:
-        raise BenchError(f"override {assignment!r} is not KEY=VALUE (e.g. defaults.epochs=3)")
+        raise BenchError(f"override {assignment!r} is not KEY=VALUE (e.g. measure.updates=30)")
     key, raw = assignment.split("=", 1)
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
@@ -99,79 +218,58 @@ def _apply_override(data: dict, assignment: str) -> None:
     node[parts[-1]] = value
 
 
-def load_profile(name_or_path: str, overrides: list[str] | None = None,
-                 only_models: list[str] | None = None) -> Profile:
+def load_profile(name_or_path: str, overrides: list[str] | None = None) -> Profile:
     name, data = _read(name_or_path)
     data = copy.deepcopy(data)
     for assignment in overrides or []:
         _apply_override(data, assignment)
-    return _build(name, data, only_models)
+    return _build(name, data)
 
 
-def _build(name: str, data: dict, only_models: list[str] | None) -> Profile:
+def _keys(cls) -> set[str]:
+    return {f.name for f in fields(cls)}
+
+
+def _construct(cls, values: dict, where: str):
+    unknown = set(values) - _keys(cls)
+    if unknown:
+        raise BenchError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))} "
+                         f"(known: {', '.join(sorted(_keys(cls)))})")
+    try:
+        return cls(**values)
+    except BenchError as e:
+        raise BenchError(f"{where}: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise BenchError(f"{where}: bad setting: {e}") from None
+
+
+def _build(name: str, data: dict) -> Profile:
     from models.registry import MODELS
 
-    defaults = data.get("defaults", {})
-    unknown = set(defaults) - MODEL_KEYS
-    models_data = data.get("models", {})
+    top = {"description", "defaults", "models", "jobs", *SECTIONS}
+    unknown = set(data) - top
     if unknown:
-        raise BenchError(f"profile {name}: unknown setting(s) in [defaults]: {', '.join(sorted(unknown))}")
-    if only_models:
-        missing = [m for m in only_models if m not in models_data]
-        if missing:
-            raise BenchError(f"profile {name} has no model(s) {', '.join(missing)} "
-                             f"(it has {', '.join(models_data)})")
-        models_data = {m: models_data[m] for m in only_models}
+        raise BenchError(f"profile {name}: unknown table(s) {', '.join(sorted(unknown))} "
+                         f"(known: {', '.join(sorted(top))})")
+    defaults = data.get("defaults", {})
     models = {}
-    for model, own in models_data.items():
+    for model, own in (data.get("models") or {}).items():
         if model not in MODELS:
             raise BenchError(f"profile {name}: unknown model {model!r} (models: {', '.join(MODELS)})")
-        unknown = set(own) - MODEL_KEYS
-        if unknown:
-            raise BenchError(f"profile {name}: unknown setting(s) for {model}: {', '.join(sorted(unknown))}")
-        models[model] = _model_settings(name, model, {**defaults, **own})
-    eq = data.get("equivalence", {})
-    unknown = set(eq) - EQUIVALENCE_KEYS
-    if unknown:
-        raise BenchError(f"profile {name}: unknown setting(s) in [equivalence]: {', '.join(sorted(unknown))}")
-    try:
-        strategies = tuple(eq.get("strategies", ()))
-        equivalence = EquivalenceSettings(strategies, int(eq.get("updates", 20)),
-                                          tuple(eq.get("dtypes", ("float32",))),
-                                          tuple(eq.get("float64_strategies", strategies)),
-                                          _model_list(eq.get("schedule_pitfall", False), models),
-                                          float(eq.get("timeout", 900)))
-    except (TypeError, ValueError) as e:
-        raise BenchError(f"profile {name}: bad [equivalence] setting: {e}") from None
-    return Profile(name, str(data.get("description", "")), models, equivalence)
-
-
-def _model_list(value, models: dict) -> tuple[str, ...]:
-    """true: every model of the profile; false: none; a list: those of them."""
-    if isinstance(value, bool):
-        return tuple(models) if value else ()
-    return tuple(m for m in value if m in models)
-
-
-def _model_settings(profile: str, model: str, s: dict[str, Any]) -> ModelSettings:
-    try:
-        batch = int(s["effective_batch"])
-        if "micros" in s:
-            micros = tuple(int(m) for m in s["micros"])
-        else:
-            fraction = int(s.get("smallest_fraction", 1))
-            if batch % fraction:
-                raise BenchError(f"profile {profile}: {model}'s effective batch {batch} is not "
-                                 f"divisible by smallest_fraction {fraction}; list `micros` instead")
-            micros = tuple(p.micro for p in pairs_down_to(batch, fraction))
-        opt_int = lambda k: None if s.get(k) is None else int(s[k])  # noqa: E731
-        return ModelSettings(
-            model, s.get("dataset"), batch, micros, tuple(s["strategies"]),
-            tuple(int(x) for x in s.get("seeds", [0])), int(s.get("epochs", 1)), s.get("preset"),
-            opt_int("limit_train"), opt_int("limit_test"), str(s.get("lr_schedule", "constant")),
-            None if s.get("learning_rate") is None else float(s["learning_rate"]),
-            float(s.get("timeout", 600)), int(s.get("eval_train_samples", 5000)))
-    except KeyError as e:
-        raise BenchError(f"profile {profile}: {model} needs a value for {e.args[0]}") from None
-    except (TypeError, ValueError) as e:
-        raise BenchError(f"profile {profile}: bad setting for {model}: {e}") from None
+        own = dict(own or {})
+        values = {**defaults, **{k: v for k, v in own.items() if k not in SECTIONS}}
+        for section, cls in SECTIONS.items():
+            shared = dict(data.get(section, {}))
+            only = shared.pop("models", None)  # e.g. [outcome] models = ["cnn", "cnn_bn"]
+            merged = {**shared, **own.get(section, {})}
+            included = section in own or (section in data and (only is None or model in only))
+            if section != "measure" and (not included or merged.get("enabled") is False):
+                continue
+            merged.pop("enabled", None)
+            values[section] = _construct(cls, merged, f"profile {name}, {model}, [{section}]")
+        models[model] = _construct(ModelSettings, {"model": model, **values},
+                                   f"profile {name}, [models.{model}]")
+    jobs = data.get("jobs")
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise BenchError(f"profile {name}: jobs must be a positive integer, got {jobs!r}")
+    return Profile(name, str(data.get("description", "")), models, jobs)

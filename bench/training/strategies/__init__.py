@@ -1,4 +1,5 @@
-"""Strategies by name: large_batch (reference), accumulate, keras_builtin, naive."""
+"""Strategies by name: large_batch (reference), accumulate, keras_builtin, naive, and the speed
+reference plain_micro."""
 from __future__ import annotations
 
 from bench.errors import BenchError
@@ -7,9 +8,10 @@ from bench.training.strategies.base import Strategy, Trainer, TrainerParts, Upda
 from bench.training.strategies.keras_builtin import KerasBuiltin
 from bench.training.strategies.large_batch import LargeBatch
 from bench.training.strategies.naive import Naive
+from bench.training.strategies.plain_micro import PlainMicro
 
 STRATEGIES: dict[str, Strategy] = {s.name: s for s in
-                                   [LargeBatch(), Accumulate(), KerasBuiltin(), Naive()]}
+                                   [LargeBatch(), Accumulate(), KerasBuiltin(), Naive(), PlainMicro()]}
 
 
 def get_strategy(name: str) -> Strategy:

@@ -94,8 +94,9 @@ class Trainer(ABC):
         return {}
 
     # shared by the custom loops -------------------------------------------------------------
-    def loss_and_grads(self, x, y, w):
-        """Mean loss over the global window and its (dense) gradient, for one (micro-)batch.
+    def loss_and_grads(self, x, y, w, samples: int | None = None):
+        """Mean loss over the global window (or over `samples`) and its (dense) gradient, for
+        one (micro-)batch.
 
         Embedding gradients arrive as IndexedSlices with repeated rows; Keras 3's Adam squares
         the slices before the repeats are summed (second moment gets sum(g_i^2), not
@@ -104,7 +105,7 @@ class Trainer(ABC):
         with tf.GradientTape() as tape:
             pred = self.p.model(x, training=True)
             loss = self.p.loss(y, pred, sample_weight=w) / tf.cast(
-                self.p.plan.effective_batch, pred.dtype)
+                samples or self.p.plan.effective_batch, pred.dtype)
         grads = tape.gradient(loss, self.vars)
         return loss, [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
                       for g in grads]
@@ -126,8 +127,41 @@ def micro(tree, i):
 
 
 class Strategy(ABC):
+    """A way of training: makes the Trainer that runs one configuration's updates.
+
+    To add one, subclass `Strategy` (a `name`, a one-line `summary`, and `trainer()`), and a
+    `Trainer` whose `update(window)` applies one optimizer update from a window of shape
+    (k, b x replicas, ...) and returns the window's mean loss; list an instance in
+    `bench.training.strategies.STRATEGIES`. For example, plain SGD steps on the first
+    micro-batch only::
+
+        class FirstOnly(Strategy):
+            name, summary = "first_only", "one update from the first micro-batch"
+
+            def trainer(self, parts):
+                return FirstOnlyTrainer(parts)
+
+        class FirstOnlyTrainer(Trainer):
+            def __init__(self, parts):
+                super().__init__(parts)
+
+                def step(x, y, w):
+                    loss, grads = self.loss_and_grads(micro(x, 0), y[0], w[0],
+                                                      samples=parts.plan.global_micro)
+                    self.p.optimizer.apply_gradients(zip(grads, self.vars))
+                    return loss
+
+                self._step = self.compile_fn(lambda *i: self.run_replicas(step, i))
+
+            def update(self, window):
+                return self._step(*window)
+
+    `judged` is False for speed references, which the report shows but never calls equivalent.
+    """
+
     name: str
     summary: str
+    judged: bool = True
 
     def builtin_accumulation_steps(self, plan: AccumulationPlan) -> int | None:
         """Steps for `optimizer(gradient_accumulation_steps=...)`; only keras_builtin uses it."""

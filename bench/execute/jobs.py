@@ -1,0 +1,141 @@
+"""A job: what one child process does, the records it must produce, and how a failed one reads.
+
+Jobs travel as JSON (to a worker over a pipe, or in a file for a one-shot process). A job that
+measures speed or memory is *exclusive*: nothing else may run on the machine beside it. Outcome
+runs and equivalence analyses measure neither, so a sweep may run several at once, each with
+fewer threads.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.equivalence.analysis import EquivalenceRequest
+from bench.measure.run import RunConfig, base_record
+from bench.results.identity import SCHEMA, Identity
+
+KINDS = ("run", "equivalence")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    kind: str
+    spec: RunConfig | EquivalenceRequest
+    timeout: float | None = None
+    threads: int | None = field(default=None, metadata={
+        "help": "TensorFlow intra- and inter-op threads (None: TensorFlow's default)"})
+    env: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        expected = RunConfig if self.kind == "run" else EquivalenceRequest
+        if self.kind not in KINDS or not isinstance(self.spec, expected):
+            raise TypeError(f"a {self.kind!r} job needs a {expected.__name__}")
+
+    @classmethod
+    def run(cls, cfg: RunConfig, **kw) -> "Job":
+        return cls(kind="run", spec=cfg, **kw)
+
+    @classmethod
+    def equivalence(cls, req: EquivalenceRequest, **kw) -> "Job":
+        return cls(kind="equivalence", spec=req, **kw)
+
+    @property
+    def exclusive(self) -> bool:
+        """Measures speed or memory: must have the machine to itself."""
+        return self.kind == "run" and self.spec.purpose == "measure"
+
+    @property
+    def model(self) -> str:
+        return self.spec.model
+
+    def identities(self) -> list[Identity]:
+        return [self.spec.identity()] if self.kind == "run" else self.spec.identities()
+
+    def replicas(self) -> int:
+        s = self.spec
+        return max(s.replicas, getattr(s, "reference_replicas", None) or 1)
+
+    def data_requests(self) -> list[dict[str, Any]]:
+        """load_dataset() calls this job will make, so a worker can make them first."""
+        s = self.spec
+        if self.kind == "run":
+            return [{"model": s.model, "dataset": s.dataset, "seed": s.seed,
+                     "limit_train": s.limit_train, "limit_test": s.limit_test}]
+        return [{"model": s.model, "dataset": s.dataset, "seed": s.seed,
+                 "limit_train": s.updates * s.effective_batch, "limit_test": None}]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "spec": self.spec.to_json(), "timeout": self.timeout,
+                "threads": self.threads, "env": [list(p) for p in self.env]}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Job":
+        spec_cls = RunConfig if d["kind"] == "run" else EquivalenceRequest
+        return cls(kind=d["kind"], spec=spec_cls.from_json(d["spec"]), timeout=d.get("timeout"),
+                   threads=d.get("threads"), env=tuple(tuple(p) for p in d.get("env", ())))
+
+    def failure_records(self, status: str, error: str, seconds: float) -> list[dict[str, Any]]:
+        """The rows of a job whose process failed: one per record it should have written."""
+        if self.kind == "run":
+            record = base_record(self.spec)
+            record.update(status=status, error=error, seconds={"total": round(seconds, 3)})
+            return [record]
+        req = self.spec
+        out = []
+        for (strategy, plan), ident in zip(req.combinations(), req.identities()):
+            out.append({"kind": "equivalence", "schema": SCHEMA, "id": ident.to_dict(),
+                        "status": status, "error": error, "model": req.model,
+                        "strategy": strategy, "effective_batch": req.effective_batch,
+                        "micro": plan.micro, "accum": plan.accum, "replicas": req.replicas,
+                        "pair": plan.label, "dtype": req.dtype, "lr_schedule": req.lr_schedule,
+                        "updates": req.updates, "verdict": "failed", "reasons": [error],
+                        "levels": {}, "seconds": {"total": round(seconds, 3)}})
+        return out
+
+
+def preload(requests: list[dict[str, Any]], data_dir: str | None) -> float:
+    """Load (and decode) every data set the jobs will ask for; returns the seconds it took.
+    A data set that cannot be loaded here is left for the job to fail on, with its message."""
+    from bench.data import Sources, load_dataset
+    from bench.data.registry import resolve_dataset
+    from bench.errors import BenchError
+    from models.registry import get_model
+
+    started = time.perf_counter()
+    sources = Sources.from_env(data_dir)
+    for r in requests:
+        try:
+            entry = get_model(r["model"])
+            name, _ = resolve_dataset(entry.data_kind, entry.recipe.dataset, r["dataset"], sources)
+            load_dataset(name, sources=sources, seed=r["seed"], limit_train=r["limit_train"],
+                         limit_test=r["limit_test"])
+        except (BenchError, KeyError):
+            continue
+    return time.perf_counter() - started
+
+
+def execute(job: Job, out_path: str, data_dir: str | None) -> None:
+    """What a child does: set up TensorFlow for the job, run it, write its records."""
+    import os
+
+    from bench.data import Sources
+    from bench.results import store
+    from bench.runtime import configure_allocator, configure_devices, configure_threads
+
+    for name, value in job.env:
+        os.environ[name] = value
+    configure_allocator()
+    configure_threads(job.threads)
+    configure_devices(job.replicas())
+    sources = Sources.from_env(data_dir)
+    if job.kind == "run":
+        from bench.measure.run import measured_run
+
+        records = [measured_run(job.spec, sources)]
+    else:
+        from bench.equivalence.analysis import analyse
+
+        records = analyse(job.spec, sources)
+    for r in records:
+        store.append(out_path, r)

@@ -1,0 +1,70 @@
+"""One identity per configuration, used by the store, the sweep, the report, the check and the
+outcome grouping (asv's `results.py` is the model).
+
+An identity has a readable *name* (unique within a profile; what tables, the check and pytest
+ids show) and a *key* (a hash of every field that defines the configuration). The same name
+with another key is the same configuration with changed settings: "not comparable", never
+silently mixed. The *group* is the name without the seed: the rows that level 3 pairs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+#: Version of the record layout; records and baselines carry it.
+SCHEMA = 2
+
+#: Fields shown in a name only when they differ from these values.
+NAME_DEFAULTS: dict[str, Any] = {"precision": "float32", "dtype": "float32", "jit": False,
+                                 "replicas": 1, "workers": 1, "lr_schedule": "constant"}
+
+
+def _digest(kind: str, fields: Mapping[str, Any]) -> str:
+    blob = json.dumps([kind, dict(sorted(fields.items()))], sort_keys=True, default=list)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a record is: `name` for people, `key` for machines, `group` for pairing seeds."""
+
+    kind: str
+    name: str
+    key: str
+    group: str
+    group_key: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "key": self.key, "group": self.group,
+                "group_key": self.group_key}
+
+
+def make_identity(kind: str, fields: Mapping[str, Any], label: list[str]) -> Identity:
+    """`fields` are every defining field (the key hashes them all); `label` lists, in order,
+    the fields that make up the name (defaults in NAME_DEFAULTS are left out; `seed` last)."""
+    parts = []
+    for name in label:
+        value = fields.get(name)
+        if name == "seed":
+            continue
+        if name in NAME_DEFAULTS and value == NAME_DEFAULTS[name]:
+            continue
+        if value is None or value is False:
+            continue
+        parts.append(name if value is True else
+                     f"lr-{value}" if name == "lr_schedule" else
+                     f"{value}rep" if name == "replicas" else
+                     f"{value}workers" if name == "workers" else str(value))
+    group_name = ":".join(parts)
+    without_seed = {k: v for k, v in fields.items() if k != "seed"}
+    seed = fields.get("seed")
+    name = group_name if seed is None else f"{group_name}:seed{seed}"
+    return Identity(kind, name, _digest(kind, fields), group_name, _digest(kind, without_seed))
+
+
+def identity_of(record: Mapping[str, Any]) -> Identity:
+    """The identity stored in a record (schema 2)."""
+    i = record["id"]
+    return Identity(record["kind"], i["name"], i["key"], i["group"], i["group_key"])

@@ -1,0 +1,130 @@
+"""The sweep as a pytest plugin: `pytest tests/benchmarks -m sweep -p bench.sweep.plugin
+--accumbench-profile quick`.
+
+Every configuration of the profile is one pytest-benchmark benchmark (`sweep_item`), run
+through one `SweepSession` that this plugin owns; its figures go to the results file and to
+the benchmark's `extra_info`, and the machine (CPU model, allocator, TensorFlow) to
+pytest-benchmark's machine info. Options carry one prefix, `--accumbench-`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("accumbench", "accumbench sweep")
+    group.addoption("--accumbench-profile", default=None,
+                    help="sweep profile: quick, default, study, full, or a path to a .toml file")
+    group.addoption("--accumbench-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override one profile value, e.g. measure.updates=30")
+    group.addoption("--accumbench-only-models", default=None, metavar="M[,M...]",
+                    help="run only these models of the profile")
+    group.addoption("--accumbench-results", default=None,
+                    help="results file (default results/<profile>.jsonl)")
+    group.addoption("--accumbench-rerun", action="store_true", help="start over instead of resuming")
+    group.addoption("--accumbench-no-retry", action="store_true",
+                    help="on resume, do not retry configurations that failed")
+    group.addoption("--accumbench-jobs", type=int, default=None,
+                    help="outcome runs and analyses that may share the machine (default: one "
+                         "per core, at most 4; measure runs always run alone)")
+    group.addoption("--accumbench-data-dir", default=None,
+                    help="directory with local copies of the data sets")
+
+
+class SweepPlugin:
+    """All sweep state of one pytest session."""
+
+    def __init__(self, config, profile, items) -> None:
+        self.config, self.profile, self.all_items = config, profile, items
+        self.items = list(items)
+        self.session = None
+        self.progress = None
+        self.running: str | None = None
+        self.nodes: dict[str, object] = {}
+
+    def pytest_generate_tests(self, metafunc) -> None:
+        if "sweep_item" in metafunc.fixturenames:
+            metafunc.parametrize("sweep_item", self.items, ids=[i.id for i in self.items])
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items) -> None:
+        from bench.sweep.progress import Progress
+        from bench.sweep.session import SweepSession
+
+        self.nodes = {i.nodeid: i.callspec.params["sweep_item"] for i in items
+                      if "sweep_item" in getattr(getattr(i, "callspec", None), "params", {})}
+        if not self.nodes:
+            return
+        opt = self.config.getoption
+        selected = list(self.nodes.values())
+        results = Path(opt("--accumbench-results") or f"results/{self.profile.name}.jsonl")
+        self.session = SweepSession(
+            self.profile, selected, results, all_items=self.all_items,
+            data_dir=opt("--accumbench-data-dir"), rerun=opt("--accumbench-rerun"),
+            retries=0 if opt("--accumbench-no-retry") else 1, jobs=opt("--accumbench-jobs"),
+            say=self._say)
+        self.progress = Progress([i.phase for i in selected])
+
+    def _say(self, text: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(text)
+        else:
+            print(text)
+
+    @pytest.fixture(scope="session")
+    def sweep_session(self):
+        return self.session
+
+    def pytest_runtest_logstart(self, nodeid, location) -> None:
+        if nodeid in self.nodes and self.progress:
+            self.running = nodeid
+            item = self.nodes[nodeid]
+            self.progress.start(item.phase)
+            self._say(self.progress.line(item.id))
+
+    def pytest_runtest_logreport(self, report) -> None:
+        finished = report.when == "call" or (report.when == "setup" and not report.passed)
+        if report.nodeid == self.running and finished:
+            self.progress.finish(skipped=report.skipped)
+            self.running = None
+
+    def pytest_sessionfinish(self, session, exitstatus) -> None:
+        if self.session is not None:
+            self.session.close(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+
+    def pytest_benchmark_update_machine_info(self, config, machine_info) -> None:
+        from bench.measure.environment import cpu_model, usable_cpus
+        from bench.runtime import cpu_allocator
+
+        machine_info.update(cpu_model=cpu_model(), usable_cpus=usable_cpus(),
+                            accumbench_cpu_allocator=cpu_allocator())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config) -> None:
+    """Load and expand the profile before collection: a bad one is a usage error (one line)."""
+    name = config.getoption("--accumbench-profile", default=None)
+    config.addinivalue_line("markers", "sweep: one configuration of the benchmark sweep")
+    if not name:
+        return
+    from bench.runtime import configure_allocator, import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    from bench.errors import BenchError
+    from bench.sweep.plan import expand
+    from bench.sweep.profiles import load_profile
+
+    only = config.getoption("--accumbench-only-models")
+    try:
+        configure_allocator()
+        profile = load_profile(name, config.getoption("--accumbench-set"))
+        all_items = expand(profile)
+        items = expand(profile, only.split(",") if only else None)
+    except BenchError as e:  # one line, exit status 4 (pytest's usage error), no traceback
+        raise pytest.UsageError(str(e)) from None
+    plugin = SweepPlugin(config, profile, all_items)
+    plugin.items = items
+    config.pluginmanager.register(plugin, "accumbench-sweep")

@@ -1,0 +1,44 @@
+"""A speed reference, not a strategy to judge: plain training at the micro-batch size.
+
+Each window of B samples becomes k ordinary updates of b samples (one optimizer step each), in
+one traced function with the same `tf.range` loop as `accumulate`. Against it, a row can split
+its cost: how much is the small batch (plain_micro vs large_batch) and how much the
+accumulation itself (accumulate vs plain_micro). Its learning-rate schedule and its trajectory
+are those of batch-b training, so it is never compared for equivalence.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+from bench.training.strategies.base import Strategy, Trainer, TrainerParts, micro
+
+
+class PlainMicroTrainer(Trainer):
+    def __init__(self, parts: TrainerParts) -> None:
+        super().__init__(parts)
+        k, b = parts.plan.accum, parts.plan.global_micro
+
+        def plain_step(x, y, w):
+            loss, grads = self.loss_and_grads(x, y, w, samples=b)
+            self.p.optimizer.apply_gradients(zip(grads, self.vars))
+            return loss
+
+        def fused(x, y, w):
+            total = tf.zeros((), self.vars[0].dtype)
+            for i in tf.range(k):
+                total += plain_step(micro(x, i), y[i], w[i])
+            return total / k
+
+        self._update = self.compile_fn(lambda *inputs: self.run_replicas(fused, inputs))
+
+    def update(self, window):
+        return self._update(*window)
+
+
+class PlainMicro(Strategy):
+    name = "plain_micro"
+    summary = "speed reference: plain training at the micro-batch size b (k updates per window)"
+    judged = False
+
+    def trainer(self, parts: TrainerParts) -> Trainer:
+        return PlainMicroTrainer(parts)

@@ -11,6 +11,8 @@ NAME    := $(basename $(notdir $(PROFILE)))
 RESULTS ?= results/$(NAME).jsonl
 BASELINE ?= bench/baselines/$(NAME).json
 REPORTS ?= $(if $(filter default,$(NAME)),reports,reports/$(NAME))
+# the default profile's report also refreshes the summary in README.md (between its markers)
+SUMMARY ?= $(if $(filter default,$(NAME)),--summary README.md,)
 PYTEST_ARGS ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
@@ -44,12 +46,15 @@ test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: setup  ## run the sweep of PROFILE (default) and write its report; resumes if interrupted
-	$(BIN)/python -m pytest tests/benchmarks -m sweep -q -p no:randomly --profile $(PROFILE) \
-	  --results $(RESULTS) --benchmark-json results/$(NAME).benchmark.json $(PYTEST_ARGS)
-	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS)
+	@mkdir -p results
+	$(BIN)/python -m pytest tests/benchmarks -m sweep -q -p no:randomly \
+	  --accumbench-profile $(PROFILE) --accumbench-results $(RESULTS) \
+	  --benchmark-json results/$(NAME).benchmark.json $(PYTEST_ARGS); status=$$?; \
+	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS) $(SUMMARY) || exit $$?; \
+	exit $$status
 
-bench-report: setup  ## regenerate reports/ (reports/<profile>/ for others) from stored results
-	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS)
+bench-report: setup  ## rebuild the report of PROFILE from its stored results (never trains)
+	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS) $(SUMMARY)
 
 bench-overhead: setup  ## accumulation overhead (ratios, one process) and repeatability -> results/
 	$(BIN)/python -m pytest tests/benchmarks -m study -q --benchmark-json results/studies.benchmark.json
@@ -61,6 +66,6 @@ bench-check: setup  ## compare the last sweep of PROFILE with its committed base
 baseline: setup  ## write the last sweep of PROFILE as its new baseline
 	$(BIN)/python -m bench check --current $(RESULTS) --write-baseline $(BASELINE)
 
-clean:  ## remove .venv, results and generated reports
+clean:  ## remove .venv, results/ and the reports of uncommitted profiles (reports/quick)
 	rm -rf $(VENV) results .benchmarks reports/quick
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -56,10 +56,11 @@ TRIM_THRESHOLD_BYTES = 128 * 1024
 
 
 def pin_malloc_trim_threshold() -> int | None:
-    """Set glibc's trim threshold to 128 KiB for this process, as TensorFlow's generator dataset
-    (which `model.fit` uses here) does behind our back: otherwise only keras_builtin runs would
-    return freed heap memory early, and resident-memory peaks would not compare. Returns the
-    value set, or None where this is not glibc."""
+    """Set glibc's trim threshold to 128 KiB for every run: some TensorFlow components (its
+    generator dataset, for one) set it behind our back, and then only the runs that use them
+    would return freed heap early and resident-memory peaks would not compare. (Setting it also
+    fixes glibc's mmap threshold at 128 KiB instead of letting it drift.) Returns the value
+    set, or None where this is not glibc."""
     try:
         libc = ctypes.CDLL("libc.so.6")
         return TRIM_THRESHOLD_BYTES if libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) else None

@@ -56,6 +56,29 @@ def test_every_plan_sees_the_same_samples_in_the_same_order():
     assert np.array_equal(first0, next(big.windows(0))[1])  # reproducible
 
 
+def test_epoch_feed_gathers_the_same_windows_and_dataset_batches():
+    """What measured runs use: the same windows as the NumPy path, gathered from CPU tensors
+    when taken; and, for model.fit, the same samples as a tf.data pipeline of micro-batches."""
+    split = Split({"a": np.arange(200, dtype=np.float32),
+                   "b": np.array([str(i) for i in range(200)], object)},
+                  np.arange(200), np.arange(200, dtype=np.float32) * 2)
+    feed = WindowFeed(split, AccumulationPlan.of(40, 10), seed=3, tensors=True)
+    numpy_windows = [tuple(np.copy(a) if not isinstance(a, dict) else
+                           {k: np.copy(v) for k, v in a.items()} for a in w)
+                     for w in feed.windows(1)]
+    gathered = list(feed.epoch(1))
+    assert len(gathered) == len(numpy_windows) == 5
+    for (x, y, w), (nx, ny, nw) in zip(gathered, numpy_windows):
+        assert tuple(y.shape) == (4, 10)
+        assert np.array_equal(y.numpy(), ny) and np.array_equal(w.numpy(), nw)
+        assert np.array_equal(x["a"].numpy(), nx["a"])
+        assert [s.decode() for s in x["b"].numpy().ravel()] == list(nx["b"].ravel())
+    batches = list(feed.epoch(1).head(2).dataset(10))
+    assert len(batches) == 8  # 2 windows x 4 micro-batches
+    assert np.array_equal(np.concatenate([b[1].numpy() for b in batches]),
+                          np.concatenate([ny.ravel() for _, ny, _ in numpy_windows[:2]]))
+
+
 def test_feed_reuses_one_buffer():
     feed = WindowFeed(_split(256), AccumulationPlan.of(64, 32), seed=0)
     a = next(feed.windows(0))[0]

@@ -1,32 +1,48 @@
-"""Results files: appended line by line; corrupt or half-written files are clear errors."""
+"""Results files: one record per line; a rerun supersedes; corrupt or half-written files and
+records of another schema are clear errors."""
 from __future__ import annotations
 
 import pytest
 
 from bench.errors import BenchError
 from bench.results import store
+from bench.results.identity import SCHEMA, make_identity
 
 
 def rec(key, status="ok"):
-    return {"kind": "run", "key": key, "status": status, "config": {"model": "cnn"}}
+    return {"kind": "run", "schema": SCHEMA, "id": {"key": key, "name": f"n-{key}"},
+            "status": status, "config": {"model": "cnn"}}
 
 
-def test_append_and_read(tmp_path):
+def test_put_appends_and_a_rerun_supersedes(tmp_path):
     path = tmp_path / "r.jsonl"
-    store.append(path, rec("a"))
-    store.append(path, rec("b", "oom"))
-    store.append(path, rec("a", "error"))
+    assert store.put(path, rec("a")) is False
+    store.put(path, rec("b", "oom"))
+    assert store.put(path, rec("a", "error")) is True
     records = store.read(path)
-    assert [r["key"] for r in records] == ["a", "b", "a"]
-    latest = store.latest_by_key(records)
-    assert latest["a"]["status"] == "error" and set(latest) == {"a", "b"}
+    assert [(r["id"]["key"], r["status"]) for r in records] == [("b", "oom"), ("a", "error")]
+    assert set(store.by_key(records)) == {"a", "b"}
     assert store.read(tmp_path / "missing.jsonl") == []
+
+
+def test_identity_names_omit_defaults_and_keys_hash_everything():
+    a = make_identity("run", {"model": "cnn", "strategy": "accumulate", "pair": "16x8",
+                              "jit": False, "seed": 0}, ["model", "strategy", "pair", "jit", "seed"])
+    b = make_identity("run", {"model": "cnn", "strategy": "accumulate", "pair": "16x8",
+                              "jit": True, "seed": 1}, ["model", "strategy", "pair", "jit", "seed"])
+    assert a.name == "cnn:accumulate:16x8:seed0" and b.name == "cnn:accumulate:16x8:jit:seed1"
+    assert a.group == "cnn:accumulate:16x8" and a.key != b.key and a.group_key != b.group_key
+    c = make_identity("run", {"model": "cnn", "strategy": "accumulate", "pair": "16x8",
+                              "jit": False, "seed": 1}, ["model", "strategy", "pair", "jit", "seed"])
+    assert c.group_key == a.group_key and c.key != a.key  # seeds of one group
 
 
 def test_corrupt_line_is_named(tmp_path):
     path = tmp_path / "r.jsonl"
-    path.write_text('{"kind": "run", "key": "a", "status": "ok", "config": {}}\n{oops\n'
-                    '{"kind": "run", "key": "b", "status": "ok", "config": {}}\n')
+    store.append(path, rec("a"))
+    with open(path, "a") as f:
+        f.write("{oops\n")
+    store.append(path, rec("b"))
     with pytest.raises(BenchError, match=r"r.jsonl is corrupt: line 2 is not valid JSON"):
         store.read(path)
 
@@ -35,16 +51,19 @@ def test_half_written_tail(tmp_path):
     path = tmp_path / "r.jsonl"
     store.append(path, rec("a"))
     with open(path, "a") as f:
-        f.write('{"kind": "run", "key": "b", "sta')
+        f.write('{"kind": "run", "id": {"key": "b"}, "sta')
     with pytest.raises(BenchError, match="half-written"):
         store.read(path)
-    assert [r["key"] for r in store.read(path, drop_truncated_tail=True)] == ["a"]
+    assert [r["id"]["key"] for r in store.read(path, drop_truncated_tail=True)] == ["a"]
     assert store.read(path) == store.read(path, drop_truncated_tail=True)  # repaired on disk
 
 
-@pytest.mark.parametrize("line,message", [('[1, 2]', "not an accumbench record"),
-                                          ('{"kind": "run", "key": "a"}', "lacks status, config"),
-                                          ('{"kind": "poem"}', "not an accumbench record")])
+@pytest.mark.parametrize("line,message", [
+    ('[1, 2]', "not an accumbench record"),
+    ('{"kind": "run", "schema": 2, "id": {}}', "lacks status, config"),
+    ('{"kind": "poem"}', "not an accumbench record"),
+    ('{"kind": "run", "key": "a", "status": "ok", "config": {}}', "schema 1 is not"),
+])
 def test_records_are_validated(tmp_path, line, message):
     path = tmp_path / "r.jsonl"
     path.write_text(line + "\n")

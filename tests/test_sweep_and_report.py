@@ -1,142 +1,306 @@
-"""Profiles are data; the sweep expands, runs isolated, resumes; reports and the regression
-check read stored results only."""
+"""Profiles are data; the sweep expands, runs, resumes and retries; the report and the
+regression check read stored results only — and every gate of the check fires on a doctored
+copy of a real run and stays quiet on the run itself."""
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
 
 import pytest
 
+from bench.cli import main
 from bench.errors import BenchError
-from bench.report.check import Tolerances, compare, load_summary, summarise
+from bench.report.check import Tolerances, compare, load_summary, mann_whitney_greater, summarise
 from bench.results import store
 from bench.sweep.plan import expand
 from bench.sweep.profiles import available_profiles, load_profile
-from tests.helpers import ROOT, cli
+from tests.helpers import ROOT
 
 
 def test_profiles_load_and_expand():
-    assert {"quick", "default", "full"} <= set(available_profiles())
-    default = load_profile("default")
-    items = expand(default)
-    runs = [i for i in items if i.kind == "run"]
-    # per seed: large batch + 3 strategies x 3 pairs; the CNN has three seeds
-    assert len(runs) == (3 + 5) * 10
-    assert {i.run.micro for i in runs if i.model == "gmlp"} == {256, 128, 64, 32}
-    assert {i.run.dataset for i in runs if i.model != "grn_vsn"} == {"fashion_mnist"}
-    eq = [i for i in items if i.kind == "equivalence"]
-    assert len(eq) == 6 * 2 + 1 and len({i.key for i in items}) == len(items)
-    assert [i.id for i in eq if "exponential" in i.id] == ["cnn-equivalence-exponential-lr"]
-    full = load_profile("full")
-    assert full.models["cnn"].epochs == 10 and full.models["gmlp"].epochs == 50
-    assert full.models["grn_vsn"].micros == (265, 53)
+    assert {"quick", "default", "study", "full"} <= set(available_profiles())
+    default = expand(load_profile("default"))
+    phases = [i.phase for i in default]
+    assert phases[0] == phases[-1] == "calibrate"
+    measure = [i for i in default if i.phase == "measure"]
+    # per model: the large batch + 3 strategies and the plain-training reference at 3 pairs
+    assert len(measure) == 6 * (1 + 4 * 3)
+    assert {i.job.spec.micro for i in measure if i.model == "gmlp"} == {128, 64, 32, 16}
+    assert all(i.job.exclusive for i in measure) and not any(
+        i.job.exclusive for i in default if i.phase in ("outcome", "equivalence"))
+    outcome = [i for i in default if i.phase == "outcome"]
+    assert {i.model for i in outcome} == {"cnn", "cnn_bn"}
+    assert len(outcome) == 3 * 4 + 3 * 2  # cnn: 4 strategies, cnn_bn: 2; 3 seeds each
+    assert all(i.job.spec.micro == 16 and i.job.spec.lr_schedule == "cosine"
+               for i in outcome if i.job.spec.strategy != "large_batch")
+    eq = [i.id for i in default if i.phase == "equivalence"]
+    assert "cnn:equivalence:exponential-lr" in eq and len(eq) == 6 * 2 + 1
+    study = load_profile("study")
+    assert study.models["cnn"].outcome.seeds == (0, 1, 2, 3, 4)
+    assert study.models["cnn"].outcome.epochs == 5 and study.models["cnn"].micros == (256, 64, 16)
+    assert not any(i.phase == "measure" for i in expand(study))
+    assert load_profile("full").models["grn_vsn"].micros == (265, 53)
+
+
+def test_identity_is_stable_and_one_per_configuration():
+    items = expand(load_profile("default"))
+    keys = [k for i in items for k in i.keys]
+    assert len(keys) == len(set(keys))
+    again = [k for i in expand(load_profile("default")) for k in i.keys]
+    assert keys == again
+    changed = [k for i in expand(load_profile("default", ["measure.updates=30"])) for k in i.keys]
+    assert len(set(keys) - set(changed)) == 6 * 13  # only the measure runs changed
 
 
 def test_profile_overrides_and_errors():
-    p = load_profile("quick", ["defaults.epochs=3", "models.cnn.seeds=[0, 1]",
-                               "models.gmlp.dataset=synthetic_cifar100", "equivalence.updates=4"],
-                     only_models=["cnn", "gmlp"])
-    assert set(p.models) == {"cnn", "gmlp"} and p.models["cnn"].epochs == 3
-    assert p.models["cnn"].seeds == (0, 1) and p.models["gmlp"].dataset == "synthetic_cifar100"
-    assert p.equivalence.updates == 4
+    p = load_profile("quick", ["defaults.effective_batch=64", "models.cnn.outcome.seeds=[0, 1, 2]",
+                               "models.gmlp.dataset=synthetic_cifar100", "equivalence.updates=4"])
+    assert p.models["cnn"].effective_batch == 64 and p.models["cnn"].outcome.seeds == (0, 1, 2)
+    assert p.models["gmlp"].dataset == "synthetic_cifar100"
+    assert p.models["gmlp"].equivalence.updates == 4
     assert p.digest() != load_profile("quick").digest()
     for args, message in [(("nope",), "unknown profile 'nope'"),
                           (("quick", ["defaults.colour=3"]), "unknown setting"),
+                          (("quick", ["measure.speed=3"]), "unknown setting.*known: .*updates"),
                           (("quick", ["models.cnn.effective_batch=63"]), "not divisible"),
                           (("quick", ["epochs"]), "not KEY=VALUE"),
-                          (("quick", None, ["resnet"]), "has no model")]:
+                          (("quick", ["outcome.margin=3"]), "margin"),
+                          (("quick", ["outcome.strategies=['accumulate']"]), "include large_batch")]:
         with pytest.raises(BenchError, match=message):
             expand(load_profile(*args))
+    with pytest.raises(BenchError, match="has no model"):
+        expand(load_profile("quick"), ["resnet"])
 
 
 def test_profile_from_a_file(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text('[defaults]\neffective_batch = 32\nsmallest_fraction = 2\n'
-                    'strategies = ["large_batch", "accumulate"]\n[models.cnn]\n')
+                    '[measure]\nstrategies = ["large_batch", "accumulate"]\nreferences = []\n'
+                    '[models.cnn]\n')
     items = expand(load_profile(str(path)))
-    assert [i.id for i in items] == ["cnn-large_batch-32x1-seed0", "cnn-accumulate-16x2-seed0"]
+    assert [i.id for i in items] == ["calibration:start", "cnn:large_batch:32x1:seed0",
+                                     "cnn:accumulate:16x2:seed0", "calibration:end"]
+
+
+def test_mann_whitney_is_one_sided_and_detects_a_shift():
+    base = [1.0, 1.1, 0.9, 1.05, 0.95, 1.02, 0.98]
+    assert mann_whitney_greater([2 * x for x in base], base) < 0.01
+    assert mann_whitney_greater(base, [2 * x for x in base]) > 0.99
+    assert mann_whitney_greater(base, base) > 0.3
+
+
+SWEEP_ARGS = ["--accumbench-profile", "quick", "--accumbench-only-models", "cnn",
+              "--accumbench-set", "defaults.effective_batch=64",
+              "--accumbench-set", "defaults.micros=[64, 16]",
+              "--accumbench-set", "measure.updates=12",
+              "--accumbench-set", "equivalence.updates=4",
+              "--accumbench-set", "outcome.limit_train=640",
+              "--accumbench-set", "outcome.limit_test=200"]
+
+
+def _sweep(results, *extra) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "tests/benchmarks", "-m", "sweep", "-q",
+                           "-p", "no:randomly", "--accumbench-results", str(results),
+                           *SWEEP_ARGS, *extra], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900)
 
 
 @pytest.fixture(scope="module")
 def mini_sweep(tmp_path_factory):
-    """A real, tiny sweep through pytest-benchmark: one model, two pairs, all strategies."""
+    """A real, tiny sweep through pytest-benchmark, run twice: the second resumes."""
     out = tmp_path_factory.mktemp("sweep")
     results = out / "results.jsonl"
-    args = [sys.executable, "-m", "pytest", "tests/benchmarks", "-m", "sweep", "-q",
-            "--profile", "quick", "--only-models", "cnn", "--set", "defaults.limit_train=256",
-            "--set", "equivalence.updates=4", "--results", str(results),
-            "--benchmark-json", str(out / "bench.json")]
-    first = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    second = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    return out, results, first, second
+    first = _sweep(results, "--benchmark-json", str(out / "bench.json"))
+    records = store.read(results)
+    second = _sweep(results)
+    return out, results, first, second, records
 
 
 @pytest.mark.e2e
 def test_sweep_runs_records_and_resumes(mini_sweep):
-    out, results, first, second = mini_sweep
-    assert first.returncode == 0, first.stdout[-2000:]
-    assert "[1/5] cnn-large_batch-64x1-seed0" in first.stdout and "left" in first.stdout
-    records = store.read(results)
+    out, results, first, second, records = mini_sweep
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert "[1/16] calibration:start" in first.stdout and "left" in first.stdout
+    kinds = [r["kind"] for r in records]
+    assert kinds[0] == "plan" and kinds.count("session") == 1 and kinds.count("calibration") == 2
     runs = [r for r in records if r["kind"] == "run"]
-    assert len(runs) == 4 and all(r["status"] == "ok" for r in runs)
+    assert len(runs) == 5 + 8 and all(r["status"] == "ok" for r in runs)
+    assert {r["threads"] for r in runs if r["config"]["purpose"] == "outcome"} == {1}
+    assert {r["threads"] for r in runs if r["config"]["purpose"] == "measure"} == {None}
     assert {r["strategy"] for r in records if r["kind"] == "equivalence"} == {
         "accumulate", "keras_builtin", "naive"}
+    assert all(r["profile"] == "quick" and r["attempt"] == 1 for r in runs)
     bench_json = json.loads((out / "bench.json").read_text())
     extra = {b["name"]: b["extra_info"] for b in bench_json["benchmarks"]}
-    assert extra["test_configuration[cnn-accumulate-32x2-seed0]"]["throughput_samples_per_s"] > 0
-    # the second run resumed: everything skipped, nothing appended
-    assert "5 skipped" in second.stdout and len(store.read(results)) == len(records)
+    assert extra["test_configuration[cnn:accumulate:16x4:seed0]"]["throughput_samples_per_s"] > 0
+    assert bench_json["machine_info"]["accumbench_cpu_allocator"] == "bfc"
+    # the second run resumed: everything skipped, nothing new but the plan
+    assert "16 skipped" in second.stdout
+    assert len(store.read(results)) == len(records)
+
+
+@pytest.mark.e2e
+def test_resume_retries_a_failure_once_and_supersedes_it(mini_sweep, tmp_path):
+    _, results, _, _, records = mini_sweep
+    path = tmp_path / "results.jsonl"
+    name = "cnn:accumulate:16x4:seed0"
+    doctored = copy.deepcopy(records)
+    for r in doctored:
+        if r["kind"] == "run" and r["id"]["name"] == name:
+            r.update(status="error", error="doctored failure")
+    store.rewrite(path, doctored)
+    retry = _sweep(path)
+    assert retry.returncode == 0 and "1 passed" in retry.stdout, retry.stdout[-2000:]
+    mine = [r for r in store.read(path) if r.get("id", {}).get("name") == name]
+    assert len(mine) == 1 and mine[0]["status"] == "ok" and mine[0]["attempt"] == 2
+    # a failure that already had its retry is not run again; --accumbench-no-retry retries nothing
+    for r in doctored:
+        if r.get("id", {}).get("name") == name:
+            r["attempt"] = 2
+    store.rewrite(path, doctored)
+    assert "16 skipped" in _sweep(path).stdout
+    assert [r["status"] for r in store.read(path) if r.get("id", {}).get("name") == name] == ["error"]
+    for r in doctored:
+        if r.get("id", {}).get("name") == name:
+            r["attempt"] = 1
+    store.rewrite(path, doctored)
+    _sweep(path, "--accumbench-no-retry")
+    assert [r["status"] for r in store.read(path) if r.get("id", {}).get("name") == name] == ["error"]
+
+
+@pytest.mark.e2e
+def test_changed_settings_move_stale_records_aside(mini_sweep, tmp_path):
+    _, _, _, _, records = mini_sweep
+    path = tmp_path / "results.jsonl"
+    store.rewrite(path, records)
+    out = _sweep(path, "--accumbench-set", "outcome.seeds=[0]", "--collect-only")
+    assert out.returncode == 0
+    kept = store.read(path)
+    assert "4 record(s)" in out.stdout and "moved to" in out.stdout
+    assert not any(r.get("config", {}).get("seed") == 1 for r in kept)
+    assert len(store.read(path.with_suffix(".stale.jsonl"))) == 4
 
 
 @pytest.mark.e2e
 def test_report_from_stored_results(mini_sweep, tmp_path):
-    _, results, _, _ = mini_sweep
-    out = cli("report", "--results", str(results), "--out", str(tmp_path))
-    assert out.returncode == 0, out.stderr
+    _, results, _, _, _ = mini_sweep
+    assert main(["report", "--results", str(results), "--out", str(tmp_path)]) == 0
     readme = (tmp_path / "README.md").read_text()
-    assert "## cnn" in readme and "| 32x2" in readme and "Fashion-MNIST (real" in readme
-    assert "process_rss" in readme and "not available" in readme  # GPU probes say why not
-    assert "**not equivalent**" in readme and "only 1/2 of the samples" in readme
-    for name in ("throughput.png", "memory_process_rss.png", "curves.png", "gradient_error.png",
-                 "runs.csv", "summary.csv", "equivalence.csv"):
-        assert (tmp_path / name).stat().st_size > 0
+    first_screen = readme.split("## cnn")[0]
+    assert "| **cnn**" in first_screen and "L3 outcome" in first_screen
+    assert "Keras' built-in accumulation" in first_screen and "naive blog loop" in first_screen
+    assert "Sweep**:" in first_screen and "training (timed updates + evaluation)" in first_screen
+    assert "| 16x4" in readme and "Fashion-MNIST (real" in readme
+    assert "not available" in readme  # the GPU probe says why not
+    assert "only 1/4 of the samples" in readme
+    for name in ("speed.png", "memory.png", "level1.png", "level2.png", "curves.png",
+                 "outcome.png", "summary.csv", "outcome.csv", "runs.csv", "equivalence.csv",
+                 "results.jsonl.gz"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    # the compressed copy rebuilds the same report
+    again = tmp_path / "again"
+    assert main(["report", "--results", str(tmp_path / "results.jsonl.gz"), "--out", str(again)]) == 0
+    assert (again / "README.md").read_text() == readme
+
+
+# -- the regression check, gate by gate ----------------------------------------------------------
+def _doctor(records, what):
+    doctored = copy.deepcopy(records)
+    runs = {r["id"]["name"]: r for r in doctored if r["kind"] == "run"}
+    if what == "slower":
+        for r in runs.values():
+            r["update_seconds"] = [2 * s for s in r["update_seconds"]]
+    elif what == "lost saving":
+        lb = runs["cnn:large_batch:64x1:seed0"]["memory"]["tf_allocator"]["peak_bytes"]
+        runs["cnn:accumulate:16x4:seed0"]["memory"]["tf_allocator"]["peak_bytes"] = lb
+    elif what == "drift":
+        for r in doctored:
+            if r["kind"] == "equivalence" and r["strategy"] == "accumulate":
+                r["gradient_rel_error"] *= 10  # still far under the 1e-5 tolerance
+                assert r["gradient_rel_error"] < 1e-5
+    elif what == "failed":
+        runs["cnn:keras_builtin:16x4:seed0"].update(status="error", error="doctored")
+    elif what == "another machine, 3x slower":
+        for r in doctored:
+            if r.get("environment"):
+                r["environment"]["device"] = "Slower CPU (2 cores)"
+            if r["kind"] == "calibration":
+                r["step_seconds"] = [3 * s for s in r["step_seconds"]]
+            if r["kind"] == "run":
+                r["update_seconds"] = [3 * s for s in r["update_seconds"]]
+    elif what == "another machine, code 2x slower":
+        for r in doctored:
+            if r.get("environment"):
+                r["environment"]["device"] = "Other CPU (2 cores)"
+            if r["kind"] == "run":
+                r["update_seconds"] = [2 * s for s in r["update_seconds"]]
+    return doctored
 
 
 @pytest.mark.e2e
-def test_regression_check(mini_sweep, tmp_path):
-    _, results, _, _ = mini_sweep
-    baseline = summarise(store.read(results), str(results))
-    rows, regressions = compare(baseline, baseline)
-    assert regressions == 0
-    worse = json.loads(json.dumps(baseline))
-    cfg = worse["metrics"]["cnn-accumulate-32x2-seed0"]
-    cfg["memory"]["process_rss"] *= 2
-    cfg["accuracy"] -= 0.2
-    noisy = worse["metrics"]["cnn-keras_builtin-32x2-seed0"]
-    noisy["throughput_ratio"] *= 0.55  # a 45% drop: a regression unless the runs were that noisy
-    noisy["throughput_noise"] = 0.3
-    worse["metrics"]["cnn-naive-32x2-float32-constant"]["verdict"] = "equivalent"
-    rows, regressions = compare(baseline, worse, Tolerances())
-    flagged = {(r[0], r[1]) for r in rows if r[-1] == "REGRESSION"}
-    assert ("cnn-accumulate-32x2-seed0", "peak MiB [process_rss]") in flagged
-    assert ("cnn-accumulate-32x2-seed0", "test accuracy") in flagged
-    assert ("cnn-naive-32x2-float32-constant", "verdict") in flagged and regressions == 3
-    assert ("cnn-keras_builtin-32x2-seed0", "throughput / LB") not in flagged  # within 2 x 30%
-    # through the command line: exit 1 on a regression, 2 on a baseline of another profile
-    (tmp_path / "worse.json").write_text(json.dumps(worse))
-    (tmp_path / "base.json").write_text(json.dumps(baseline))
-    out = cli("check", "--baseline", str(tmp_path / "base.json"), "--current", str(tmp_path / "worse.json"))
-    assert out.returncode == 1 and "3 regression(s)" in out.stdout
-    other = dict(baseline, profile="default")
+@pytest.mark.parametrize("what,cause", [
+    ("slower", "median update time"),
+    ("lost saving", "peak / large batch [tf_allocator]"),
+    ("drift", "L1 gradient error"),
+    ("failed", "status"),
+    ("another machine, code 2x slower", "median update time"),
+])
+def test_each_gate_fires_on_a_doctored_run(mini_sweep, tmp_path, capsys, what, cause):
+    _, results, _, _, records = mini_sweep
+    store.rewrite(tmp_path / "doctored.jsonl", _doctor(records, what))
+    code = main(["check", "--baseline", str(results), "--current", str(tmp_path / "doctored.jsonl")])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "regression(s)" in out and f"[{cause}]" in out.splitlines()[-1], out
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("what", [None, "another machine, 3x slower"])
+def test_the_check_stays_quiet_on_the_run_itself_and_on_a_slower_machine(mini_sweep, tmp_path,
+                                                                        capsys, what):
+    _, results, _, _, records = mini_sweep
+    current = records if what is None else _doctor(records, what)
+    store.rewrite(tmp_path / "current.jsonl", current)
+    code = main(["check", "--baseline", str(results), "--current", str(tmp_path / "current.jsonl")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert ("raw update times" if what is None else "calibration step") in out
+
+
+@pytest.mark.e2e
+def test_check_outcome_accuracy_allows_for_the_test_set_size(mini_sweep):
+    _, results, _, _, records = mini_sweep
+    base = summarise(records, "base")
+    name = next(n for n, c in base["configurations"].items()
+                if c["kind"] == "run" and c["purpose"] == "outcome")
+    small, large = copy.deepcopy(base), copy.deepcopy(base)
+    small["configurations"][name]["accuracy"] -= 0.08     # 200 test samples: within noise
+    large["configurations"][name]["accuracy"] -= 0.30
+    gate = lambda cur: [f for f in compare(base, cur) if f.metric == "test accuracy"  # noqa: E731
+                        and f.configuration == name][0].result
+    assert gate(small) == "ok" and gate(large) == "REGRESSION"
+
+
+@pytest.mark.e2e
+def test_check_refuses_other_profiles_and_marks_changed_settings(mini_sweep, tmp_path, capsys):
+    _, results, _, _, records = mini_sweep
+    base = summarise(records, "base")
+    changed = copy.deepcopy(base)
+    name = next(iter(changed["configurations"]))
+    changed["configurations"][name]["key"] = "0" * 16
+    assert any(f.result == "not comparable" and f.configuration == name
+               for f in compare(base, changed))
+    other = dict(base, profile="default")
     (tmp_path / "other.json").write_text(json.dumps(other))
-    out = cli("check", "--baseline", str(tmp_path / "other.json"), "--current", str(results))
-    assert out.returncode == 2 and "from profile 'default'" in out.stderr
+    assert main(["check", "--baseline", str(tmp_path / "other.json"), "--current", str(results)]) == 2
+    assert "from profile 'default'" in capsys.readouterr().err
 
 
 def test_unknown_profile_in_pytest_is_a_usage_error():
     out = subprocess.run([sys.executable, "-m", "pytest", "tests/benchmarks", "-m", "sweep",
-                          "--profile", "nope", "--collect-only", "-q"], cwd=ROOT,
+                          "--accumbench-profile", "nope", "--collect-only", "-q"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 4 and "unknown profile 'nope'" in out.stderr
 
@@ -148,3 +312,7 @@ def test_baseline_file_errors(tmp_path):
     (tmp_path / "c.json").write_text('{"a": 1}')
     with pytest.raises(BenchError, match="not an accumbench baseline"):
         load_summary(tmp_path / "c.json")
+    (tmp_path / "d.json").write_text('{"profile": "quick", "configurations": {}, "schema": 1}')
+    with pytest.raises(BenchError, match="re-create it"):
+        load_summary(tmp_path / "d.json")
+    assert Tolerances().speed_same > 1

@@ -1,4 +1,4 @@
-"""`check`: compare a sweep with a baseline; exit 1 on a regression."""
+"""`check`: compare a sweep with a baseline; exit 1 on a regression, 0 otherwise."""
 from __future__ import annotations
 
 import json
@@ -6,16 +6,17 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
+    from bench.report.check import Tolerances
+
     p = sub.add_parser("check", help="regression check of a sweep against a baseline")
     p.add_argument("--baseline", help="baseline summary (.json) or results (.jsonl)")
     p.add_argument("--current", required=True, help="results (.jsonl) or summary (.json)")
     p.add_argument("--write-baseline", metavar="FILE.json",
                    help="write the summary of --current as a new baseline instead of checking")
-    p.add_argument("--memory-rel", type=float, default=None, help="allowed relative memory growth")
-    p.add_argument("--throughput-rel", type=float, default=None,
-                   help="allowed relative drop of the throughput ratio to the large batch")
-    p.add_argument("--accuracy-abs", type=float, default=None, help="allowed accuracy drop")
-    p.add_argument("--allow-device-change", action="store_true")
+    p.add_argument("--verbose", action="store_true", help="show every check, not only failures")
+    for name in Tolerances.names():
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
+                       help=f"gate setting (default {getattr(Tolerances(), name)})")
     p.set_defaults(handler=run)
 
 
@@ -29,15 +30,13 @@ def run(args) -> int:
     if args.write_baseline:
         Path(args.write_baseline).parent.mkdir(parents=True, exist_ok=True)
         Path(args.write_baseline).write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
-        print(f"wrote baseline {args.write_baseline} ({len(current['metrics'])} configurations)")
+        print(f"wrote baseline {args.write_baseline} ({len(current['configurations'])} configurations)")
         return 0
     if not args.baseline:
         raise BenchError("check needs --baseline (or --write-baseline)")
     baseline = load_summary(Path(args.baseline))
-    tol = Tolerances()
-    for name in ("memory_rel", "throughput_rel", "accuracy_abs"):
-        if getattr(args, name) is not None:
-            tol = replace(tol, **{name: getattr(args, name)})
-    rows, regressions = compare(baseline, current, tol, args.allow_device_change)
-    print(render(rows, regressions, baseline, current))
-    return 1 if regressions else 0
+    tol = replace(Tolerances(), **{n: getattr(args, n) for n in Tolerances.names()
+                                   if getattr(args, n) is not None})
+    findings = compare(baseline, current, tol)
+    print(render(findings, baseline, current, args.verbose))
+    return 1 if any(f.result == "REGRESSION" for f in findings) else 0

@@ -12,25 +12,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.equivalence.analysis import EquivalenceRequest
+from bench.measure.calibration import CalibrationSpec
 from bench.measure.run import RunConfig, base_record
 from bench.results.identity import SCHEMA, Identity
 
-KINDS = ("run", "equivalence")
+SPECS = {"run": RunConfig, "equivalence": EquivalenceRequest, "calibration": CalibrationSpec}
 
 
 @dataclass(frozen=True, kw_only=True)
 class Job:
     kind: str
-    spec: RunConfig | EquivalenceRequest
+    spec: RunConfig | EquivalenceRequest | CalibrationSpec
     timeout: float | None = None
     threads: int | None = field(default=None, metadata={
         "help": "TensorFlow intra- and inter-op threads (None: TensorFlow's default)"})
     env: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        expected = RunConfig if self.kind == "run" else EquivalenceRequest
-        if self.kind not in KINDS or not isinstance(self.spec, expected):
-            raise TypeError(f"a {self.kind!r} job needs a {expected.__name__}")
+        expected = SPECS.get(self.kind)
+        if expected is None or not isinstance(self.spec, expected):
+            raise TypeError(f"a {self.kind!r} job needs a {getattr(expected, '__name__', '?')}")
 
     @classmethod
     def run(cls, cfg: RunConfig, **kw) -> "Job":
@@ -40,25 +41,31 @@ class Job:
     def equivalence(cls, req: EquivalenceRequest, **kw) -> "Job":
         return cls(kind="equivalence", spec=req, **kw)
 
+    @classmethod
+    def calibration(cls, position: str, **kw) -> "Job":
+        return cls(kind="calibration", spec=CalibrationSpec(position=position), **kw)
+
     @property
     def exclusive(self) -> bool:
         """Measures speed or memory: must have the machine to itself."""
-        return self.kind == "run" and self.spec.purpose == "measure"
+        return self.kind == "calibration" or (self.kind == "run" and self.spec.purpose == "measure")
 
     @property
     def model(self) -> str:
         return self.spec.model
 
     def identities(self) -> list[Identity]:
-        return [self.spec.identity()] if self.kind == "run" else self.spec.identities()
+        return self.spec.identities() if self.kind == "equivalence" else [self.spec.identity()]
 
     def replicas(self) -> int:
         s = self.spec
-        return max(s.replicas, getattr(s, "reference_replicas", None) or 1)
+        return max(getattr(s, "replicas", 1), getattr(s, "reference_replicas", None) or 1)
 
     def data_requests(self) -> list[dict[str, Any]]:
         """load_dataset() calls this job will make, so a worker can make them first."""
         s = self.spec
+        if self.kind == "calibration":
+            return []
         if self.kind == "run":
             return [{"model": s.model, "dataset": s.dataset, "seed": s.seed,
                      "limit_train": s.limit_train, "limit_test": s.limit_test}]
@@ -71,8 +78,7 @@ class Job:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Job":
-        spec_cls = RunConfig if d["kind"] == "run" else EquivalenceRequest
-        return cls(kind=d["kind"], spec=spec_cls.from_json(d["spec"]), timeout=d.get("timeout"),
+        return cls(kind=d["kind"], spec=SPECS[d["kind"]].from_json(d["spec"]), timeout=d.get("timeout"),
                    threads=d.get("threads"), env=tuple(tuple(p) for p in d.get("env", ())))
 
     def failure_records(self, status: str, error: str, seconds: float) -> list[dict[str, Any]]:
@@ -81,6 +87,10 @@ class Job:
             record = base_record(self.spec)
             record.update(status=status, error=error, seconds={"total": round(seconds, 3)})
             return [record]
+        if self.kind == "calibration":
+            return [{"kind": "calibration", "schema": SCHEMA,
+                     "id": self.spec.identity().to_dict(), "status": status, "error": error,
+                     "seconds": {"total": round(seconds, 3)}}]
         req = self.spec
         out = []
         for (strategy, plan), ident in zip(req.combinations(), req.identities()):
@@ -133,6 +143,10 @@ def execute(job: Job, out_path: str, data_dir: str | None) -> None:
         from bench.measure.run import measured_run
 
         records = [measured_run(job.spec, sources)]
+    elif job.kind == "calibration":
+        from bench.measure.calibration import calibration_record
+
+        records = [calibration_record(job.spec)]
     else:
         from bench.equivalence.analysis import analyse
 

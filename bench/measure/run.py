@@ -213,7 +213,7 @@ def _train(cfg: RunConfig, record: dict, sources) -> None:
     record["dataset_choice"] = why
     record["environment"] = describe()
     plan = cfg.plan()
-    feed = WindowFeed(data.train, plan, cfg.seed)
+    feed = WindowFeed(data.train, plan, cfg.seed, tensors=True)  # before any baseline
     total_updates = cfg.epochs * feed.updates_per_epoch
     trainer = build_trainer(cfg.training(), data.spec, total_updates, distribution(cfg.replicas))
     eval_batch = cfg.eval_batch or (plan.micro if cfg.purpose == "measure" else 500)
@@ -240,7 +240,7 @@ def _train(cfg: RunConfig, record: dict, sources) -> None:
             tracked = [stack.enter_context(p.track()) for p in probes]
             for epoch in range(cfg.epochs):
                 first = len(events)
-                trainer.run_epoch(feed.windows(epoch), epoch, on_update)
+                trainer.run_epoch(feed.epoch(epoch), epoch, on_update)
                 point = curve.evaluate(len(events))
                 epoch_events = events[first:]
                 summary = {"epoch": epoch + 1, "train_loss": sum(e.loss for e in epoch_events)

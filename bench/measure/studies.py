@@ -38,7 +38,8 @@ def overhead(spec: OverheadSpec = OverheadSpec()) -> dict[str, Any]:
     from bench.training.setup import TrainingConfig, build_trainer
 
     B, b = spec.effective_batch, spec.micro
-    data = load_dataset(spec.dataset or "synthetic_mnist", limit_train=8 * B, seed=spec.seed)
+    data = load_dataset(spec.dataset or "synthetic_mnist",
+                        limit_train=spec.updates_per_round * B, seed=spec.seed)
     base = TrainingConfig(spec.model, "accumulate", AccumulationPlan.of(B, b), spec.preset,
                           seed=spec.seed)
     variants = {  # name: (training config, probe factory or None)
@@ -46,7 +47,7 @@ def overhead(spec: OverheadSpec = OverheadSpec()) -> dict[str, Any]:
         "accumulate": (base, None),
         "accumulate_per_micro": (replace(base, fused=False), None),
         "keras_builtin": (replace(base, strategy="keras_builtin"), None),
-        "plain_micro": (replace(base, strategy="large_batch", plan=AccumulationPlan.of(b, b)), None),
+        "plain_micro": (replace(base, strategy="plain_micro"), None),
         "accumulate_probe_hwm": (base, lambda: ProcessMemoryProbe("hwm")),
         "accumulate_probe_sampler": (base, lambda: ProcessMemoryProbe("sampler")),
     }
@@ -54,22 +55,25 @@ def overhead(spec: OverheadSpec = OverheadSpec()) -> dict[str, Any]:
     runners = {}
     for name, (config, probe) in variants.items():
         trainer = build_trainer(config, data.spec, total + 3, distribution(1))
-        feed = WindowFeed(data.train, config.plan, spec.seed)
-        trainer.run_epoch(list(feed.windows(0))[:3], 0, lambda e: None)  # trace and warm up
+        feed = WindowFeed(data.train, config.plan, spec.seed, tensors=True)
+        trainer.run_epoch(feed.epoch(0).head(3), 0, lambda e: None)  # trace and warm up
         runners[name] = (trainer, feed, probe, [])
+    order = []
     for r in range(spec.rounds):  # interleaved: every variant once per round
-        for trainer, feed, probe, seconds in runners.values():
+        for name, (trainer, feed, probe, seconds) in runners.items():
+            order.append(name)
             p = probe() if probe else None
             if p:
                 p.start()
-            windows = [w for _, w in zip(range(spec.updates_per_round), _cycle(feed, r + 1))]
-            trainer.run_epoch(windows, r + 1, lambda e, s=seconds: s.append(e.seconds))
+            trainer.run_epoch(feed.epoch(r + 1).head(spec.updates_per_round), r + 1,
+                              lambda e, s=seconds: s.append(e.seconds))
             if p:
                 p.stop()
     samples = {n: variants[n][0].plan.effective_batch for n in variants}
-    throughput = {n: samples[n] / float(np.median(s)) for n, (_, _, _, s) in runners.items()}
+    seconds = {n: s for n, (_, _, _, s) in runners.items()}
+    throughput = {n: samples[n] / float(np.median(s)) for n, s in seconds.items()}
     spread = {n: float(np.subtract(*np.percentile(s, [75, 25])) / np.median(s))
-              for n, (_, _, _, s) in runners.items()}
+              for n, s in seconds.items()}
     t = throughput
     ratios = {
         "accumulate_vs_large_batch": t["accumulate"] / t["large_batch"],
@@ -88,23 +92,18 @@ def overhead(spec: OverheadSpec = OverheadSpec()) -> dict[str, Any]:
     return {"kind": "overhead", "spec": spec.__dict__, "dataset": data.provenance.to_dict(),
             "pair": f"{b}x{B // b}", "throughput_samples_per_s": throughput,
             "iqr_relative": spread, "ratios": ratios, "targets_met": targets,
-            "updates_timed": total}
-
-
-def _cycle(feed, start_epoch: int):
-    epoch = start_epoch
-    while True:
-        yield from feed.windows(epoch)
-        epoch += 1
+            "updates_timed": total, "seconds": seconds, "order": order}
 
 
 def repeatability(cfg: RunConfig, times: int = 3, timeout: float = 600) -> dict[str, Any]:
-    """The same configuration `times` times, each in a fresh process: spread of peak memory per
-    probe and of throughput (max - min, relative to the median)."""
-    from bench.measure.isolate import run_isolated
+    """The same configuration `times` times, each a fresh child of one worker: spread of peak
+    memory per probe and of throughput (max - min, relative to the median)."""
+    from bench.execute import Job, Worker
 
     started = time.perf_counter()
-    records = [run_isolated(cfg, timeout) for _ in range(times)]
+    job = Job.run(cfg, timeout=timeout)
+    with Worker() as worker:
+        records = [worker.wait(worker.submit(job))[0] for _ in range(times)]
     ok = [r for r in records if r["status"] == "ok"]
     out: dict[str, Any] = {"kind": "repeatability", "config": cfg.to_json(), "times": times,
                            "statuses": [r["status"] for r in records]}

@@ -1,249 +1,590 @@
-"""Write reports/: README.md (per-model tables and verdicts), CSV of every row, and figures."""
+"""Write a report directory from stored results: README.md (the answer first), CSVs, figures,
+and a compressed copy of the results it was made from. Never trains.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tabulate import tabulate
 
 from bench.equivalence.verdict import LEVEL2_FACTOR
 from bench.errors import BenchError
-from bench.measure.memory_model import fit_activations, leave_one_out_errors, points_from_records
+from bench.measure.memory_model import fit_activations, leave_one_out_errors
 from bench.report import figures
-from bench.report.frames import load, memory_probes
-from bench.report.outcome import RULE, summarise
+from bench.report.frames import MIB, Results, load, short_label, write_compressed
+from bench.report.rows import (
+    MeasureRow,
+    OutcomeLevel,
+    equivalence_rows,
+    measure_rows,
+    outcome_level,
+)
+from bench.sweep.plan import PITFALL_SCHEDULE
 
-MIB = 2**20
+
+@dataclass
+class ModelAnswer:
+    """Everything the report says about one model."""
+
+    model: str
+    data: str
+    synthetic: bool
+    B: int | None
+    rows: list[MeasureRow]
+    outcome: OutcomeLevel | None
+    probe: str | None
 
 
-def build_report(results: list[Path], out_dir: Path) -> Path:
-    runs, eq, records = load(results)
+def build_report(results_paths: list[Path], out_dir: Path) -> Path:
+    res = load(results_paths)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = summarise(runs) if len(runs) else pd.DataFrame()
-    if len(runs):
-        runs.to_csv(out_dir / "runs.csv", index=False)
-        summary.to_csv(out_dir / "summary.csv", index=False)
-    if len(eq):
-        eq.to_csv(out_dir / "equivalence.csv", index=False)
-    device = _device(runs)
-    probes = memory_probes(runs) if len(runs) else []
-    figs = []
-    if len(summary):
-        figs.append(("Throughput", figures.throughput(summary, runs, out_dir / "throughput.png", device)))
-        for probe in probes:
-            figs.append((f"Peak memory ({probe})",
-                         figures.memory(summary, runs, records, probe, out_dir / f"memory_{probe}.png",
-                                        device)))
-        figs.append(("Loss and accuracy", figures.curves(records, out_dir / "curves.png", device)))
-    if len(eq) and eq.gradient_rel_error.notna().any():
-        figs.append(("Level-1 gradient error", figures.gradient_error(eq, out_dir / "gradient_error.png", device)))
-    text = _readme(runs, eq, summary, records, probes, figs, device)
+    answers = [_answer(res, m) for m in res.models]
+    figs = _figures(res, answers, out_dir)
+    _csvs(res, answers, out_dir)
+    write_compressed(res.records + res.sessions + ([res.plan] if res.plan else []),
+                     out_dir / "results.jsonl.gz")
     path = out_dir / "README.md"
-    path.write_text(text)
+    path.write_text(readme(res, answers, figs))
     return path
 
 
-def _device(runs: pd.DataFrame) -> str:
-    devices = sorted(set(runs["device"].dropna())) if len(runs) else []
-    return ", ".join(devices) or "unknown device"
+def _answer(res: Results, model: str) -> ModelAnswer:
+    runs = res.runs[res.runs.model == model] if len(res.runs) else res.runs
+    data = runs.dataset.dropna() if len(runs) else pd.Series(dtype=object)
+    if not len(data) and len(res.eq):
+        data = res.eq[res.eq.model == model].dataset.dropna()
+    label = data.iloc[0] if len(data) else "?"
+    B = res.model_settings(model).get("effective_batch")
+    probe = next((p for p in res.probes() if f"mem_{p}" in runs and runs[f"mem_{p}"].notna().any()),
+                 None)
+    return ModelAnswer(model, short_label(label), "SYNTHETIC" in label, B,
+                       measure_rows(res, model), outcome_level(res, model), probe)
 
 
-def _probe_notes(records: list[dict]) -> list[str]:
-    notes = {}
-    for r in records:
-        for name, m in (r.get("memory") or {}).items():
-            notes.setdefault(name, (m.get("available"), m.get("reason")))
-    return [f"- `{n}`: " + ("**measured** — " if ok else "**not available** — ") + str(why)
-            for n, (ok, why) in notes.items()]
-
-
-def _fmt_mib(v) -> str:
+# -- formatting helpers --------------------------------------------------------------------------
+def _mib(v) -> str:
     return "—" if v is None or pd.isna(v) else f"{v / MIB:,.1f}"
 
 
-def _ratio(v) -> str:
-    return "" if v is None or pd.isna(v) else f" ({v:.2f}x)"
+def _e(v) -> str:
+    return "—" if v is None or pd.isna(v) else f"{v:.1e}"
 
 
-def _eq_lookup(eq: pd.DataFrame, model: str, strategy: str, pair: str):
-    """The float32, constant-schedule analysis of one pair, or None."""
-    rows = _eq_rows(eq, model, strategy)
-    rows = rows[rows.pair == pair] if len(rows) else rows
-    return None if rows.empty else rows.iloc[0]
+def _pts(v: float) -> str:
+    return f"{v * 100:+.2f}"
 
 
-def _levels(e) -> tuple[str, str]:
-    if e is None:
-        return "—", "—"
-    if e.verdict == "failed":
-        return "failed", "failed"
-    l1 = f"{e.gradient_level} {e.gradient_rel_error:.1e}"
-    l2 = f"{e.trajectory_level} {e.trajectory_ratio:.3g}x"
+def _accumulating(rows: list[MeasureRow], strategy: str) -> list[MeasureRow]:
+    return sorted([r for r in rows if r.strategy == strategy and r.accum > 1], key=lambda r: r.accum)
+
+
+def _ks(rows: list[MeasureRow]) -> list[int]:
+    return sorted({r.accum for r in rows if r.accum > 1})
+
+
+def _per_k(rows: list[MeasureRow], strategy: str, value) -> str:
+    by_k = {r.accum: r for r in _accumulating(rows, strategy)}
+    return " · ".join(value(by_k[k]) if k in by_k else "—" for k in _ks(rows))
+
+
+def _speed_text(r: MeasureRow) -> str:
+    if r.status != "ok":
+        return r.status
+    return "—" if r.speed is None else (("≈" if r.speed.within_noise else "") + f"{r.speed.value:.2f}")
+
+
+def _memory_text(r: MeasureRow, probe: str | None, key: str = "total_ratio") -> str:
+    if r.status != "ok":
+        return r.status
+    v = (r.memory.get(probe) or {}).get(key) if probe else None
+    return "—" if v is None else f"{v:.2f}"
+
+
+# -- levels 1 and 2 ------------------------------------------------------------------------------
+def _level12(res: Results, model: str, strategy: str = "accumulate") -> tuple[str, str]:
+    e = equivalence_rows(res, model, strategy)
+    if not len(e):
+        return "not analysed", "not analysed"
+    failed = e[e.verdict == "failed"]
+    if len(failed) == len(e):
+        return "failed to run", "failed to run"
+    e = e[e.verdict != "failed"]
+    f64 = equivalence_rows(res, model, strategy, dtype="float64")
+    f64 = f64[f64.gradient_rel_error.notna()] if len(f64) else f64
+    l1_ok = (e.gradient_level == "pass").all()
+    l1 = (f"{'pass' if l1_ok else '**FAIL**'} ({'≤' if l1_ok else 'up to'} "
+          f"{e.gradient_rel_error.max():.1e}")
+    if len(f64):
+        l1 += f"; float64 {f64.gradient_rel_error.max():.0e}"
+    l1 += ")"
+    l2_ok = (e.trajectory_level == "pass").all()
+    l2 = f"{'pass' if l2_ok else '**FAIL**'} ({'≤' if l2_ok else 'up to'} {e.trajectory_ratio.max():.2g}× floor)"
     return l1, l2
 
 
-def _overall(strategy: str, e, outcome: str) -> str:
-    if strategy == "large_batch":
-        return "reference"
-    if e is not None and e.verdict == "failed":
-        return "failed"
-    failed = (e is not None and e.verdict == "not equivalent") or outcome == "not equivalent"
-    if failed:
-        return "**not equivalent**"
-    if e is None:
-        return "not analysed"
-    return "equivalent" if outcome in ("equivalent", "n/a (1 seed)") else outcome
+def _l3_text(a: ModelAnswer, strategy: str = "accumulate") -> str:
+    if a.outcome is None:
+        return "not trained in this profile"
+    row = next((r for r in a.outcome.rows if r.strategy == strategy), None)
+    if row is None:
+        return "not judged"
+    v = row.verdict
+    if v.verdict == "not judged":
+        return f"not judged ({v.reason})"
+    word = {"equivalent": "equivalent", "different": "**different**",
+            "inconclusive": "inconclusive"}[v.verdict]
+    return f"{word}: {_pts(v.mean_difference)} pts {v.interval}, {v.seeds} seeds at {row.pair}"
 
 
-def _model_table(model: str, s: pd.DataFrame, eq: pd.DataFrame, probes: list[str]) -> str:
+def _caveat(res: Results, a: ModelAnswer) -> str:
+    notes = []
+    e = equivalence_rows(res, a.model, "accumulate")
+    bad = e[e.verdict == "not equivalent"] if len(e) else e
+    if len(bad):
+        reason = bad.reasons.iloc[0]
+        notes.append("BatchNormalization normalises each micro-batch with its own statistics"
+                     if "BatchNormalization" in reason else reason.split(";")[0])
+    worse = [r for r in _accumulating(a.rows, "accumulate")
+             if (r.memory.get(a.probe) or {}).get("total_ratio", 0) > 1]
+    if worse:
+        r = worse[-1]
+        m = r.memory[a.probe]
+        notes.append(f"accumulation needs more memory than B×1 here ({r.pair}: "
+                     f"{m['held_difference'] / MIB:+.2f} MiB of accumulators, "
+                     f"{m['above_difference'] / MIB:+.1f} MiB above the baseline)")
+    if a.synthetic:
+        notes.append("synthetic data")
+    if a.outcome is not None and not a.outcome.learned:
+        notes.append(a.outcome.learned_note)
+    return "; ".join(notes) or "—"
+
+
+def answer_table(res: Results, answers: list[ModelAnswer]) -> str:
     rows = []
-    s = s.sort_values(["micro", "strategy"], ascending=[False, True])
-    for _, r in s.iterrows():
-        e = _eq_lookup(eq, model, r.strategy, r.pair)
-        l1, l2 = _levels(e) if r.strategy != "large_batch" else ("reference", "reference")
-        status = r.get("status")
-        if isinstance(status, str) and status != "ok":
-            rows.append([r.pair, r.strategy, status.upper(), *["—"] * len(probes), "—", "—",
-                         l1, l2, status, str(r.get("error") or "")[:60]])
-            continue
-        acc = f"{r.acc_mean:.4f} ({r.acc_min:.4f}–{r.acc_max:.4f}, n={int(r.seeds)})"
-        delta = "" if r.strategy == "large_batch" else f"{r.acc_delta:+.4f}"
-        mems = [_fmt_mib(r.get(f"mem_{p}")) + _ratio(r.get(f"mem_{p}_ratio")) for p in probes]
-        rows.append([r.pair, r.strategy, f"{r.throughput:,.0f}" + _ratio(r.get("throughput_ratio")),
-                     *mems, acc, delta, l1, l2, r.outcome, _overall(r.strategy, e, r.outcome)])
-    headers = ["pair b x k", "strategy", "samples/s (x LB)",
-               *[f"peak MiB, {p} (x LB)" for p in probes], "test accuracy mean (min–max, seeds)",
-               "Δ acc vs LB", "L1 gradient", "L2 trajectory", "L3 outcome", "verdict"]
-    return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
+    for a in answers:
+        l1, l2 = _level12(res, a.model)
+        ks = "k = " + " · ".join(map(str, _ks(a.rows))) if _ks(a.rows) else ""
+        rows.append([f"**{a.model}**", a.data + (f", B = {a.B}" if a.B else ""), l1, l2,
+                     _l3_text(a), f"{_per_k(a.rows, 'accumulate', lambda r: _memory_text(r, a.probe))}"
+                     f" ({ks})" if ks else "—",
+                     f"{_per_k(a.rows, 'accumulate', _speed_text)} ({ks})" if ks else "—",
+                     _caveat(res, a)])
+    return tabulate(rows, ["model", "data", "L1 gradient", "L2 trajectory", "L3 outcome",
+                           "peak memory vs B×1", "speed vs B×1", "caveat"],
+                    tablefmt="github", disable_numparse=True)
 
 
-def _eq_rows(eq: pd.DataFrame, model: str, strategy: str, dtype: str = "float32",
-             schedule: str | None = "constant") -> pd.DataFrame:
-    if not len(eq):
-        return eq
-    m = (eq.model == model) & (eq.strategy == strategy) & (eq.dtype == dtype)
-    m &= (eq.lr_schedule == schedule) if schedule else (eq.lr_schedule != "constant")
-    return eq[m]
+def _schedule_name(updates: int) -> str:
+    steps = max(1, updates // 5)
+    return (f"`ExponentialDecay(lr, decay_steps={steps}, decay_rate=0.5)` (halves the rate every "
+            f"{steps} updates over a {updates}-update run)")
 
 
-def _accumulate_sentence(model: str, s: pd.DataFrame, eq: pd.DataFrame) -> str:
-    e = _eq_rows(eq, model, "accumulate")
-    acc = s[s.strategy == "accumulate"]
-    outcomes = set(acc.outcome)
-    if not len(e):
-        return "Equivalence was not analysed for the harness's accumulation."
-    if set(e.verdict) == {"equivalent"} and "not equivalent" not in outcomes:
-        tail = ("final accuracy within the large batch's seed spread." if "equivalent" in outcomes
-                else "the outcome level needs two or more seeds.")
-        return (f"**Equivalent.** The harness's accumulation matches the large batch at every pair: "
-                f"gradient error at most {e.gradient_rel_error.max():.1e}, weights within "
-                f"{e.trajectory_ratio.max():.2g}x the float-rounding noise floor; {tail}")
-    bad = e[e.verdict != "equivalent"]
-    reason = bad.reasons.iloc[0] if len(bad) else "final accuracy outside the large batch's seed spread"
-    direction = ""
-    if len(acc) and acc.acc_delta.notna().any():
-        d = acc.sort_values("micro").acc_delta.iloc[0]
-        direction = (f" Outcome at the smallest pair: test accuracy {d:+.3f} against the large "
-                     f"batch ({'higher' if d > 0 else 'lower'}; different is not worse — but it is "
-                     f"a different training).")
-    return f"**Not equivalent.** {reason}.{direction}"
-
-
-def _cost_sentences(s: pd.DataFrame, probes: list[str]) -> list[str]:
-    lb, acc = s[s.strategy == "large_batch"], s[(s.strategy == "accumulate") & s.throughput.notna()]
-    if not len(lb) or not len(acc):
-        return []
-    lb, small = lb.iloc[0], acc.sort_values("micro").iloc[0]
-    out = []
-    for p in probes[:1]:
-        ratio = small.get(f"mem_{p}_ratio")
-        if ratio is not None and not pd.isna(ratio):
-            change = f"{(1 - ratio) * 100:.0f}% less" if ratio <= 1 else f"{(ratio - 1) * 100:.0f}% more"
-            out.append(f"Memory: at {small.pair} training needs {change} peak memory above baseline "
-                       f"than the large batch ({_fmt_mib(small[f'mem_{p}'])} vs "
-                       f"{_fmt_mib(lb[f'mem_{p}'])} MiB, probe `{p}`).")
-    out.append(f"Speed: at {small.pair} it runs at {small.throughput_ratio:.2f}x the large batch's "
-               f"throughput ({small.throughput:,.0f} vs {lb.throughput:,.0f} samples/s).")
-    return out
-
-
-def _other_strategy_sentence(model: str, strategy: str, label: str, eq: pd.DataFrame) -> str | None:
-    const, decay = _eq_rows(eq, model, strategy), _eq_rows(eq, model, strategy, schedule=None)
+def keras_line(res: Results, answers: list[ModelAnswer]) -> str | None:
+    const = equivalence_rows(res, None, "keras_builtin") if len(res.eq) else res.eq
+    pitfall = equivalence_rows(res, None, "keras_builtin", schedule=None) if len(res.eq) else res.eq
+    if len(pitfall):
+        pitfall = pitfall[pitfall.lr_schedule != "constant"]
     parts = []
     if len(const):
-        bad = const[const.verdict != "equivalent"]
-        parts.append("equivalent with a constant learning rate at every pair" if not len(bad) else
-                     f"{bad.verdict.iloc[0]} at {len(bad)} of {len(const)} pairs with a constant "
-                     f"learning rate — at {bad.pair.iloc[0]}: {bad.reasons.iloc[0]}")
-    for _, d in decay.iterrows():
-        parts.append(f"{d.verdict} with an {d.lr_schedule} schedule — {d.reasons}")
-    return f"{label}: " + "; ".join(parts) + "." if parts else None
-
-
-def _memory_model_sentence(records: list[dict], model: str, probes: list[str]) -> str | None:
-    if not probes:
+        acc = equivalence_rows(res, None, "accumulate")
+        same = all(
+            const[(const.model == m)].verdict.eq("equivalent").all()
+            == acc[acc.model == m].verdict.eq("equivalent").all() for m in set(const.model))
+        parts.append("with a constant learning rate it averages correctly: same verdicts as the "
+                     "harness's accumulation on every model" if same else
+                     "with a constant learning rate its verdicts differ from the harness's")
+    for _, p in pitfall.iterrows():
+        if p.verdict != "not equivalent":
+            parts.append(f"with {_schedule_name(p.updates)} on {p.model} at {p.pair} it was "
+                         f"{p.verdict}")
+            continue
+        lr_reason = next((x for x in p.reasons.split(" / ") if "schedule" in x), p.reasons)
+        parts.append(f"**a schedule runs k× fast**: with {_schedule_name(p.updates)}, {p.model} "
+                     f"at {p.pair}: {lr_reason}")
+    for a in answers:
+        row = next((r for r in (a.outcome.rows if a.outcome else []) if r.strategy == "keras_builtin"), None)
+        if row is not None and row.verdict.mean_difference is not None:
+            parts.append(f"trained on {a.model} with cosine decay, test accuracy "
+                         f"{_pts(row.verdict.mean_difference)} points {row.verdict.interval} at "
+                         f"{row.pair} ({row.verdict.verdict})")
+    speeds = [(a.model, r.pair, r.speed.value / acc.speed.value) for a in answers
+              for r in _accumulating(a.rows, "keras_builtin") for acc in _accumulating(a.rows, "accumulate")
+              if acc.pair == r.pair and r.speed and acc.speed]
+    if speeds:
+        lo, hi = min(s[2] for s in speeds), max(s[2] for s in speeds)
+        parts.append(f"it ran at {lo:.2f}–{hi:.2f}× the harness's accumulation's speed")
+    if not parts:
         return None
-    try:
-        probe, points, _ = points_from_records(records, model, probes[0])
+    return ("**Keras' built-in accumulation** (`optimizer(gradient_accumulation_steps=k)`): "
+            "equivalent only with a constant learning rate — " + "; ".join(parts) + ".")
+
+
+def naive_line(res: Results, answers: list[ModelAnswer]) -> str | None:
+    e = equivalence_rows(res, None, "naive") if len(res.eq) else res.eq
+    if not len(e):
+        return None
+    ok = e[e.verdict == "equivalent"]
+    parts = [f"never equivalent ({len(e) - len(ok)} of {len(e)} analyses fail)"]
+    last = e.reasons[e.reasons.str.contains("last micro-batch", regex=False)]
+    if len(last):
+        parts.append(last.iloc[0].split(" / ")[0])
+    for a in answers:
+        row = next((r for r in (a.outcome.rows if a.outcome else []) if r.strategy == "naive"), None)
+        if row is not None and row.verdict.mean_difference is not None:
+            parts.append(f"trained on {a.model}: test accuracy {_pts(row.verdict.mean_difference)} "
+                         f"points {row.verdict.interval} at {row.pair} ({row.verdict.verdict})")
+    return "**The naive blog loop**: " + "; ".join(parts) + "."
+
+
+# -- the run -------------------------------------------------------------------------------------
+def timing(res: Results) -> dict[str, Any]:
+    """The sweep's wall time and what share of it trained (timed updates + evaluation of every
+    run; runs that shared the machine count by their share of it)."""
+    wall = sum(s["wall_seconds"] for s in res.sessions)
+    jobs = max((s.get("jobs", 1) for s in res.sessions), default=1)
+    train = analyses = 0.0
+    for r in res.records:
+        share = 1.0 if not r.get("threads") else 1.0 / jobs
+        seconds = r.get("seconds") or {}
+        if r["kind"] == "run":
+            train += share * ((seconds.get("updates") or 0) + (seconds.get("evaluation") or 0))
+        elif r["kind"] == "equivalence":
+            analyses += share * (seconds.get("total") or 0)
+    return {"wall_seconds": wall, "training_seconds": train, "analysis_seconds": analyses,
+            "sessions": len(res.sessions), "jobs": jobs,
+            "training_share": train / wall if wall else None,
+            "analysis_share": analyses / wall if wall else None}
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
+
+
+def run_facts(res: Results) -> list[str]:
+    env = res.environment()
+    t = timing(res)
+    data = sorted({short_label(d) for d in res.runs.dataset.dropna()}) if len(res.runs) else []
+    notes = {}
+    for r in res.records:
+        for name, m in (r.get("memory") or {}).items():
+            notes.setdefault(name, (m.get("available"), m.get("reason")))
+    lines = [f"- **Machine**: {res.device}; TensorFlow {env.get('tensorflow', '?')}, Keras "
+             f"{env.get('keras', '?')}, Python {env.get('python', '?')}; CPU allocator "
+             f"`{env.get('cpu_allocator', '?')}`."]
+    if t["wall_seconds"]:
+        share = (f"; training (timed updates + evaluation) {t['training_share']:.0%} of it, "
+                 f"equivalence analyses {t['analysis_share']:.0%}") if t["training_share"] is not None else ""
+        lines.append(f"- **Sweep**: {_clock(t['wall_seconds'])} of wall time over "
+                     f"{t['sessions']} session(s), up to {t['jobs']} outcome runs or analyses at "
+                     f"once (measure runs always alone){share}.")
+    lines.append("- **Data**: " + ("; ".join(data) or "?") + ".")
+    lines.append("- **Memory probes**: " + "; ".join(
+        f"`{n}` " + ("measured" if ok else f"not available ({why})") for n, (ok, why) in notes.items())
+        + ". Memory columns use the first that measured, in the order tf_allocator, nvml, "
+          "process_rss.")
+    lines.append("- **Speed**: effective batch / median seconds per update after 3 warm-up "
+                 "updates; the timed region holds taking the window from the feed (a gather "
+                 "from the training tensors), the update and the wait for the device, for every "
+                 "strategy alike. Ratios carry 95% bootstrap intervals over update times; ≈ "
+                 "marks a ratio whose interval contains 1 (not ranked).")
+    return lines
+
+
+# -- per model -----------------------------------------------------------------------------------
+def model_table(res: Results, a: ModelAnswer) -> str:
+    rows = []
+    order = {"large_batch": 0, "accumulate": 1, "keras_builtin": 2, "naive": 3, "plain_micro": 4}
+    for r in sorted(a.rows, key=lambda r: (r.accum, order.get(r.strategy, 9))):
+        e = equivalence_rows(res, a.model, r.strategy)
+        e = e[e.pair == r.pair] if len(e) else e
+        l1 = l2 = "reference" if r.strategy == "large_batch" else (
+            "speed reference" if r.strategy == "plain_micro" else "—")
+        if len(e):
+            x = e.iloc[0]
+            l1 = "failed" if x.verdict == "failed" else f"{x.gradient_level} {x.gradient_rel_error:.1e}"
+            l2 = "failed" if x.verdict == "failed" else f"{x.trajectory_level} {x.trajectory_ratio:.2g}×"
+        if r.status != "ok":
+            rows.append([r.pair, r.strategy, r.status.upper(), "—", "—", "—", "—", l1, l2,
+                         (r.error or "")[:70]])
+            continue
+        m = r.memory.get(a.probe, {}) if a.probe else {}
+        speed = f"{r.throughput:,.0f}" + (f" ({r.speed.text()})" if r.speed else "")
+        split = ""
+        if r.small_batch and r.strategy not in ("large_batch",):
+            split = f"b alone {r.small_batch.text()}"
+            if r.accumulation:
+                split += f"; accumulating {r.accumulation.text()}"
+        total = (f"{_mib(m.get('total'))} ({m['total_ratio']:.2f}×)" if "total_ratio" in m
+                 else _mib(m.get("total")))
+        above = (f"{_mib(m.get('above'))} ({m['above_ratio']:.2f}×)" if "above_ratio" in m
+                 else _mib(m.get("above")))
+        rows.append([r.pair, r.strategy, speed, split, total, above, _mib(m.get("held")), l1, l2, ""])
+    return tabulate(rows, ["pair b×k", "strategy", "samples/s (× B×1 [95%])",
+                           "speed split: plain training at b × B×1; accumulation × plain at b",
+                           f"total MiB ({a.probe})", "above baseline MiB", "held MiB",
+                           "L1 gradient", "L2 trajectory", "note"],
+                    tablefmt="github", disable_numparse=True)
+
+
+def outcome_table(a: ModelAnswer) -> str:
+    o = a.outcome
+    rows = [[r.strategy, r.pair, len(r.accuracy),
+             f"{sum(r.accuracy) / len(r.accuracy):.4f} ({min(r.accuracy):.4f}–{max(r.accuracy):.4f})"
+             if r.accuracy else "—",
+             f"{sum(r.reference) / len(r.reference):.4f}" if r.reference else "—",
+             "—" if r.verdict.mean_difference is None else _pts(r.verdict.mean_difference),
+             r.verdict.interval, r.verdict.verdict,
+             "; ".join(r.failed + [f"seed {s} not paired" for s in r.unpaired]) or ""]
+            for r in o.rows]
+    return tabulate(rows, ["strategy", "pair", "paired seeds", "test accuracy (min–max)",
+                           "B×1, same seeds", "Δ points", "95% interval", "verdict", "note"],
+                    tablefmt="github", disable_numparse=True)
+
+
+def _outcome_paragraph(a: ModelAnswer) -> str:
+    o = a.outcome
+    ref = (f"The large batch reached {sum(o.reference) / len(o.reference):.4f} "
+           f"({min(o.reference):.4f}–{max(o.reference):.4f}, {len(o.reference)} seeds)"
+           if o.reference else "The large batch has no finished run")
+    extra = []
+    if o.bar is not None:
+        extra.append(f"bar {o.bar:.2f}")
+    if o.majority is not None:
+        extra.append(f"majority class {o.majority:.3f}")
+    if o.achievable is not None:
+        extra.append(f"achievable (Bayes) {o.achievable:.3f}")
+    if o.reference_auc:
+        extra.append(f"ROC AUC {sum(o.reference_auc) / len(o.reference_auc):.3f}")
+    text = ref + (f" ({'; '.join(extra)})" if extra else "") + ". "
+    text += (f"Verdicts use the margin ±{o.margin * 100:.2g} accuracy points: *equivalent* when "
+             f"the 95% interval of the paired difference lies inside it, *different* when it "
+             f"lies outside, otherwise *inconclusive*. ")
+    if not o.learned:
+        text += f"**Not judged**: {o.learned_note}. "
+    for r in o.rows:
+        text += f"{r.strategy} {r.pair}: {r.verdict.reason}. "
+    return text.strip()
+
+
+def _memory_paragraph(a: ModelAnswer, res: Results) -> str | None:
+    acc = _accumulating(a.rows, "accumulate")
+    if not acc or not a.probe or not any(r.memory.get(a.probe) for r in acc):
+        return None
+    smallest = acc[-1]
+    m = smallest.memory.get(a.probe)
+    if not m or "total_ratio" not in m:
+        return None
+    s = smallest.record["model_state"]
+    text = (f"Memory ({a.probe}) at {smallest.pair}: total {_mib(m['total'])} MiB = held "
+            f"{_mib(m['held'])} MiB (weights {s['weights'] / MIB:.2f}, optimizer slots "
+            f"{s['optimizer_slots'] / MIB:.2f}, accumulators {s['accumulators'] / MIB:.2f}) + "
+            f"{_mib(m['above'])} MiB above it (gradients, activations, workspace) — "
+            f"{m['total_ratio']:.2f}× the large batch's total, {m['above_ratio']:.2f}× its part "
+            f"above the baseline.")
+    points = [(r.micro, int(r.memory[a.probe]["above"])) for r in acc if r.memory.get(a.probe)]
+    if len({p[0] for p in points}) >= 2:
         fit = fit_activations(points)
-    except BenchError:
-        return None
-    loo = [abs(e["relative_error"]) for e in leave_one_out_errors(points)
-           if e["relative_error"] is not None]
-    worst = max(loo, default=0.0)
-    error = (f"; leave-one-out prediction error at most {worst:.0%}" if worst >= 0.01 else
-             "; leave-one-out prediction error below 1%") if loo else ""
-    return (f"Memory model (`{probe}`): {fit.intercept_bytes / MIB:.1f} MiB + "
-            f"{fit.bytes_per_sample / 1024:.0f} KiB per sample of micro-batch{error}.")
+        loo = [abs(e["relative_error"]) for e in leave_one_out_errors(points)
+               if e["relative_error"] is not None]
+        text += (f" Memory model: {fit.intercept_bytes / MIB:.1f} MiB + "
+                 f"{fit.bytes_per_sample / 1024:.0f} KiB per sample of micro-batch"
+                 + (f" (leave-one-out error at most {max(loo):.0%})" if loo else "") + ".")
+    return text
 
 
-def _verdict_paragraph(model: str, s: pd.DataFrame, eq: pd.DataFrame, probes: list[str],
-                       records: list[dict]) -> str:
-    lines = [_accumulate_sentence(model, s, eq), *_cost_sentences(s, probes),
-             _other_strategy_sentence(model, "keras_builtin", "Keras' built-in accumulation", eq),
-             _other_strategy_sentence(model, "naive", "The naive loop", eq),
-             _memory_model_sentence(records, model, probes)]
-    return " ".join(x for x in lines if x)
+def _declared_missing(res: Results, model: str) -> list[str]:
+    have = {r["id"]["name"] for r in res.records if r["kind"] in ("run", "equivalence")}
+    return [c["name"] for c in res.declared if c["model"] == model and c["name"] not in have]
 
 
-def _readme(runs, eq, summary, records, probes, figs, device) -> str:
-    profiles = sorted({r.get("profile") for r in records if r.get("profile")})
-    versions = next((r["environment"] for r in records if r.get("environment")), {})
-    datasets = sorted(set(runs["dataset"].dropna())) if len(runs) else []
-    out = ["# Is gradient accumulation equivalent to the large batch? — results", "",
-           f"Generated by `python -m bench report` from stored results (profile "
-           f"{', '.join(profiles) or 'n/a'}); nothing here was trained by the report.", "",
-           f"- Device: **{device}**; TensorFlow {versions.get('tensorflow', '?')}, Keras "
-           f"{versions.get('keras', '?')}, Python {versions.get('python', '?')}",
-           "- Data: " + "; ".join(datasets), "- Memory probes:", *["  " + n for n in _probe_notes(records)],
-           "", "## How to read the verdicts", "",
-           "- **L1 gradient**: relative error between the gradient the strategy applies and the "
-           "large-batch gradient at the same weights and data (float32 tolerance 1e-5 overall, "
-           "1e-3 for any single variable; float64 1e-12).",
-           f"- **L2 trajectory**: after each of N updates from the same start and data order, the "
-           f"relative distance of the weights to the large batch's, as a multiple of the noise "
-           f"floor (the large batch against itself started one ulp away); pass if <= "
-           f"{LEVEL2_FACTOR:.0f}x at every update.",
-           f"- **L3 outcome**: {RULE}.",
-           "- Random layers (dropout, augmentation) are switched off for L1/L2 and on for L3; "
-           "memory is the peak above the baseline taken after model, optimizer and data were built; "
-           "throughput is the effective batch / median seconds per update, warm-up excluded.", ""]
-    for model in dict.fromkeys(summary.model if len(summary) else eq.model):
-        s = summary[summary.model == model] if len(summary) else summary
-        data = runs[runs.model == model]["dataset"].dropna()
-        out += [f"## {model}", "", f"Data: {data.iloc[0] if len(data) else '?'}; effective batch "
-                f"{int(s.effective_batch.iloc[0]) if len(s) else '?'}; device: {device}.", ""]
-        if len(s):
-            out += [_model_table(model, s, eq, probes), ""]
-        out += [_verdict_paragraph(model, s, eq, probes, records), ""]
-        f64 = eq[(eq.model == model) & (eq.dtype == "float64") & eq.gradient_rel_error.notna()] \
-            if len(eq) else eq
+# -- figures and files -----------------------------------------------------------------------------
+def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[str, Path, str]]:
+    device = res.device
+    figs = []
+    speed = {a.model: {st: [(r.accum, r.speed.value, r.speed.low, r.speed.high)
+                            for r in _accumulating(a.rows, st) if r.speed]
+                       for st in ("accumulate", "keras_builtin", "naive", "plain_micro")}
+             for a in answers}
+    speed = {m: {s: p for s, p in d.items() if p} for m, d in speed.items() if any(d.values())}
+    if speed:
+        cap = ("Samples per second relative to the large batch (B×1) of the same model, against "
+               "k; bars: 95% bootstrap intervals over update times. Plain training at b (gray) "
+               "is the cost of the small batch alone; the gap from it to accumulation is the cost "
+               "of accumulating.")
+        figs.append(("Speed against the large batch", figures.ratio_panels(
+            speed, "throughput / B×1", f"Speed relative to the large batch — {device}",
+            out / "speed.png", cap), cap))
+    memory = {}
+    for a in answers:
+        if not a.probe:
+            continue
+        series = {}
+        for st in ("accumulate", "keras_builtin", "naive", "plain_micro"):
+            pts = [(r.accum, r.memory[a.probe]["total_ratio"], None, None)
+                   for r in _accumulating(a.rows, st) if "total_ratio" in r.memory.get(a.probe, {})]
+            if pts:
+                series[st] = pts
+        if series:
+            memory[a.model] = series
+    if memory:
+        probe = answers[0].probe
+        cap = (f"Total memory (held state + peak above the baseline, probe {probe}) relative to "
+               f"the large batch's, against k. {probe} readings repeat to within 0.1% "
+               "(tf_allocator) or about 3% (process_rss) between identical runs, so no error bars.")
+        figs.append(("Memory against the large batch", figures.ratio_panels(
+            memory, "total peak memory / B×1", f"Peak memory relative to the large batch — {device}",
+            out / "memory.png", cap), cap))
+    mm = {}
+    for a in answers:
+        pts = [(r.micro, int(r.memory[a.probe]["above"])) for r in _accumulating(a.rows, "accumulate")
+               if a.probe and r.memory.get(a.probe)]
+        lb = next((r for r in a.rows if r.strategy == "large_batch" and r.status == "ok"), None)
+        if len({p[0] for p in pts}) >= 2:
+            mm[a.model] = {"points": pts, "B": a.B or max(p[0] for p in pts), "probe": a.probe,
+                           "large_batch": lb.memory[a.probe]["above"] if lb and lb.memory.get(a.probe) else None}
+    if mm:
+        cap = ("The memory model fitted to the accumulation runs (peak above baseline = intercept "
+               "+ slope × b), on a linear axis; the square is the large batch, which the model "
+               "predicts with the error in the legend.")
+        figs.append(("Memory model", figures.memory_model(
+            mm, f"Memory model: peak above baseline against the micro-batch — {device}",
+            out / "memory_model.png", cap), cap))
+    l1 = {}
+    for a in answers:
+        e = equivalence_rows(res, a.model, dtype=None)
+        e = e[e.gradient_rel_error.notna() & (e.lr_schedule == "constant")] if len(e) else e
+        if len(e):
+            l1[a.model] = e.to_dict("records")
+    if l1:
+        cap = ("Relative error between the gradient each strategy applies and the large batch's, "
+               "at the same weights and data (level 1); hollow markers are float64 runs.")
+        figs.append(("Level 1: gradient", figures.level1(
+            l1, f"Level 1: gradient error against k — {device}", out / "level1.png", cap), cap))
+    l2 = {}
+    eq_records = [r for r in res.records if r["kind"] == "equivalence" and r.get("trajectory")]
+    for a in answers:
+        rows = [r for r in eq_records if r["model"] == a.model and r["dtype"] == "float32"]
+        smallest = min((r["micro"] for r in rows), default=None)
+        rows = [r for r in rows if r["micro"] == smallest]
+        if rows:
+            l2[a.model] = rows
+    if l2:
+        cap = ("Distance of the weights to the large batch's after each update, over the noise "
+               "floor (the large batch against itself started one ulp away); dotted: a decaying "
+               "learning-rate schedule (the Keras pitfall). Below 10× counts as equivalent.")
+        figs.append(("Level 2: trajectory", figures.level2(
+            l2, f"Level 2: distance to the large batch / noise floor, smallest pair — {device}",
+            out / "level2.png", cap), cap))
+    curves = {}
+    for a in answers:
+        runs = [r for r in res.records if r["kind"] == "run" and r["status"] == "ok"
+                and r["config"]["model"] == a.model and r["config"].get("purpose") == "outcome"]
+        groups: dict[str, list] = {}
+        for r in runs:
+            groups.setdefault(f"{r['config']['strategy']} {r['config']['pair']}", []).append(r["curve"])
+        if groups:
+            curves[a.model] = groups
+    if curves:
+        cap = ("Test accuracy during training, mean over paired seeds (shaded: the seeds' range). "
+               "Where the accumulation's line lies on the large batch's, the overlap *is* the "
+               "result: same trained model. The naive loop is drawn apart, with the large batch "
+               "repeated for reference.")
+        figs.append(("Learning curves", figures.learning_curves(
+            curves, f"Test accuracy while training — {device}", out / "curves.png", cap), cap))
+    outcome = {a.model: {"margin": a.outcome.margin, "rows": [
+        {"strategy": r.strategy, "pair": r.pair, "accuracy": r.accuracy, "reference": r.reference,
+         "verdict": r.verdict} for r in a.outcome.rows]} for a in answers
+        if a.outcome and a.outcome.rows}
+    if outcome:
+        cap = ("Each dot is one seed's test accuracy minus the large batch's with the same initial "
+               "weights and data order; the bar is the mean with its 95% t-interval; shaded: the "
+               "equivalence margin stated in the profile.")
+        figs.append(("Level 3: outcome", figures.outcome_intervals(
+            outcome, f"Level 3: paired accuracy differences — {device}", out / "outcome.png", cap), cap))
+    return figs
+
+
+def _csvs(res: Results, answers: list[ModelAnswer], out: Path) -> None:
+    if len(res.runs):
+        res.runs.to_csv(out / "runs.csv", index=False)
+    if len(res.eq):
+        res.eq.to_csv(out / "equivalence.csv", index=False)
+    rows = []
+    for a in answers:
+        for r in a.rows:
+            m = r.memory.get(a.probe, {}) if a.probe else {}
+            rows.append({"model": a.model, "strategy": r.strategy, "pair": r.pair, "status": r.status,
+                         "samples_per_s": r.throughput,
+                         "speed_ratio": r.speed.value if r.speed else None,
+                         "speed_low": r.speed.low if r.speed else None,
+                         "speed_high": r.speed.high if r.speed else None,
+                         "probe": a.probe, "total_bytes": m.get("total"),
+                         "above_baseline_bytes": m.get("above"), "held_bytes": m.get("held"),
+                         "total_ratio": m.get("total_ratio"), "above_ratio": m.get("above_ratio")})
+    if rows:
+        pd.DataFrame(rows).to_csv(out / "summary.csv", index=False)
+    outcome = [{"model": a.model, "strategy": r.strategy, "pair": r.pair, "seeds": r.verdict.seeds,
+                "mean_difference": r.verdict.mean_difference, "low": r.verdict.low,
+                "high": r.verdict.high, "margin": r.verdict.margin, "verdict": r.verdict.verdict}
+               for a in answers if a.outcome for r in a.outcome.rows]
+    if outcome:
+        pd.DataFrame(outcome).to_csv(out / "outcome.csv", index=False)
+
+
+def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path, str]]) -> str:
+    out = ["# Is gradient accumulation equivalent to the large batch?", "",
+           f"Profile `{res.profile}` ({res.digest}), on {res.device}. Each row: is the harness's "
+           f"accumulation (k micro-batches, one update of their exact mean) the same training as "
+           f"the large batch at each level, and what does it cost at each k (ratios to B×1; "
+           f"≈ = within noise)?", "", answer_table(res, answers), ""]
+    for line in (keras_line(res, answers), naive_line(res, answers)):
+        if line:
+            out += [f"- {line}"]
+    out += ["", *run_facts(res), "",
+            "**Levels**: L1 — the gradient a strategy applies vs the large batch's, same weights "
+            "and data (float32 tolerance 1e-5, float64 1e-12); L2 — weights after each of N "
+            f"updates vs the large batch's, over the noise floor (the large batch against itself "
+            f"started one ulp away), pass below {LEVEL2_FACTOR:.0f}×; L3 — trained models' test "
+            "accuracy, paired seeds, 95% interval against the profile's margin. Random layers "
+            "are off for L1/L2 and on for L3.", ""]
+    for a in answers:
+        out += [f"## {a.model}", "", f"Data: {a.data}" + (f"; effective batch {a.B}" if a.B else "")
+                + f"; {res.device}.", ""]
+        if a.rows:
+            out += [model_table(res, a), ""]
+            para = _memory_paragraph(a, res)
+            if para:
+                out += [para, ""]
+        f64 = equivalence_rows(res, a.model, dtype="float64")
         if len(f64):
-            out += ["float64 check (level 1, tolerance 1e-12): "
-                    + ", ".join(f"{r.strategy} {r.pair}: {r.gradient_rel_error:.1e} ({r.verdict})"
-                                for _, r in f64.iterrows()), ""]
-    out += ["## Figures", ""] + [f"### {title}\n\n![{title}]({Path(p).name})\n" for title, p in figs]
-    out += ["## Files", "", "- `runs.csv`: every measured run (one row per configuration and seed)",
-            "- `summary.csv`: per model, strategy and pair, over seeds, with ratios to the large batch",
-            "- `equivalence.csv`: every equivalence analysis (levels 1 and 2, verdict, reasons)", ""]
+            out += ["float64 (level 1, tolerance 1e-12): " + ", ".join(
+                f"{r.strategy} {r.pair}: {_e(r.gradient_rel_error)} ({r.verdict})"
+                for _, r in f64.iterrows()), ""]
+        for _, e in equivalence_rows(res, a.model).iterrows():
+            if e.verdict != "equivalent":
+                out += [f"- {e.strategy} {e.pair}: {e.verdict} — {e.reasons}"]
+        if a.outcome is not None:
+            out += ["", "### Outcome (level 3)", "", outcome_table(a), "", _outcome_paragraph(a), ""]
+        missing = _declared_missing(res, a.model)
+        if missing:
+            out += ["", f"Not run (declared by the profile, no record): {', '.join(missing)}", ""]
+        out += [""]
+    out += ["## Figures", ""]
+    for title, path, caption in figs:
+        out += [f"### {title}", "", f"![{title}]({Path(path).name})", "", f"*{caption}*", ""]
+    out += ["## Files", "",
+            "- `summary.csv`: speed and memory per configuration, with ratios and intervals",
+            "- `outcome.csv`: level 3 per judged configuration",
+            "- `runs.csv`, `equivalence.csv`: every record, one row each",
+            "- `results.jsonl.gz`: the stored results this report was made from "
+            "(`python -m bench report --results reports/.../results.jsonl.gz` rebuilds it)", ""]
     return "\n".join(out)
+
+
+__all__ = ["BenchError", "build_report"]

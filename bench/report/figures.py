@@ -1,9 +1,13 @@
-"""Report figures (PNG, readable in print): titles with data and device, units, legends.
+"""Report figures (PNG, readable in print). Each one is drawn from stored results only.
 
-Reads frames built from stored results; never trains.
+Conventions: one panel per model with a shared y axis where the quantity compares across
+models; ratios to the large batch have a y = 1 line; error bars are 95% intervals (speed:
+bootstrap over update times; outcome: t-interval over paired seeds); the title names the data
+and the device.
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -11,139 +15,222 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
-from bench.errors import BenchError  # noqa: E402
-from bench.measure.memory_model import fit_activations, points_from_records  # noqa: E402
-from bench.report.frames import short_label  # noqa: E402
+from bench.equivalence.verdict import LEVEL2_FACTOR, envelope  # noqa: E402
+from bench.measure.memory_model import fit_activations  # noqa: E402
 
-STYLE = {"large_batch": ("black", "s"), "accumulate": ("tab:blue", "o"),
-         "keras_builtin": ("tab:orange", "^"), "naive": ("tab:red", "x")}
-FLOAT32_EPS = float(np.finfo(np.float32).eps)
+STYLE = {  # color, marker, line style
+    "large_batch": ("black", "s", "-"),
+    "accumulate": ("tab:blue", "o", "-"),
+    "keras_builtin": ("tab:orange", "^", "--"),
+    "naive": ("tab:red", "x", ":"),
+    "plain_micro": ("tab:gray", "d", "-."),
+}
+LABEL = {"large_batch": "large batch (B×1)", "accumulate": "accumulate (harness)",
+         "keras_builtin": "Keras built-in", "naive": "naive blog loop",
+         "plain_micro": "plain training at b (reference)"}
 
 
-def _grid(n: int):
-    cols = min(3, n)
+def _style(strategy: str):
+    return STYLE.get(strategy, ("tab:purple", "v", "-"))
+
+
+def _grid(n: int, width: float = 4.6, height: float = 3.6, sharey: bool = True):
+    cols = min(3, max(1, n))
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(7.0, width * cols), height * rows + 0.8),
+                             squeeze=False, sharey=sharey)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, list(axes.flat)
 
 
-def _finish(fig, title: str, path: Path) -> Path:
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
-    fig.savefig(path, dpi=130)
+def _finish(fig, title: str, path: Path, caption: str | None = None) -> Path:
+    width, height = fig.get_size_inches()
+    fig.suptitle("\n".join(textwrap.wrap(title, int(width * 11))), fontsize=11)
+    bottom = 0.0
+    if caption:
+        lines = textwrap.wrap(caption, int(width * 15))
+        fig.text(0.01, 0.01, "\n".join(lines), fontsize=8, va="bottom", ha="left", color="0.25")
+        bottom = min(0.4, (0.16 * len(lines) + 0.15) / height)
+    fig.tight_layout(rect=(0, bottom, 1, 1 - 0.45 / height))
+    fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
 
 
-def _subtitle(df: pd.DataFrame, model: str) -> str:
-    d = df[df.model == model]
-    data = short_label(d["dataset"].dropna().iloc[0]) if d["dataset"].notna().any() else "?"
-    return f"{model}\n{data}".replace(" (", "\n(", 1)
-
-
-def _micro_axes(ax, ylabel: str, runs: pd.DataFrame, model: str) -> None:
-    """Shared look of the per-model panels plotted against the micro-batch size."""
+def _k_axis(ax, ks: list[int]) -> None:
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("micro-batch b (samples)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(_subtitle(runs, model), fontsize=9)
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.minorticks_off()
+    ax.set_xlabel("accumulation steps k (micro-batch b = B/k)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
 
 
-def throughput(summary: pd.DataFrame, runs: pd.DataFrame, path: Path, device: str) -> Path:
-    models = list(dict.fromkeys(summary.model))
-    fig, axes = _grid(len(models))
-    for ax, model in zip(axes, models):
-        s = summary[(summary.model == model) & summary.throughput.notna()]
-        for strategy, g in s.groupby("strategy"):
-            color, marker = STYLE.get(strategy, ("gray", "."))
-            g = g.sort_values("micro")
-            ax.plot(g.micro, g.throughput, marker=marker, color=color, label=strategy)
-        _micro_axes(ax, "samples / s (steady state)", runs, model)
-    return _finish(fig, f"Throughput vs micro-batch at a fixed effective batch — {device}", path)
+def ratio_panels(panels: dict[str, dict[str, list[tuple[int, float, float | None, float | None]]]],
+                 ylabel: str, title: str, path: Path, caption: str) -> Path:
+    """Per model: for each strategy, (k, ratio, low, high) points against k, y = 1 line."""
+    fig, axes = _grid(len(panels))
+    for ax, (model, series) in zip(axes, panels.items()):
+        ks = sorted({p[0] for pts in series.values() for p in pts} | {1})
+        ax.axhline(1.0, color="black", lw=0.8)
+        offset = {s: 1 + 0.04 * (i - (len(series) - 1) / 2) for i, s in enumerate(series)}
+        for strategy, pts in series.items():
+            color, marker, ls = _style(strategy)
+            pts = sorted(pts)
+            x = [p[0] * offset[strategy] for p in pts]
+            y = [p[1] for p in pts]
+            err = None
+            if all(p[2] is not None for p in pts):
+                err = [[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]]
+            ax.errorbar(x, y, yerr=err, color=color, marker=marker, ls=ls, capsize=3,
+                        label=LABEL.get(strategy, strategy))
+        _k_axis(ax, ks)
+        ax.set_title(model, fontsize=10)
+        ax.set_ylabel(ylabel)
+    axes[0].legend(fontsize=7, loc="lower left")
+    return _finish(fig, title, path, caption)
 
 
-def memory(summary: pd.DataFrame, runs: pd.DataFrame, records: list[dict], probe: str, path: Path,
-           device: str) -> Path:
-    col = f"mem_{probe}"
-    models = list(dict.fromkeys(summary.model))
-    fig, axes = _grid(len(models))
-    for ax, model in zip(axes, models):
-        s = summary[(summary.model == model) & summary[col].notna()]
-        for strategy, g in s.groupby("strategy"):
-            color, marker = STYLE.get(strategy, ("gray", "."))
-            g = g.sort_values("micro")
-            ax.plot(g.micro, g[col] / 2**20, marker=marker, color=color, linestyle="none",
-                    label=strategy)
-        try:  # the memory model, fitted as fit-budget fits it
-            _, pts, _ = points_from_records(records, model, probe)
-            fit = fit_activations(pts)
-        except BenchError:
-            fit = None
-        if fit is not None:
-            xs = np.geomspace(s.micro.min(), s.micro.max(), 50)
-            ax.plot(xs, [fit.transient(x) / 2**20 for x in xs], color="gray", linestyle="--",
-                    label=f"model: {fit.bytes_per_sample / 2**10:.0f} KiB/sample")
-        _micro_axes(ax, "peak above baseline (MiB)", runs, model)
-    return _finish(fig, f"Peak memory vs micro-batch, probe {probe} — {device}", path)
+def memory_model(panels: dict[str, dict], title: str, path: Path, caption: str) -> Path:
+    """Per model: measured peak above baseline against b (linear axis), the fitted line, and
+    the line's prediction error at the large batch."""
+    fig, axes = _grid(len(panels), sharey=False)
+    for ax, (model, d) in zip(axes, panels.items()):
+        pts = d["points"]
+        fit = fit_activations(pts)
+        xs = np.linspace(0, max(d["B"], max(m for m, _ in pts)), 50)
+        ax.plot(xs, [fit.transient(x) / 2**20 for x in xs], color="tab:blue", ls="--", lw=1,
+                label=f"model: {fit.intercept_bytes / 2**20:.1f} MiB + "
+                      f"{fit.bytes_per_sample / 2**10:.0f} KiB × b")
+        ax.scatter([m for m, _ in pts], [p / 2**20 for _, p in pts], color="tab:blue",
+                   label="accumulate (measured)", zorder=3)
+        if d.get("large_batch") is not None:
+            measured = d["large_batch"]
+            predicted = fit.transient(d["B"])
+            ax.scatter([d["B"]], [measured / 2**20], color="black", marker="s", zorder=3,
+                       label=f"B×1 measured (model {100 * (predicted - measured) / measured:+.0f}%)")
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("micro-batch b (samples)")
+        ax.set_ylabel(f"peak above baseline, MiB ({d['probe']})")
+        ax.set_title(model, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    return _finish(fig, title, path, caption)
 
 
-def curves(records: list[dict], path: Path, device: str) -> Path:
-    """Training loss per update and test accuracy per epoch against samples seen (seed 0)."""
-    runs = [r for r in records if r["kind"] == "run" and r["status"] == "ok"
-            and r["config"]["seed"] == min(x["config"]["seed"] for x in records if x["kind"] == "run")]
-    models = list(dict.fromkeys(r["config"]["model"] for r in runs))
-    fig, axes = plt.subplots(len(models), 2, figsize=(11, 3.3 * len(models)), squeeze=False)
-    for (ax_loss, ax_acc), model in zip(axes, models):
-        for r in (x for x in runs if x["config"]["model"] == model):
-            c = r["config"]
-            color, marker = STYLE.get(c["strategy"], ("gray", "."))
-            label = f"{c['strategy']} {c['pair']}"
-            alpha = 0.35 + 0.65 / c["accum"]
-            seen = np.arange(1, len(r["update_losses"]) + 1) * c["effective_batch"]
-            ax_loss.plot(seen, r["update_losses"], color=color, alpha=alpha, lw=1, label=label)
-            ax_acc.plot([e["samples_seen"] for e in r["epochs"]],
-                        [e["test_accuracy"] for e in r["epochs"]], marker=marker, color=color,
-                        alpha=alpha, label=label)
-        data = short_label(next(x["dataset"]["label"] for x in runs if x["config"]["model"] == model))
-        ax_loss.set_title(f"{model}: training loss per update\n{data}", fontsize=8)
-        ax_acc.set_title(f"{model}: test accuracy per epoch", fontsize=8)
-        for ax, ylabel in ((ax_loss, "loss (window mean)"), (ax_acc, "test accuracy")):
-            ax.set_xlabel("samples seen")
-            ax.set_ylabel(ylabel)
-            ax.grid(alpha=0.3)
-        ax_acc.legend(fontsize=6, ncol=2)
-    return _finish(fig, f"Loss and accuracy against samples seen (seed 0) — {device}", path)
-
-
-def gradient_error(eq: pd.DataFrame, path: Path, device: str) -> Path:
-    """Level 1 per model and strategy, log axis, with float32 machine epsilon and tolerances."""
-    d = eq[eq.gradient_rel_error.notna() & (eq.lr_schedule == "constant")]
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    models = list(dict.fromkeys(d.model))
-    strategies = list(dict.fromkeys(d.strategy))
-    width = 0.8 / max(1, len(strategies))
-    for j, strategy in enumerate(strategies):
-        color, marker = STYLE.get(strategy, ("gray", "."))
-        for dtype, fill in (("float32", color), ("float64", "none")):
-            g = d[(d.strategy == strategy) & (d.dtype == dtype)]
-            xs = [models.index(m) + (j - (len(strategies) - 1) / 2) * width for m in g.model]
-            ys = np.maximum(g.gradient_rel_error.to_numpy(dtype=float), 1e-18)
-            ax.scatter(xs, ys, marker="o", facecolors=fill, edgecolors=color,
-                       label=f"{strategy} ({dtype})" if len(g) else None)
-    ax.axhline(FLOAT32_EPS, color="gray", ls=":", lw=1, label="float32 machine epsilon (rounding floor)")
-    ax.axhline(1e-5, color="tab:green", ls="--", lw=1, label="float32 tolerance 1e-5")
-    if (d.dtype == "float64").any():
+def level1(panels: dict[str, list[dict]], title: str, path: Path, caption: str) -> Path:
+    """Per model: relative gradient error against k, per strategy; float64 hollow; tolerances."""
+    fig, axes = _grid(len(panels))
+    for ax, (model, rows) in zip(axes, panels.items()):
+        ks = sorted({r["accum"] for r in rows} | {1})
+        strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+        for i, strategy in enumerate(strategies):
+            color, marker, _ = _style(strategy)
+            for dtype, face in (("float32", color), ("float64", "none")):
+                g = [r for r in rows if r["strategy"] == strategy and r["dtype"] == dtype]
+                if not g:
+                    continue
+                shift = 1 + 0.06 * (i - (len(strategies) - 1) / 2) + (0.02 if dtype == "float64" else 0)
+                filled = {"color": color} if marker == "x" else {"facecolors": face,
+                                                                  "edgecolors": color}
+                ax.scatter([r["accum"] * shift for r in g],
+                           [max(r["gradient_rel_error"], 1e-18) for r in g], marker=marker,
+                           s=40, zorder=3, **filled,
+                           label=f"{LABEL.get(strategy, strategy)}, {dtype}")
+        ax.axhline(1e-5, color="tab:green", ls="--", lw=1, label="float32 tolerance 1e-5")
         ax.axhline(1e-12, color="tab:purple", ls="--", lw=1, label="float64 tolerance 1e-12")
-    ax.set_yscale("log")
-    ax.set_xticks(range(len(models)), models)
-    ax.set_ylabel("relative gradient error vs large batch")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    data = "; ".join(sorted(set(d["dataset"].dropna().map(lambda s: short_label(s).split(" (")[0]))))
-    return _finish(fig, f"Level 1: gradient error per model and strategy, every pair — {device}\n{data}", path)
+        ax.set_yscale("log")
+        _k_axis(ax, ks)
+        ax.set_ylabel("relative error of the applied gradient")
+        ax.set_title(model, fontsize=10)
+    axes[0].legend(fontsize=6, loc="center left")
+    return _finish(fig, title, path, caption)
+
+
+def level2(panels: dict[str, list[dict]], title: str, path: Path, caption: str) -> Path:
+    """Per model: distance to the large batch over the noise floor's running maximum, per
+    update, for each analysed (strategy, pair, schedule); the limit at 10x."""
+    fig, axes = _grid(len(panels))
+    for ax, (model, rows) in zip(axes, panels.items()):
+        for r in rows:
+            floor = envelope(r["noise_floor"])
+            ratio = [d / f if f > 0 else np.nan for d, f in zip(r["trajectory"], floor)]
+            color, marker, ls = _style(r["strategy"])
+            pitfall = r["lr_schedule"] != "constant"
+            ax.plot(range(1, len(ratio) + 1), ratio, color=color, ls=":" if pitfall else ls,
+                    marker=marker, ms=3, lw=1.2 if pitfall else 1,
+                    label=f"{LABEL.get(r['strategy'], r['strategy'])} {r['pair']}"
+                          + (f", {r['lr_schedule']} lr" if pitfall else "")
+                          + (f", {r['dtype']}" if r["dtype"] != "float32" else ""))
+        ax.axhline(LEVEL2_FACTOR, color="tab:red", lw=1, ls="--", label="limit: 10× the floor")
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("update")
+        ax.set_ylabel("distance to B×1 / noise floor")
+        ax.set_title(model, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="upper left")
+    return _finish(fig, title, path, caption)
+
+
+def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, path: Path,
+                    caption: str) -> Path:
+    """Per model: test accuracy against samples seen, mean over seeds with the seeds' range
+    shaded; the naive loop, whose curves are far below, in a panel of its own."""
+    models = list(panels)
+    fig, axes = plt.subplots(len(models), 2, figsize=(11, 3.4 * len(models)), squeeze=False)
+    for (ax_main, ax_naive), model in zip(axes, models):
+        for label, runs in panels[model].items():
+            strategy = label.split(" ")[0]
+            ax = ax_naive if strategy == "naive" else ax_main
+            color, marker, ls = _style(strategy)
+            x = np.array([p["samples_seen"] for p in runs[0]], dtype=float)
+            ys = np.array([[p["test_accuracy"] for p in r[: len(x)]] for r in runs
+                           if len(r) >= len(x)])
+            if not len(ys):
+                continue
+            ax.plot(x, ys.mean(axis=0), color=color, ls=ls, marker=marker, ms=3,
+                    label=f"{label} (n={len(ys)})")
+            ax.fill_between(x, ys.min(axis=0), ys.max(axis=0), color=color, alpha=0.15)
+            if strategy == "large_batch":  # the reference, repeated beside the naive loop
+                ax_naive.plot(x, ys.mean(axis=0), color=color, ls=ls, lw=1, label=label)
+        for ax, what in ((ax_main, "large batch, accumulation, Keras built-in"),
+                         (ax_naive, "the naive blog loop against the large batch")):
+            ax.set_title(f"{model}: {what}", fontsize=9)
+            ax.set_xlabel("training samples seen")
+            ax.set_ylabel("test accuracy")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7, loc="lower right")
+    return _finish(fig, title, path, caption)
+
+
+def outcome_intervals(panels: dict[str, dict], title: str, path: Path, caption: str) -> Path:
+    """Per model: per judged (strategy, pair), each seed's paired accuracy difference, their
+    mean and 95% interval, against the equivalence margin (shaded)."""
+    fig, axes = _grid(len(panels), width=5.2, sharey=False)
+    for ax, (model, d) in zip(axes, panels.items()):
+        margin = d["margin"] * 100
+        ax.axvspan(-margin, margin, color="tab:green", alpha=0.12,
+                   label=f"equivalence margin ±{margin:.2g} pts")
+        ax.axvline(0, color="black", lw=0.8)
+        for i, row in enumerate(d["rows"]):
+            color, marker, _ = _style(row["strategy"])
+            diffs = [100 * (a - b) for a, b in zip(row["accuracy"], row["reference"])]
+            ax.scatter(diffs, [i] * len(diffs), color=color, marker=marker, alpha=0.5, s=18)
+            v = row["verdict"]
+            if v.low is not None:
+                ax.errorbar([100 * v.mean_difference], [i], xerr=[[100 * (v.mean_difference - v.low)],
+                            [100 * (v.high - v.mean_difference)]], color=color, capsize=4,
+                            marker="|", ms=12, lw=2)
+        ax.set_yticks(range(len(d["rows"])),
+                      [f"{r['strategy']} {r['pair']}\n{r['verdict'].verdict}" for r in d["rows"]],
+                      fontsize=7)
+        ax.set_ylim(-0.7, len(d["rows"]) - 0.3)
+        ax.invert_yaxis()
+        ax.set_xlabel("test accuracy minus the large batch's, same seed (points)")
+        ax.set_title(model, fontsize=10)
+        ax.grid(alpha=0.3, axis="x")
+        ax.legend(fontsize=7, loc="lower left")
+    return _finish(fig, title, path, caption)

@@ -1,71 +1,163 @@
-"""Stored records -> pandas frames: one row per measured run, one per equivalence combination."""
+"""Stored records -> what a report shows. Reads results; never trains.
+
+One results file holds one profile as it was last set (the sweep moves other records aside),
+so a report reads the records of exactly one profile and digest, and refuses a mix.
+"""
 from __future__ import annotations
 
+import gzip
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
 from bench.results import store
 
+PROBE_ORDER = ("tf_allocator", "nvml", "process_rss")
+MIB = 2**20
 
-def load(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """A results file, plain or gzip-compressed (reports keep a compressed copy)."""
+    path = Path(path)
+    if not path.exists():
+        raise BenchError(f"results file {path} does not exist (run the sweep first: make bench)")
+    if path.suffix == ".gz":
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".jsonl") as tmp:
+            tmp.write(gzip.decompress(path.read_bytes()))
+            tmp.flush()
+            return store.read(Path(tmp.name))
+    return store.read(path)
+
+
+def write_compressed(records: list[dict[str, Any]], path: Path) -> None:
+    text = "".join(store.dumps(r) + "\n" for r in records)
+    path.write_bytes(gzip.compress(text.encode(), mtime=0))
+
+
+@dataclass
+class Results:
+    records: list[dict[str, Any]]
+    plan: dict[str, Any] | None
+    sessions: list[dict[str, Any]]
+    runs: pd.DataFrame
+    eq: pd.DataFrame
+    profile: str
+    digest: str
+    declared: list[dict[str, Any]] = field(default_factory=list)
+
+    def settings(self, model: str, section: str) -> dict[str, Any]:
+        if not self.plan:
+            return {}
+        return ((self.plan["settings"]["models"].get(model) or {}).get(section)) or {}
+
+    def model_settings(self, model: str) -> dict[str, Any]:
+        return (self.plan["settings"]["models"].get(model) or {}) if self.plan else {}
+
+    @property
+    def models(self) -> list[str]:
+        if self.plan:
+            return list(self.plan["settings"]["models"])
+        seen = list(self.runs.model) if len(self.runs) else []
+        seen += list(self.eq.model) if len(self.eq) else []
+        return list(dict.fromkeys(seen))
+
+    @property
+    def device(self) -> str:
+        devices = sorted(set(self.runs["device"].dropna())) if len(self.runs) else []
+        return ", ".join(devices) or "unknown device"
+
+    def environment(self) -> dict[str, Any]:
+        return next((r["environment"] for r in self.records if r.get("environment")), {})
+
+    def probes(self) -> list[str]:
+        """Probes that produced at least one reading, in order of preference."""
+        return [p for p in PROBE_ORDER
+                if f"mem_{p}" in self.runs and self.runs[f"mem_{p}"].notna().any()]
+
+
+def load(paths: list[Path]) -> Results:
     records = []
     for path in paths:
-        if not Path(path).exists():
-            raise BenchError(f"results file {path} does not exist (run the sweep first: make bench)")
-        records += store.read(Path(path))
+        records += read_records(Path(path))
     if not records:
         raise BenchError(f"no results in {', '.join(map(str, paths))}")
-    latest = list(store.latest_by_key(records).values())
+    plans = [r for r in records if r["kind"] == "plan"]
+    data = [r for r in records if r["kind"] in ("run", "equivalence")]
+    profiles = {(r.get("profile"), r.get("profile_digest")) for r in data + plans}
+    if len(profiles) != 1:
+        raise BenchError("these results mix profiles or settings "
+                         f"({', '.join(sorted(f'{p} {d}' for p, d in profiles))}); a report shows "
+                         "one profile run: re-run the sweep (it moves stale records aside)")
+    (profile, digest), = profiles
+    latest = list(store.by_key(data).values())
     runs = pd.DataFrame([_run_row(r) for r in latest if r["kind"] == "run"])
     eq = pd.DataFrame([_eq_row(r) for r in latest if r["kind"] == "equivalence"])
-    return runs, eq, latest
+    plan = plans[-1] if plans else None
+    sessions = [r for r in records if r["kind"] == "session" and r.get("profile") == profile]
+    declared = [c for item in (plan or {}).get("items", []) for c in
+                [{**x, "phase": item["phase"], "model": item["model"]} for x in item["configurations"]]]
+    return Results(latest, plan, sessions, runs, eq, profile or "?", digest or "?", declared)
 
 
 def _run_row(r: dict) -> dict:
-    c = r["config"]
+    c, t = r["config"], r.get("throughput") or {}
+    state = r.get("model_state") or {}
     row = {
-        "model": c["model"], "strategy": c["strategy"], "effective_batch": c["effective_batch"],
-        "micro": c["micro"], "accum": c["accum"], "pair": c["pair"], "seed": c["seed"],
-        "replicas": c.get("replicas", 1), "epochs": c.get("epochs"), "status": r["status"],
-        "error": r.get("error"), "dataset": r.get("dataset", {}).get("label"),
-        "dataset_name": r.get("dataset", {}).get("name", c.get("dataset")),
-        "real_data": r.get("dataset", {}).get("real"),
-        "device": r.get("environment", {}).get("device"),
-        "throughput": r.get("throughput_samples_per_s"),
-        "throughput_iqr": r.get("throughput", {}).get("iqr_relative"),
-        "final_test_accuracy": r.get("final_test_accuracy"),
-        "final_test_loss": r.get("final_test_loss"),
-        "updates": r.get("updates"), "wall_seconds": r.get("wall_seconds"),
-        "parameters": r.get("model_state", {}).get("parameters"),
-        "profile": r.get("profile"), "sweep_item": r.get("sweep_item"),
+        "name": r["id"]["name"], "group": r["id"]["group"], "key": r["id"]["key"],
+        "phase": c.get("purpose", "measure"), "model": c["model"], "strategy": c["strategy"],
+        "effective_batch": c["effective_batch"], "micro": c["micro"], "accum": c["accum"],
+        "pair": c["pair"], "seed": c["seed"], "replicas": c.get("replicas", 1),
+        "status": r["status"], "error": r.get("error"),
+        "dataset": (r.get("dataset") or {}).get("label"),
+        "dataset_name": (r.get("dataset") or {}).get("name", c.get("dataset")),
+        "real_data": (r.get("dataset") or {}).get("real"),
+        "majority": (r.get("dataset") or {}).get("test_majority_rate"),
+        "achievable": (r.get("dataset") or {}).get("achievable_accuracy"),
+        "device": (r.get("environment") or {}).get("device"),
+        "throughput": r.get("throughput_samples_per_s"), "iqr": t.get("iqr_relative"),
+        "accuracy": r.get("final_test_accuracy"), "auc": r.get("final_test_auc"),
+        "updates": r.get("updates"), "initial_sha": (r.get("pairing") or {}).get("initial_weights_sha"),
+        "order_sha": (r.get("pairing") or {}).get("data_order_sha"),
+        "held_bytes": (state.get("weights", 0) + state.get("optimizer_slots", 0)
+                       + state.get("accumulators", 0)) if state else None,
+        "accumulator_bytes": state.get("accumulators"), "parameters": state.get("parameters"),
+        "seconds_updates": (r.get("seconds") or {}).get("updates"),
+        "seconds_evaluation": (r.get("seconds") or {}).get("evaluation"),
+        "seconds_total": (r.get("seconds") or {}).get("total"),
+        "threads": r.get("threads"),
     }
     for name, m in (r.get("memory") or {}).items():
         row[f"mem_{name}"] = m.get("peak_bytes") if m.get("available") else None
-    for name, v in (r.get("model_state") or {}).items():
-        row[f"state_{name}"] = v
     return row
 
 
 def _eq_row(r: dict) -> dict:
     return {k: r.get(k) for k in (
         "model", "strategy", "effective_batch", "micro", "accum", "pair", "dtype", "lr_schedule",
-        "updates", "verdict", "gradient_rel_error", "gradient_max_variable_rel_error",
-        "gradient_tolerance", "trajectory_ratio", "profile", "sweep_item")} | {
-        "reasons": " / ".join(r.get("reasons") or []),
+        "updates", "status", "verdict", "gradient_rel_error", "gradient_max_variable_rel_error",
+        "gradient_tolerance", "trajectory_ratio")} | {
+        "name": r["id"]["name"], "reasons": " / ".join(r.get("reasons") or []),
         "gradient_level": (r.get("levels") or {}).get("gradient"),
         "trajectory_level": (r.get("levels") or {}).get("trajectory"),
-        "dataset": (r.get("dataset") or {}).get("label")}
+        "dataset": (r.get("dataset") or {}).get("label"),
+        "test_samples": (r.get("dataset") or {}).get("n_test")}
 
 
-def short_label(label: str) -> str:
+def short_label(label: str | None) -> str:
     """A provenance label without its notes: "Fashion-MNIST (real, 2,560 train / 2,000 test)"."""
+    if not label:
+        return "?"
     head = label.split(";")[0]
     return head + ")" if head.count("(") > head.count(")") else head
 
 
-def memory_probes(runs: pd.DataFrame) -> list[str]:
-    """Probes that produced at least one reading, in a fixed order."""
-    order = ["tf_allocator", "nvml", "process_rss"]
-    return [p for p in order if f"mem_{p}" in runs and runs[f"mem_{p}"].notna().any()]
+def steady_seconds(record: dict) -> np.ndarray:
+    """A measure run's update times after its warm-up."""
+    skip = (record.get("throughput") or {}).get("warmup_updates", 0)
+    return np.asarray(record.get("update_seconds", [])[skip:], dtype=np.float64)

@@ -20,7 +20,9 @@ from bench.results.identity import SCHEMA
 
 REQUIRED = {"run": ("id", "status", "config"),
             "equivalence": ("id", "status", "model", "strategy", "verdict"),
-            "session": ("wall_seconds",)}
+            "calibration": ("id", "status"),
+            "session": ("wall_seconds",),
+            "plan": ("profile", "profile_digest", "settings", "items")}
 
 
 def dumps(record: Any) -> str:

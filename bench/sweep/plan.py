@@ -1,6 +1,7 @@
 """Expand a profile into sweep items, in the order they run.
 
-Per model: the measure runs (large_batch at B x1, every other strategy and speed reference at
+A calibration step (a plain Keras training step, bench.measure.calibration) is timed first and
+last when the profile measures speed. Per model: the measure runs (large_batch at B x1, every other strategy and speed reference at
 every pair with k > 1; each alone on the machine), then the equivalence analyses (one process
 per dtype and schedule; they share a reference), then the outcome runs, seed by seed (the large
 batch first, then every judged strategy at the outcome pair), so paired comparisons fill in as
@@ -16,7 +17,7 @@ from bench.execute.jobs import Job
 from bench.measure.run import RunConfig
 from bench.sweep.profiles import ModelSettings, Profile
 
-PHASES = ("measure", "equivalence", "outcome")
+PHASES = ("calibrate", "measure", "equivalence", "outcome")
 
 #: The decaying schedule the equivalence level uses to expose a schedule stepped per micro-batch.
 PITFALL_SCHEDULE = "exponential"
@@ -114,6 +115,11 @@ def expand(profile: Profile, only_models: list[str] | None = None) -> list[Sweep
         if only_models and model not in only_models:
             continue
         items += _measure_items(model, s) + _equivalence_items(model, s) + _outcome_items(model, s)
+    if any(i.phase == "measure" for i in items):
+        # a plain Keras step timed at the start and the end: speed across machines, and drift
+        items = ([SweepItem("calibration:start", "calibrate", Job.calibration("start", timeout=600))]
+                 + items
+                 + [SweepItem("calibration:end", "calibrate", Job.calibration("end", timeout=600))])
     names = [i.id for i in items]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

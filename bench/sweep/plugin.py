@@ -103,6 +103,13 @@ class SweepPlugin:
                             accumbench_cpu_allocator=cpu_allocator())
 
 
+def pytest_generate_tests(metafunc) -> None:
+    """Without a profile there is no sweep: the sweep's test gets no parameters (skipped)."""
+    if ("sweep_item" in metafunc.fixturenames
+            and not metafunc.config.pluginmanager.has_plugin("accumbench-sweep")):
+        metafunc.parametrize("sweep_item", [])
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config) -> None:
     """Load and expand the profile before collection: a bad one is a usage error (one line)."""

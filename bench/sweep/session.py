@@ -47,7 +47,7 @@ class SweepSession:
         self.digest = profile.digest()
         if rerun and self.results.exists():
             self.results.unlink()
-        self._reconcile({k for item in (all_items or items) for k in item.keys})
+        self._reconcile(all_items or items)
         self.stored = store.by_key(store.read(self.results, drop_truncated_tail=True))
         self.workers: dict[str, Worker] = {}
         self.handles: dict[str, Handle] = {}   # item id -> handle, while running
@@ -57,10 +57,13 @@ class SweepSession:
         self.launched: set[str] = set()
 
     # -- resume --------------------------------------------------------------------------------
-    def _reconcile(self, expected: set[str]) -> None:
+    def _reconcile(self, declared: list[SweepItem]) -> None:
         """Keep only records of this profile's configurations (and the profile's sessions: the
-        time spent on records that are still current)."""
-        records = store.read(self.results, drop_truncated_tail=True)
+        time spent on records that are still current), and state the plan: the settings and
+        every configuration the profile declares, so a report can show what is missing."""
+        expected = {k for item in declared for k in item.keys}
+        records = [r for r in store.read(self.results, drop_truncated_tail=True)
+                   if r["kind"] != "plan"]
         keep, stale = [], []
         for r in records:
             current = (r["kind"] == "session" and r.get("profile") == self.profile.name) or \
@@ -76,9 +79,12 @@ class SweepSession:
             self.say(f"{len(stale)} record(s) in {self.results} are not configurations of profile "
                      f"{self.profile.name} as set now (changed settings or another profile): "
                      f"moved to {aside}")
-        if stale or any(r.get("profile_digest") != self.digest for r in records
-                        if r["kind"] != "session"):
-            store.rewrite(self.results, keep)
+        plan = {"kind": "plan", "schema": SCHEMA, "profile": self.profile.name,
+                "profile_digest": self.digest, "settings": dataclasses.asdict(self.profile),
+                "items": [{"id": i.id, "phase": i.phase, "model": i.model,
+                           "configurations": [x.to_dict() for x in i.job.identities()]}
+                          for i in declared]}
+        store.rewrite(self.results, [plan, *keep])
 
     def finished(self, item: SweepItem) -> bool:
         records = [self.stored.get(k) for k in item.keys]

@@ -30,8 +30,8 @@ def test_repeatability(benchmark):
     from bench.measure.run import RunConfig
     from bench.measure.studies import repeatability
 
-    cfg = RunConfig("cnn", "accumulate", 256, 64, "fashion_mnist", epochs=1, limit_train=4096,
-                    limit_test=1000, preset="small")
+    cfg = RunConfig(model="cnn", strategy="accumulate", effective_batch=256, micro=64,
+                    dataset="fashion_mnist", limit_train=4096, limit_test=1000, preset="small")
     result = benchmark.pedantic(repeatability, args=(cfg,), rounds=1, iterations=1)
     benchmark.extra_info.update(throughput_spread_relative=result.get("throughput_spread_relative"),
                                 memory=result.get("memory"))

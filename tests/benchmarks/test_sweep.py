@@ -23,6 +23,8 @@ def _extra_info(records: list[dict]) -> dict:
                 "throughput_samples_per_s": r.get("throughput_samples_per_s"),
                 "peak_memory_bytes": memory, "final_test_accuracy": r.get("final_test_accuracy"),
                 "dataset": (r.get("dataset") or {}).get("label")}
+    if r["kind"] == "calibration":
+        return {"status": r["status"], "median_s": r.get("median_s"), "what": r.get("what")}
     return {x["id"]["name"]: {"status": x["status"], "verdict": x["verdict"],
                               "gradient_rel_error": x.get("gradient_rel_error"),
                               "trajectory_ratio": x.get("trajectory_ratio")} for x in records}

@@ -64,12 +64,17 @@ class Trainer(ABC):
         """Apply one optimizer update from one window; returns the window's mean loss."""
 
     def run_epoch(self, windows: Iterable[Window], epoch: int, on_update: OnUpdate) -> None:
-        for window in windows:
-            inputs = self.prepare(window)
+        """One update per window. The timed region is taking the window from the feed (for an
+        `EpochFeed`, gathering it from the training tensors), handing it to the device, and
+        the update itself, ended by reading the loss (which waits for the device)."""
+        taken = iter(windows)
+        while True:
             start = time.perf_counter()
-            loss = float(self.update(inputs))  # float() waits for the device
-            seconds = time.perf_counter() - start
-            self._emit(epoch, loss, seconds, on_update)
+            window = next(taken, None)
+            if window is None:
+                return
+            loss = float(self.update(self.prepare(window)))
+            self._emit(epoch, loss, time.perf_counter() - start, on_update)
 
     def _emit(self, epoch: int, loss: float, seconds: float, on_update: OnUpdate) -> None:
         s = self.p.schedule
@@ -78,7 +83,7 @@ class Trainer(ABC):
         self.updates_done += 1
 
     def prepare(self, window: Window):
-        """Host arrays -> tensors (per replica when distributed), outside the timed region."""
+        """Host arrays or CPU tensors -> the update's inputs (per replica when distributed)."""
         if self.p.plan.replicas == 1:
             return tuple(tf.nest.map_structure(tf.convert_to_tensor, window))
         b = self.p.plan.micro

@@ -3,8 +3,9 @@ gradient_accumulation_steps=k)`, `model.compile`, `model.fit` at batch b.
 
 Nothing here corrects Keras: the learning-rate schedule sees the micro-step counter, windows run
 across epochs, and a partial window at the end of training is never applied. A callback only
-observes: it times each update (from the first micro-batch of a window to the end of its k-th)
-and reads the loss. Per-update losses are recovered from Keras' running epoch mean (all batches
+observes: it times each update (from the start of the first micro-batch of a window to the end
+of its k-th: the feed, a `tf.data` gather of each micro-batch from the training tensors, is
+inside, as for every strategy) and reads the loss. Per-update losses are recovered from Keras' running epoch mean (all batches
 have the same size, so the difference of consecutive means is exact up to rounding).
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bench.training.feed import Window
+from bench.training.feed import EpochFeed, Window
 from bench.training.strategies.base import OnUpdate, Strategy, Trainer, TrainerParts
 
 
@@ -51,22 +52,16 @@ class KerasBuiltinTrainer(Trainer):
         raise NotImplementedError
 
     def run_epoch(self, windows: Iterable[Window], epoch: int, on_update: OnUpdate) -> None:
-        windows = list(windows)  # views into the feed's epoch buffer: no copies
-        if not windows:
-            return
-
-        def micro_batches():
-            for x, y, w in windows:
-                for i in range(len(y)):
-                    yield tf.nest.map_structure(lambda a, i=i: a[i], (x, y, w))
-
-        spec = tf.nest.map_structure(
-            lambda a: tf.TensorSpec((None, *a.shape[2:]),
-                                    tf.string if a.dtype == object else tf.as_dtype(a.dtype)),
-            windows[0])
-        n_micro = sum(len(y) for _, y, _ in windows)
-        data = (tf.data.Dataset.from_generator(micro_batches, output_signature=spec)
-                .apply(tf.data.experimental.assert_cardinality(n_micro)).prefetch(2))
+        b = self.p.plan.global_micro
+        if isinstance(windows, EpochFeed):  # measured runs: the same gather as the custom loops
+            data = windows.dataset(b)
+        else:  # windows picked by an analysis: their micro-batches in order
+            windows = list(windows)
+            if not windows:
+                return
+            flat = [tf.nest.map_structure(lambda a: a.reshape(-1, *a.shape[2:]), w) for w in windows]
+            data = tf.data.Dataset.from_tensor_slices(
+                tf.nest.map_structure(lambda *a: np.concatenate(a), *flat)).batch(b)
         self.p.model.fit(data, epochs=epoch + 1, initial_epoch=epoch, verbose=0, shuffle=False,
                          callbacks=[_UpdateObserver(self, epoch, on_update)])
 

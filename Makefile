@@ -42,12 +42,12 @@ data:  ## install Debian's dataset-fashion-mnist (real Fashion-MNIST, offline) i
 	  echo "  four *-ubyte.gz files in DIR/fashion-mnist/ and set ACCUMBENCH_DATA_DIR=DIR (see README)."; \
 	fi
 
-test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep), two at a time
+	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 bench: setup  ## run the sweep of PROFILE (default) and write its report; resumes if interrupted
 	@mkdir -p results
-	$(BIN)/python -m pytest tests/benchmarks -m sweep -q -p no:randomly \
+	$(BIN)/python -m pytest tests/benchmarks -m sweep -q -p no:randomly -p no:xdist \
 	  --accumbench-profile $(PROFILE) --accumbench-results $(RESULTS) \
 	  --benchmark-json results/$(NAME).benchmark.json $(PYTEST_ARGS); status=$$?; \
 	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS) $(SUMMARY) || exit $$?; \

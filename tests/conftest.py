@@ -3,3 +3,4 @@ does, so in-process runs read the same probes as the sweep's."""
 from bench.runtime import configure_allocator
 
 configure_allocator()
+

@@ -46,12 +46,8 @@ test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep), two at 
 	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 bench: setup  ## run the sweep of PROFILE (default) and write its report; resumes if interrupted
-	@mkdir -p results
-	$(BIN)/python -m pytest tests/benchmarks -m sweep -q -p no:randomly -p no:xdist \
-	  --accumbench-profile $(PROFILE) --accumbench-results $(RESULTS) \
-	  --benchmark-json results/$(NAME).benchmark.json $(PYTEST_ARGS); status=$$?; \
-	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS) $(SUMMARY) || exit $$?; \
-	exit $$status
+	$(BIN)/python -m bench sweep --profile $(PROFILE) --results $(RESULTS) --report $(REPORTS) \
+	  $(SUMMARY) -- --benchmark-json results/$(NAME).benchmark.json $(PYTEST_ARGS)
 
 bench-report: setup  ## rebuild the report of PROFILE from its stored results (never trains)
 	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS) $(SUMMARY)

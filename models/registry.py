@@ -29,7 +29,7 @@ class ModelEntry:
     summary: str
     builder: Callable[[Any, Any], keras.Model]
     presets: dict[str, Any]
-    data_kind: Literal["image", "tabular"]
+    data_kind: Literal["image", "tabular", "user"]
     output: Literal["logits", "probability"]
     recipe: Recipe
     default_preset: str = "seed"
@@ -37,9 +37,13 @@ class ModelEntry:
     def build(self, spec: InputSpec, preset: str | None = None, **overrides: Any) -> keras.Model:
         """Build a fresh model for `spec` from a named preset, optionally overriding fields."""
         config = self.config(preset, **overrides)
-        expected = ImageSpec if self.data_kind == "image" else TabularSpec
-        if not isinstance(spec, expected):
-            raise TypeError(f"{self.name} needs {expected.__name__}, got {type(spec).__name__}")
+        expected = {"image": ImageSpec, "tabular": TabularSpec}.get(self.data_kind)
+        if expected is not None and not isinstance(spec, expected):
+            from bench.errors import BenchError
+
+            raise BenchError(f"{self.name} takes {self.data_kind} data; this data set's samples "
+                             f"are {getattr(spec, 'shape', None) or 'tables'} "
+                             f"({type(spec).__name__})")
         return self.builder(spec, config)
 
     def config(self, preset: str | None = None, **overrides: Any) -> Any:
@@ -48,7 +52,8 @@ class ModelEntry:
             raise KeyError(f"{self.name} has no preset {name!r} (presets: {', '.join(self.presets)})")
         from dataclasses import replace
 
-        return replace(self.presets[name], **overrides)
+        preset = self.presets[name]
+        return replace(preset, **overrides) if overrides else preset
 
 
 _IMAGE_ADAMW = dict(optimizer="adamw", weight_decay=1e-4, epochs=50, batch_size=128,
@@ -72,8 +77,17 @@ MODELS: dict[str, ModelEntry] = {e.name: e for e in [
 ]}
 
 
-def get_model(name: str) -> ModelEntry:
-    try:
+OUTPUTS = ("logits", "probability")
+
+
+def get_model(name: str, output: str | None = None) -> ModelEntry:
+    """A registered model, or a user's builder named `package.module:function`. `output` says
+    what a user's model returns: logits (the default) or probabilities."""
+    if name in MODELS:
         return MODELS[name]
-    except KeyError:
-        raise KeyError(f"unknown model {name!r} (models: {', '.join(MODELS)})") from None
+    if ":" in name:
+        from models.user import user_model_entry
+
+        return user_model_entry(name, output or "logits")
+    raise KeyError(f"unknown model {name!r} (models: {', '.join(MODELS)}, or a builder as "
+                   f"package.module:function)")

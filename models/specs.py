@@ -30,4 +30,12 @@ class TabularSpec:
     num_classes: int = 2
 
 
-InputSpec = ImageSpec | TabularSpec
+@dataclass(frozen=True)
+class ArraySpec:
+    """A user's array data: the per-sample shape and the class count (for a user's own model)."""
+
+    shape: tuple[int, ...]
+    num_classes: int
+
+
+InputSpec = ImageSpec | TabularSpec | ArraySpec

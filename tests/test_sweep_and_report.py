@@ -8,11 +8,11 @@ import fcntl
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from bench.cli import main
+from bench.commands.sweep_cmd import command as sweep_command
 from bench.errors import BenchError
 from bench.report.check import Tolerances, compare, load_summary, mann_whitney_greater, summarise
 from bench.results import store
@@ -27,8 +27,9 @@ def test_profiles_load_and_expand():
     phases = [i.phase for i in default]
     assert phases[0] == phases[-1] == "calibrate"
     measure = [i for i in default if i.phase == "measure"]
-    # per model: the large batch + 3 strategies and the plain-training reference at 3 pairs
-    assert len(measure) == 6 * (1 + 4 * 3)
+    # per model: the large batch + 2 strategies and the plain-training reference at 3 pairs;
+    # the CNN also the blog loop
+    assert len(measure) == 6 * (1 + 3 * 3) + 3
     assert {i.job.spec.micro for i in measure if i.model == "gmlp"} == {128, 64, 32, 16}
     assert all(i.job.exclusive for i in measure) and not any(
         i.job.exclusive for i in default if i.phase in ("outcome", "equivalence"))
@@ -38,7 +39,7 @@ def test_profiles_load_and_expand():
     assert all(i.job.spec.micro == 16 and i.job.spec.lr_schedule == "cosine"
                for i in outcome if i.job.spec.strategy != "large_batch")
     eq = [i.id for i in default if i.phase == "equivalence"]
-    assert "cnn:equivalence:exponential-lr" in eq and len(eq) == 6 * 2 + 1
+    assert "cnn:equivalence:exponential-lr" in eq and len(eq) == 6 * 2 + 1 - 1  # cnn_bn: float32
     study = load_profile("study")
     assert study.models["cnn"].outcome.seeds == (0, 1, 2, 3, 4)
     assert study.models["cnn"].outcome.epochs == 5 and study.models["cnn"].micros == (256, 64, 16)
@@ -53,7 +54,7 @@ def test_identity_is_stable_and_one_per_configuration():
     again = [k for i in expand(load_profile("default")) for k in i.keys]
     assert keys == again
     changed = [k for i in expand(load_profile("default", ["measure.updates=30"])) for k in i.keys]
-    assert len(set(keys) - set(changed)) == 6 * 13  # only the measure runs changed
+    assert len(set(keys) - set(changed)) == 63  # only the measure runs changed
 
 
 def test_profile_overrides_and_errors():
@@ -93,7 +94,7 @@ def test_mann_whitney_is_one_sided_and_detects_a_shift():
     assert mann_whitney_greater(base, base) > 0.3
 
 
-SWEEP_ARGS = ["--accumbench-profile", "quick", "--accumbench-only-models", "cnn",
+SWEEP_ARGS = ["--accumbench-only-models", "cnn",
               "--accumbench-set", "measure.updates=12",
               "--accumbench-set", "equivalence.updates=4",
               "--accumbench-set", "outcome.limit_train=1280",
@@ -105,10 +106,8 @@ def _sweep(results, *extra) -> subprocess.CompletedProcess:
     # a pytest started from an xdist worker must not think it is one (pytest-benchmark would
     # switch itself off)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
-    return subprocess.run([sys.executable, "-m", "pytest", "tests/benchmarks", "-m", "sweep", "-q",
-                           "-p", "no:randomly", "-p", "no:xdist", "--accumbench-results", str(results),
-                           *SWEEP_ARGS, *extra], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900, env=env)
+    cmd = sweep_command("quick", str(results), [*SWEEP_ARGS, *extra])
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
 
 
 @pytest.fixture(scope="session")
@@ -316,8 +315,7 @@ def test_check_refuses_other_profiles_and_marks_changed_settings(mini_sweep, tmp
 
 
 def test_unknown_profile_in_pytest_is_a_usage_error():
-    out = subprocess.run([sys.executable, "-m", "pytest", "tests/benchmarks", "-m", "sweep",
-                          "--accumbench-profile", "nope", "--collect-only", "-q"], cwd=ROOT,
+    out = subprocess.run(sweep_command("nope", "x.jsonl", ["--collect-only"]), cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 4 and "unknown profile 'nope'" in out.stderr
 

@@ -1,5 +1,14 @@
 """One module per subcommand; each has `add_parser(subparsers)` and sets `handler`."""
-from bench.commands import budget_cmd, check_cmd, equivalence_cmd, list_cmd, report_cmd, run_cmd
+from bench.commands import (
+    budget_cmd,
+    check_cmd,
+    equivalence_cmd,
+    list_cmd,
+    report_cmd,
+    run_cmd,
+    sweep_cmd,
+)
 
 COMMANDS = {"list": list_cmd, "equivalence": equivalence_cmd, "run": run_cmd,
-            "fit-budget": budget_cmd, "report": report_cmd, "check": check_cmd}
+            "fit-budget": budget_cmd, "sweep": sweep_cmd, "report": report_cmd,
+            "check": check_cmd}

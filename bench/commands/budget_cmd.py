@@ -11,7 +11,13 @@ MIB = 2**20
 def add_parser(sub) -> None:
     p = sub.add_parser("fit-budget", help="largest micro-batch that fits a memory budget, "
                                           "from a memory model fitted to measured runs")
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", required=True,
+                   help="a registered model, or a builder as package.module:function")
+    p.add_argument("--model-output", choices=["logits", "probability"],
+                   help="what a user's model returns (default: logits)")
+    p.add_argument("--strategy", default="accumulate",
+                   help="the accumulation to measure (default: the harness's; or "
+                        "package.module:factory)")
     p.add_argument("--effective-batch", type=int, required=True, metavar="B")
     p.add_argument("--budget", required=True, help="e.g. 2GiB, 512MiB, or bytes")
     p.add_argument("--dataset")
@@ -29,10 +35,11 @@ def _measure(args, micros: list[int]) -> list[dict]:
     from bench.execute import Job, Worker
     from bench.measure.run import RunConfig
 
-    jobs = [Job.run(RunConfig(model=args.model, strategy="accumulate",
+    jobs = [Job.run(RunConfig(model=args.model, strategy=args.strategy,
                               effective_batch=args.effective_batch, micro=micro,
                               dataset=args.dataset, limit_train=8 * args.effective_batch,
-                              limit_test=micro, preset=args.preset), timeout=1800)
+                              limit_test=micro, preset=args.preset,
+                              model_output=args.model_output), timeout=1800)
             for micro in micros]
     records = []
     with Worker(args.data_dir) as worker:  # one process imports and loads; a child per size
@@ -68,7 +75,8 @@ def run(args) -> int:
         if failed:
             raise BenchError("a measurement run failed: " + "; ".join(
                 f"{r['config']['pair']}: {r['status']} {r.get('error') or ''}" for r in failed))
-    probe, points, states = mm.points_from_records(records, args.model, args.probe, args.preset)
+    probe, points, states = mm.points_from_records(records, args.model, args.probe, args.preset,
+                                                   args.strategy)
     fit = mm.fit_activations(points)
     rows, best = mm.choose_micro(fit, states, args.effective_batch, budget)
     loo = mm.leave_one_out_errors(points)

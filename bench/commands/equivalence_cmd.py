@@ -10,14 +10,20 @@ from tabulate import tabulate
 def add_parser(sub) -> None:
     p = sub.add_parser("equivalence", help="is this strategy equivalent to the large batch? "
                                            "(gradient and trajectory levels)")
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", required=True,
+                   help="a registered model, or a builder as package.module:function")
+    p.add_argument("--model-output", choices=["logits", "probability"],
+                   help="what a user's model returns (default: logits)")
     p.add_argument("--effective-batch", type=int, required=True, metavar="B")
     p.add_argument("--micro", type=_int_list, required=True, metavar="b[,b...]",
                    help="micro-batch per replica; accum = B / (b x replicas)")
     p.add_argument("--strategy", type=_str_list, required=True, metavar="S[,S...]",
-                   help="large_batch | accumulate | keras_builtin | naive; several share one "
-                        "reference (one record each: with --json, one object per line)")
-    p.add_argument("--dataset", help="default: the seed's if available here, else the offline default")
+                   help="large_batch | accumulate | keras_builtin | naive | package.module:factory "
+                        "(a user's); several share one reference (one record each: with --json, "
+                        "one object per line)")
+    p.add_argument("--dataset", help="a registered data set, an .npz file, or a loader as "
+                                     "package.module:function (default: the model's seed data "
+                                     "set if available here, else the offline default)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--updates", type=int, default=20, help="updates for the trajectory (level 2)")
     p.add_argument("--lr-schedule", default="constant", help="constant | exponential | cosine")
@@ -52,7 +58,8 @@ def run(args) -> int:
                              effective_batch=args.effective_batch, micros=args.micro,
                              replicas=args.replicas, dataset=args.dataset, dtype=args.dtype,
                              updates=args.updates, lr_schedule=args.lr_schedule, seed=args.seed,
-                             preset=args.preset, reference_replicas=args.reference_replicas)
+                             preset=args.preset, reference_replicas=args.reference_replicas,
+                             model_output=args.model_output)
     from bench.data import Sources
     from bench.equivalence.analysis import analyse
     from bench.runtime import configure_devices

@@ -9,11 +9,16 @@ from bench.errors import BenchError
 
 def add_parser(sub) -> None:
     p = sub.add_parser("run", help="train and measure one configuration")
-    p.add_argument("--model")
-    p.add_argument("--dataset", help="default: the seed's if available here, else the offline default")
+    p.add_argument("--model", help="a registered model, or a builder as package.module:function")
+    p.add_argument("--model-output", choices=["logits", "probability"],
+                   help="what a user's model returns (default: logits)")
+    p.add_argument("--dataset", help="a registered data set, an .npz file, or a loader as "
+                                        "package.module:function (default: the model's seed "
+                                        "data set if available here, else the offline default)")
     p.add_argument("--effective-batch", type=int, metavar="B")
     p.add_argument("--micro", type=int, metavar="b", help="micro-batch per replica")
-    p.add_argument("--strategy")
+    p.add_argument("--strategy", help="a registered strategy, or a factory as "
+                                         "package.module:function")
     p.add_argument("--purpose", default="measure", choices=["measure", "outcome"],
                    help="measure: speed and memory (the default); outcome: a trained model "
                         "with a learning curve, no memory probes")
@@ -60,7 +65,8 @@ def config_from_args(args):
                      epochs=args.epochs, seed=args.seed, limit_train=args.limit_train,
                      limit_test=args.limit_test, preset=args.preset,
                      lr_schedule=args.lr_schedule, learning_rate=args.learning_rate,
-                     jit=args.jit, fused=not args.per_micro, probes=probes)
+                     jit=args.jit, fused=not args.per_micro, probes=probes,
+                     model_output=args.model_output)
 
 
 def run(args) -> int:

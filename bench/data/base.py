@@ -24,9 +24,10 @@ class Provenance:
     checked: str = ""
     note: str = ""
     achievable_accuracy: float | None = None  # synthetic data: the Bayes accuracy of its rule
+    origin: str = ""  # "user-provided" for a user's own data
 
     def label(self) -> str:
-        kind = "real" if self.real else "SYNTHETIC"
+        kind = self.origin or ("real" if self.real else "SYNTHETIC")
         note = f"; {self.note}" if self.note else ""
         return f"{self.title} ({kind}, {self.n_train:,} train / {self.n_test:,} test{note})"
 
@@ -69,7 +70,8 @@ class Dataset:
 
     @property
     def kind(self) -> str:
-        return "image" if isinstance(self.spec, ImageSpec) else "tabular"
+        return ("image" if isinstance(self.spec, ImageSpec) else
+                "tabular" if isinstance(self.spec, TabularSpec) else "array")
 
     def test_statistics(self) -> dict[str, float]:
         """What a model that learned nothing scores: the majority class's share of the test set."""

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Callable
 
-from bench.data import census, images, synthetic
+from bench.data import census, images, synthetic, user
 from bench.data.base import Dataset
 from bench.data.sources import Sources, host_reachable
 from bench.errors import BenchError, DatasetUnavailable
@@ -26,6 +27,7 @@ class DatasetEntry:
     subdirs: tuple[str, ...] = ()
     include_root: bool = True
     remote_host: str | None = None
+    user: bool = False  # a user's .npz file or loader
 
     @property
     def real(self) -> bool:
@@ -33,6 +35,8 @@ class DatasetEntry:
 
     def availability(self, sources: Sources) -> tuple[bool, str]:
         """Whether it can be loaded here, and why — without downloading anything."""
+        if self.user:
+            return True, "the user's"
         if not self.real:
             return True, "generated on demand"
         for files in self.local_files:
@@ -85,10 +89,22 @@ DATASETS: dict[str, DatasetEntry] = {e.name: e for e in [
 
 
 def get_dataset_entry(name: str) -> DatasetEntry:
-    try:
+    """A registered data set, or a user's: a path to an .npz file or a loader's import path."""
+    from bench.plugins import is_import_path
+
+    if name in DATASETS:
         return DATASETS[name]
-    except KeyError:
-        raise BenchError(f"unknown data set {name!r} (data sets: {', '.join(DATASETS)})") from None
+    if name.endswith(".npz"):
+        return DatasetEntry(name, f"user data {name}", "user", (0, 0), None, 0,
+                            load=lambda sources: user.load_npz(name), user=True)
+    if is_import_path(name):
+        from bench.plugins import resolve
+
+        resolve(name, "data loader")  # fails now, with one line, if it cannot be imported
+        return DatasetEntry(name, f"user data from {name}", "user", (0, 0), None, 0,
+                            load=lambda sources: user.load_plugin(name), user=True)
+    raise BenchError(f"unknown data set {name!r} (data sets: {', '.join(DATASETS)}, a path to "
+                     f"an .npz file, or a loader as package.module:function)")
 
 
 _LOADED: dict[tuple, Dataset] = {}
@@ -111,6 +127,8 @@ def load_dataset(name: str, *, sources: Sources | None = None, seed: int = 0,
             _LOADED[key] = entry.generate(n_train, n_test, seed)
         return _LOADED[key]
     key = (name, sources)
+    if entry.user and name.endswith(".npz"):
+        key = (name, sources, Path(name).stat().st_mtime if Path(name).exists() else None)
     if key not in _LOADED:
         _LOADED[key] = entry.load(sources)
     return _LOADED[key].limited(limit_train, limit_test)
@@ -124,9 +142,12 @@ def resolve_dataset(data_kind: str, preferred: str, requested: str | None,
     """The data set to use and a note on why: the one asked for (if it suits the model), else the
     model's seed data set if available here, else the offline default for its kind (real
     Fashion-MNIST for images; the census stand-in, labelled synthetic, for tables)."""
+    if requested is None and data_kind == "user":
+        raise BenchError("a model given by import path needs a data set (--dataset FILE.npz or "
+                         "package.module:loader, or a registered data set)")
     if requested is not None:
         entry = get_dataset_entry(requested)
-        if entry.kind != data_kind:
+        if entry.kind != data_kind and "user" not in (entry.kind, data_kind):
             raise BenchError(f"data set {requested!r} holds {entry.kind} data; this model takes "
                              f"{data_kind} data ({', '.join(n for n, e in DATASETS.items() if e.kind == data_kind)})")
         return requested, "as requested"

@@ -62,9 +62,13 @@ def captured(trainer) -> list[np.ndarray]:
 
 
 def captured_gradient(config: TrainingConfig, spec: InputSpec, window: Window, distribution,
-                      initial_weights: list[np.ndarray], prepare_model) -> list[np.ndarray]:
-    """Run one update of `config`'s strategy on `window` and return the gradient it applied."""
+                      initial_weights: list[np.ndarray], prepare_model,
+                      trainable: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Run one update of `config`'s strategy on `window` and return the gradient it applied
+    (from `initial_weights`, with the trainable variables set to `trainable` if given)."""
     trainer = build_trainer(config, spec, 1, distribution, initial_weights=initial_weights,
                             record_gradients=True, prepare_model=prepare_model)
+    for variable, value in zip(trainer.vars, trainable or []):
+        variable.assign(value)
     trainer.run_epoch([window], 0, lambda event: None)
     return captured(trainer)

@@ -23,9 +23,16 @@ from models.specs import InputSpec
 class Trajectory:
     weights: list[np.ndarray] = field(default_factory=list)  # flattened, float64, per update
     events: list[UpdateEvent] = field(default_factory=list)
-    first_gradient: list[np.ndarray] | None = None           # applied at update 1 (if recorded)
+    gradients: list[list[np.ndarray]] = field(default_factory=list)  # applied at updates 1, 2
+    after_first: list[np.ndarray] | None = None              # the weights after update 1
+    optimizer_steps: int | None = None                       # steps the optimizer really took
+    reports_loss: bool = True
     variable_names: list[str] = field(default_factory=list)
     finish: dict = field(default_factory=dict)
+
+    @property
+    def first_gradient(self) -> list[np.ndarray] | None:
+        return self.gradients[0] if self.gradients else None
 
 
 def flat_weights(model) -> np.ndarray:
@@ -44,14 +51,19 @@ def run_updates(config: TrainingConfig, spec: InputSpec, feed: WindowFeed, updat
     def on_update(event: UpdateEvent) -> None:
         out.events.append(event)
         out.weights.append(flat_weights(trainer.p.model))
-        if record_first_gradient and event.index == 0:
-            out.first_gradient = captured(trainer)
+        if record_first_gradient and event.index < 2:
+            out.gradients.append(captured(trainer))
+        if event.index == 0:
+            out.after_first = [np.asarray(v.numpy()) for v in trainer.vars]
 
     epoch = 0
     while len(out.events) < updates:
         trainer.run_epoch(islice(feed.windows(epoch), updates - len(out.events)), epoch, on_update)
         epoch += 1
     out.finish = trainer.finish()
+    out.reports_loss = trainer.reports_loss
+    steps = getattr(trainer.p.optimizer, "steps", None)
+    out.optimizer_steps = int(steps.numpy()) if steps is not None else None
     return out
 
 

@@ -67,9 +67,9 @@ class Job:
         if self.kind == "calibration":
             return []
         if self.kind == "run":
-            return [{"model": s.model, "dataset": s.dataset, "seed": s.seed,
-                     "limit_train": s.limit_train, "limit_test": s.limit_test}]
-        return [{"model": s.model, "dataset": s.dataset, "seed": s.seed,
+            return [{"model": s.model, "output": s.model_output, "dataset": s.dataset,
+                     "seed": s.seed, "limit_train": s.limit_train, "limit_test": s.limit_test}]
+        return [{"model": s.model, "output": s.model_output, "dataset": s.dataset, "seed": s.seed,
                  "limit_train": s.updates * s.effective_batch, "limit_test": None}]
 
     def to_json(self) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def preload(requests: list[dict[str, Any]], data_dir: str | None) -> float:
     sources = Sources.from_env(data_dir)
     for r in requests:
         try:
-            entry = get_model(r["model"])
+            entry = get_model(r["model"], r.get("output"))
             name, _ = resolve_dataset(entry.data_kind, entry.recipe.dataset, r["dataset"], sources)
             load_dataset(name, sources=sources, seed=r["seed"], limit_train=r["limit_train"],
                          limit_test=r["limit_test"])

@@ -114,7 +114,8 @@ PROBE_PREFERENCE = ("tf_allocator", "nvml", "process_rss")
 
 
 def points_from_records(records: list[dict], model: str, probe: str | None = None,
-                        preset: str | None = None) -> tuple[str, list[tuple[int, int]], dict]:
+                        preset: str | None = None, strategy: str = "accumulate"
+                        ) -> tuple[str, list[tuple[int, int]], dict]:
     """(probe, [(micro, peak above baseline)], model_state) from ok runs of `model` with the
     harness's accumulation — the code path whose memory the model predicts — falling back to
     adding the large batch (k = 1) when fewer than two accumulation sizes were measured.
@@ -125,7 +126,7 @@ def points_from_records(records: list[dict], model: str, probe: str | None = Non
     ok = [r for r in records if r.get("kind") == "run" and r["status"] == "ok"
           and r["config"]["model"] == model
           and (preset is None or r["config"].get("preset") == preset)]
-    runs = [r for r in ok if r["config"]["strategy"] == "accumulate"]
+    runs = [r for r in ok if r["config"]["strategy"] == strategy]
     if len({r["config"]["micro"] for r in runs}) < 2:
         runs += [r for r in ok if r["config"]["strategy"] == "large_batch"]
     if not runs:

@@ -54,6 +54,8 @@ class RunConfig:
         "help": "outcome runs: test accuracy every N updates as well as after each epoch"})
     eval_batch: int | None = field(default=None, metadata={
         "help": "evaluation batch (default: the micro-batch for measure runs, 500 for outcome)"})
+    model_output: str | None = field(default=None, metadata={
+        "help": "a user's model (package.module:builder): logits (default) or probability"})
 
     def __post_init__(self) -> None:
         if self.probes is not None and not isinstance(self.probes, tuple):
@@ -70,7 +72,7 @@ class RunConfig:
 
         return TrainingConfig(self.model, self.strategy, self.plan(), self.preset,
                               self.lr_schedule, self.learning_rate, self.seed, self.jit,
-                              self.fused)
+                              self.fused, self.model_output)
 
     def _validate(self) -> None:
         from bench.data.registry import get_dataset_entry
@@ -202,9 +204,7 @@ def _train(cfg: RunConfig, record: dict, sources) -> None:
     from bench.training.evaluate import Evaluator
     from bench.training.feed import WindowFeed, epoch_permutation
     from bench.training.setup import build_trainer
-    from models.registry import get_model
-
-    entry = get_model(cfg.model)
+    entry = cfg.training().entry()
     sources = sources or Sources.from_env()
     name, why = resolve_dataset(entry.data_kind, entry.recipe.dataset, cfg.dataset, sources)
     data = load_dataset(name, sources=sources, seed=cfg.seed, limit_train=cfg.limit_train,
@@ -228,7 +228,7 @@ def _train(cfg: RunConfig, record: dict, sources) -> None:
 
     def on_update(event) -> None:
         events.append(event)
-        if not math.isfinite(event.loss):
+        if trainer.reports_loss and not math.isfinite(event.loss):
             raise NonFiniteLoss(f"loss became {event.loss} at update {event.index + 1}")
         curve.maybe(len(events))
 

@@ -22,7 +22,6 @@ from bench.report.rows import (
     measure_rows,
     outcome_level,
 )
-from bench.sweep.plan import PITFALL_SCHEDULE
 
 
 @dataclass
@@ -166,11 +165,12 @@ def answer_table(res: Results, answers: list[ModelAnswer]) -> str:
     rows = []
     for a in answers:
         l1, l2 = _level12(res, a.model)
-        ks = "k = " + " · ".join(map(str, _ks(a.rows))) if _ks(a.rows) else ""
-        rows.append([f"**{a.model}**", a.data + (f", B = {a.B}" if a.B else ""), l1, l2,
-                     _l3_text(a), f"{_per_k(a.rows, 'accumulate', lambda r: _memory_text(r, a.probe))}"
-                     f" ({ks})" if ks else "—",
-                     f"{_per_k(a.rows, 'accumulate', _speed_text)} ({ks})" if ks else "—",
+        ks = f" (k = {' · '.join(map(str, _ks(a.rows)))})" if _ks(a.rows) else ""
+        memory = _per_k(a.rows, "accumulate", lambda r, probe=a.probe: _memory_text(r, probe))
+        speed = _per_k(a.rows, "accumulate", _speed_text)
+        data = a.data.split(" (")[0] + (" (SYNTHETIC)" if a.synthetic else "")
+        rows.append([f"**{a.model}**", data + (f", B = {a.B}" if a.B else ""), l1, l2,
+                     _l3_text(a), memory + ks if ks else "—", speed + ks if ks else "—",
                      _caveat(res, a)])
     return tabulate(rows, ["model", "data", "L1 gradient", "L2 trajectory", "L3 outcome",
                            "peak memory vs B×1", "speed vs B×1", "caveat"],

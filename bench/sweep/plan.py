@@ -35,8 +35,9 @@ class SweepItem:
 
     @property
     def group(self) -> str:
-        """The worker that runs it: one per model (its data set is loaded once)."""
-        return self.job.model
+        """The worker that runs it: one for the whole sweep (every data set it needs is loaded
+        and decoded once; every configuration is a fresh child of it)."""
+        return "sweep"
 
     @property
     def keys(self) -> list[str]:
@@ -45,7 +46,8 @@ class SweepItem:
 
 def _run(model: str, s: ModelSettings, strategy: str, micro: int, **kw) -> RunConfig:
     return RunConfig(model=model, strategy=strategy, effective_batch=s.effective_batch,
-                     micro=micro, dataset=s.dataset, preset=s.preset, **kw)
+                     micro=micro, dataset=s.dataset, preset=s.preset,
+                     model_output=s.model_output, **kw)
 
 
 def _measure_items(model: str, s: ModelSettings) -> list[SweepItem]:
@@ -75,12 +77,13 @@ def _equivalence_items(model: str, s: ModelSettings) -> list[SweepItem]:
         requests.append((dtype, EquivalenceRequest(
             model=model, strategies=strategies, effective_batch=s.effective_batch, micros=micros,
             dataset=s.dataset, dtype=dtype, updates=eq.updates, preset=s.preset,
-            smallest_only=smallest_only)))
+            smallest_only=smallest_only, model_output=s.model_output)))
     if eq.schedule_pitfall:
         requests.append((f"{PITFALL_SCHEDULE}-lr", EquivalenceRequest(
             model=model, strategies=("keras_builtin", "accumulate"),
             effective_batch=s.effective_batch, micros=(min(s.accumulating),), dataset=s.dataset,
-            updates=eq.updates, lr_schedule=PITFALL_SCHEDULE, preset=s.preset)))
+            updates=eq.updates, lr_schedule=PITFALL_SCHEDULE, preset=s.preset,
+            model_output=s.model_output)))
     return [SweepItem(f"{model}:equivalence:{label}", "equivalence",
                       Job.equivalence(req, timeout=eq.timeout)) for label, req in requests]
 

@@ -142,6 +142,8 @@ class ModelSettings:
     smallest_fraction: int = _help("pairs B x1, B/2 x2, ... down to B/this", 8)
     micros: tuple[int, ...] | None = _help("micro-batch sizes instead of smallest_fraction", None)
     timeout: float = _help("seconds per run", 900.0)
+    model_output: str | None = _help("a user's model (package.module:builder): logits or "
+                                     "probability", None)
     measure: MeasureSettings = field(default_factory=MeasureSettings)
     outcome: OutcomeSettings | None = None
     equivalence: EquivalenceSettings | None = None
@@ -254,8 +256,9 @@ def _build(name: str, data: dict) -> Profile:
     defaults = data.get("defaults", {})
     models = {}
     for model, own in (data.get("models") or {}).items():
-        if model not in MODELS:
-            raise BenchError(f"profile {name}: unknown model {model!r} (models: {', '.join(MODELS)})")
+        if model not in MODELS and ":" not in model:
+            raise BenchError(f"profile {name}: unknown model {model!r} (models: "
+                             f"{', '.join(MODELS)}, or a builder as \"package.module:function\")")
         own = dict(own or {})
         values = {**defaults, **{k: v for k, v in own.items() if k not in SECTIONS}}
         for section, cls in SECTIONS.items():

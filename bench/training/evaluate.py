@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.data.base import Split
-from bench.training.objective import correct, summed_loss
+from bench.training.objective import correct, output_width, summed_loss
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Evaluator:
     def __init__(self, model, output: str, batch_size: int, float_dtype: str = "float32") -> None:
         import tensorflow as tf
 
-        loss = summed_loss(output)
+        loss = summed_loss(output, output_width(model))
         self.batch_size, self.float_dtype, self.output = batch_size, float_dtype, output
 
         @tf.function(reduce_retracing=True)
@@ -63,7 +63,7 @@ class Evaluator:
             loss, hits, pred = self._stats(x, part.y, w)
             total_loss += float(loss)
             total_correct += float(hits)
-            if self.output == "probability":
+            if pred.shape[-1] == 1:  # a binary model: its score ranks the samples
                 scores.append(np.asarray(pred, dtype=np.float64).ravel())
         auc = roc_auc(split.y, np.concatenate(scores)) if scores else None
         return Evaluation(total_loss / n, total_correct / n, auc)

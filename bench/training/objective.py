@@ -1,32 +1,42 @@
-"""Loss and accuracy matched to what the model outputs (logits or a sigmoid probability)."""
+"""Loss and accuracy matched to what the model outputs: class logits or probabilities, one
+value per class or a single value for a binary task."""
 from __future__ import annotations
 
 import keras
 
 
-def summed_loss(output: str) -> keras.losses.Loss:
+def _loss(output: str, width: int | None, reduction: str | None):
+    from_logits = output == "logits"
+    kwargs = {"reduction": reduction} if reduction else {}
+    if width == 1:
+        return keras.losses.BinaryCrossentropy(from_logits=from_logits, **kwargs)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, **kwargs)
+
+
+def output_width(model: keras.Model) -> int | None:
+    return model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
+
+
+def summed_loss(output: str, width: int | None = None) -> keras.losses.Loss:
     """Per-window *sum* of weighted per-sample losses.
 
     Strategies divide the sum by the window's sample count, which equals Keras' default
     `sum_over_batch_size` for the large batch and stays exact for any split into micro-batches.
     """
-    if output == "logits":
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
-    return keras.losses.BinaryCrossentropy(from_logits=False, reduction="sum")
+    return _loss(output, width, "sum")
 
 
-def mean_loss(output: str) -> keras.losses.Loss:
+def mean_loss(output: str, width: int | None = None) -> keras.losses.Loss:
     """The loss a Keras user compiles (default reduction), for `model.fit`."""
-    if output == "logits":
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    return keras.losses.BinaryCrossentropy(from_logits=False)
+    return _loss(output, width, None)
 
 
 def correct(output: str, y, pred):
     """Number of correct predictions in a batch (float)."""
     ops = keras.ops
-    if output == "logits":
-        hit = ops.equal(ops.argmax(pred, axis=-1), ops.cast(y, "int64"))
+    if pred.shape[-1] == 1:
+        threshold = 0.5 if output == "probability" else 0.0
+        hit = ops.equal(ops.cast(ops.squeeze(pred, -1) > threshold, y.dtype), ops.reshape(y, (-1,)))
     else:
-        hit = ops.equal(ops.cast(ops.squeeze(pred, -1) > 0.5, y.dtype), y)
+        hit = ops.equal(ops.argmax(pred, axis=-1), ops.cast(ops.reshape(y, (-1,)), "int64"))
     return ops.sum(ops.cast(hit, "float64"))

@@ -65,8 +65,8 @@ _RECORDING: dict[type, type] = {}
 
 
 def recording(cls: type) -> type:
-    """A subclass of optimizer `cls` that stores each gradient it is handed (in `captured`)
-    before updating as `cls` does.
+    """A subclass of optimizer `cls` that stores each gradient it is handed (in `captured`) and
+    counts its steps (in `steps`) before updating as `cls` does.
 
     Level 1 reads the gradient of a strategy's first real update from it, so the gradient compared
     is the one that strategy's own code applied — including Keras' built-in accumulation — and
@@ -78,6 +78,9 @@ def recording(cls: type) -> type:
                 super().build(variables)
                 self.captured = [self.add_variable_from_reference(v, name="captured")
                                  for v in variables]
+                # how many times the optimizer really stepped (counted on the first variable)
+                self.steps = self.add_variable((), initializer="zeros", dtype="int64",
+                                               name="steps")
 
             def update_step(self, gradient, variable, learning_rate):
                 import tensorflow as tf
@@ -86,7 +89,10 @@ def recording(cls: type) -> type:
                 # the optimizer itself still gets what the strategy handed it
                 dense = tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) \
                     else gradient
-                self.captured[self._get_variable_index(variable)].assign(dense)
+                index = self._get_variable_index(variable)
+                self.captured[index].assign(dense)
+                if index == 0:
+                    self.steps.assign_add(1)
                 super().update_step(gradient, variable, learning_rate)
 
         Recording.__name__ = Recording.__qualname__ = f"Recording{cls.__name__}"

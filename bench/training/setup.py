@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from bench.errors import BenchError
-from bench.training.objective import mean_loss, summed_loss
+from bench.training.objective import mean_loss, output_width, summed_loss
 from bench.training.optim import SCHEDULES, make_optimizer, make_schedule
 from bench.training.plan import AccumulationPlan
 from bench.training.strategies import Trainer, TrainerParts, get_strategy
@@ -30,14 +30,17 @@ class TrainingConfig:
     seed: int = 0
     jit: bool = False
     fused: bool = True                   # accumulate: one traced function per update
+    model_output: str | None = None      # a user's model: logits (default) or probability
 
-    def validate(self) -> None:
+    def entry(self):
         try:
-            get_model(self.model)
+            return get_model(self.model, self.model_output)
         except KeyError as e:
             raise BenchError(str(e.args[0])) from None
+
+    def validate(self) -> None:
+        entry = self.entry()
         get_strategy(self.strategy)
-        entry = get_model(self.model)
         if self.preset is not None and self.preset not in entry.presets:
             raise BenchError(f"{self.model} has no preset {self.preset!r} "
                              f"(presets: {', '.join(entry.presets)})")
@@ -60,7 +63,7 @@ def build_trainer(config: TrainingConfig, spec: InputSpec, total_updates: int, d
     `prepare_model` runs on the fresh model before anything is traced (the equivalence controls).
     """
     config.validate()
-    entry = get_model(config.model)
+    entry = config.entry()
     strategy = get_strategy(config.strategy)
     if config.strategy == "accumulate":
         strategy = type(strategy)(fused=config.fused)
@@ -76,8 +79,9 @@ def build_trainer(config: TrainingConfig, spec: InputSpec, total_updates: int, d
                                  total_updates)
         opt = make_optimizer(recipe.optimizer, schedule, recipe.weight_decay,
                              strategy.builtin_accumulation_steps(config.plan), record_gradients)
-        parts = TrainerParts(model, opt, schedule, summed_loss(entry.output),
-                             mean_loss(entry.output), config.plan, distribution, config.jit)
+        width = output_width(model)
+        parts = TrainerParts(model, opt, schedule, summed_loss(entry.output, width),
+                             mean_loss(entry.output, width), config.plan, distribution, config.jit)
         trainer = strategy.trainer(parts)
         trainer.build()
     return trainer

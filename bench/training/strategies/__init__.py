@@ -2,6 +2,8 @@
 reference plain_micro."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from bench.errors import BenchError
 from bench.training.strategies.accumulate import Accumulate
 from bench.training.strategies.base import Strategy, Trainer, TrainerParts, UpdateEvent
@@ -15,10 +17,20 @@ STRATEGIES: dict[str, Strategy] = {s.name: s for s in
 
 
 def get_strategy(name: str) -> Strategy:
-    try:
+    """A built-in strategy, or a user's named `package.module:factory`."""
+    if name in STRATEGIES:
         return STRATEGIES[name]
-    except KeyError:
-        raise BenchError(f"unknown strategy {name!r} (strategies: {', '.join(STRATEGIES)})") from None
+    if ":" in name:
+        return _user_strategy(name)
+    raise BenchError(f"unknown strategy {name!r} (strategies: {', '.join(STRATEGIES)}, or a "
+                     f"factory as package.module:function)")
+
+
+@lru_cache(maxsize=None)
+def _user_strategy(path: str) -> Strategy:
+    from bench.training.strategies.user import UserStrategy
+
+    return UserStrategy(path)
 
 
 __all__ = ["STRATEGIES", "Strategy", "Trainer", "TrainerParts", "UpdateEvent", "get_strategy"]

@@ -49,6 +49,8 @@ class TrainerParts:
 class Trainer(ABC):
     """Runs updates for one (model, optimizer, plan). Subclasses implement `update`."""
 
+    reports_loss = True  # False: the loss of an update is not reported (a user's update())
+
     def __init__(self, parts: TrainerParts) -> None:
         self.p = parts
         self.updates_done = 0

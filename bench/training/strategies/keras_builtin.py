@@ -22,7 +22,9 @@ from bench.training.strategies.base import OnUpdate, Strategy, Trainer, TrainerP
 
 
 class _UpdateObserver(keras.callbacks.Callback):
-    def __init__(self, trainer: "KerasBuiltinTrainer", epoch: int, on_update: OnUpdate) -> None:
+    """Times each update (k micro-batches) and reads the loss `fit` reports for it."""
+
+    def __init__(self, trainer: "FitTrainer", epoch: int, on_update: OnUpdate) -> None:
         super().__init__()
         self.trainer, self.epoch, self.on_update = trainer, epoch, on_update
         self.k = trainer.p.plan.accum
@@ -33,20 +35,31 @@ class _UpdateObserver(keras.callbacks.Callback):
             self.window_losses, self.start = [], time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        mean = float(logs["loss"])  # waits for the device
-        self.window_losses.append((batch + 1) * mean - batch * self.prev_mean)
-        self.prev_mean = mean
+        value = float((logs or {}).get("loss", np.nan))  # waits for the device
+        if self.trainer.running_mean_loss:  # Keras' own train_step: an epoch's running mean
+            self.window_losses.append((batch + 1) * value - batch * self.prev_mean)
+            self.prev_mean = value
+        else:  # a user's train_step: what it returns, as the user sees it
+            self.window_losses.append(value)
         if len(self.window_losses) == self.k:
             seconds = time.perf_counter() - self.start
-            self.trainer._emit(self.epoch, float(np.mean(self.window_losses)), seconds,
-                               self.on_update)
+            loss = (float(np.mean(self.window_losses)) if self.trainer.running_mean_loss
+                    else self.window_losses[-1])
+            self.trainer._emit(self.epoch, loss, seconds, self.on_update)
 
 
-class KerasBuiltinTrainer(Trainer):
-    def __init__(self, parts: TrainerParts) -> None:
+class FitTrainer(Trainer):
+    """Trains `fit_model` with `model.fit` at the micro-batch size, one update per k batches;
+    the weights are those of `parts.model` (the same variables, or a wrapper around them)."""
+
+    running_mean_loss = True  # logs["loss"] is Keras' running mean over the epoch
+
+    def __init__(self, parts: TrainerParts, fit_model: keras.Model | None = None) -> None:
         super().__init__(parts)
-        parts.model.compile(optimizer=parts.optimizer, loss=parts.mean_loss,
-                            jit_compile=parts.jit)
+        self.fit_model = fit_model or parts.model
+        if not getattr(self.fit_model, "compiled", False):
+            self.fit_model.compile(optimizer=parts.optimizer, loss=parts.mean_loss,
+                                   jit_compile=parts.jit)
 
     def update(self, window):  # pragma: no cover - updates only happen inside fit
         raise NotImplementedError
@@ -62,8 +75,8 @@ class KerasBuiltinTrainer(Trainer):
             flat = [tf.nest.map_structure(lambda a: a.reshape(-1, *a.shape[2:]), w) for w in windows]
             data = tf.data.Dataset.from_tensor_slices(
                 tf.nest.map_structure(lambda *a: np.concatenate(a), *flat)).batch(b)
-        self.p.model.fit(data, epochs=epoch + 1, initial_epoch=epoch, verbose=0, shuffle=False,
-                         callbacks=[_UpdateObserver(self, epoch, on_update)])
+        self.fit_model.fit(data, epochs=epoch + 1, initial_epoch=epoch, verbose=0, shuffle=False,
+                           callbacks=[_UpdateObserver(self, epoch, on_update)])
 
     def finish(self) -> dict:
         """How many micro-batches sit in Keras' accumulators, never applied."""
@@ -82,4 +95,4 @@ class KerasBuiltin(Strategy):
         return plan.accum if plan.accum > 1 else None  # Keras requires k >= 2
 
     def trainer(self, parts: TrainerParts) -> Trainer:
-        return KerasBuiltinTrainer(parts)
+        return FitTrainer(parts)

@@ -1,0 +1,51 @@
+"""`sweep`: run a profile's sweep (pytest-benchmark benchmarks, one per configuration) and write
+its report. The same as `make bench`, from any directory: a profile may name the user's own
+models, data and strategies by import path, relative to where it runs."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("sweep", help="run a profile's sweep and write its report (resumable)")
+    p.add_argument("--profile", required=True,
+                   help="quick, default, study, full, or a path to a .toml file")
+    p.add_argument("--results", help="results file (default: results/<profile>.jsonl)")
+    p.add_argument("--report", metavar="DIR", help="report directory (default: reports/<profile>)")
+    p.add_argument("--no-report", action="store_true", help="run the sweep only")
+    p.add_argument("--summary", metavar="README.md", help="also refresh this README's summary")
+    p.add_argument("pytest_args", nargs="*", metavar="-- PYTEST ARGS",
+                   help="passed to pytest, e.g. -- --accumbench-rerun --accumbench-set "
+                        "measure.updates=30")
+    p.set_defaults(handler=run)
+
+
+def command(profile: str, results: str, extra: list[str]) -> list[str]:
+    """The pytest command line of a sweep (one process, no xdist: measure runs need the
+    machine to themselves)."""
+    return [sys.executable, "-m", "pytest", "--pyargs", "bench.sweep.test_sweep", "-m", "sweep",
+            "-q", "-p", "bench.sweep.plugin", "-p", "no:randomly", "-p", "no:xdist",
+            "-p", "no:cacheprovider", "--accumbench-profile", profile,
+            "--accumbench-results", results, *extra]
+
+
+def run(args) -> int:
+    from bench.sweep.profiles import load_profile
+
+    name = load_profile(args.profile).name  # a bad profile fails here, with one line
+    results = args.results or f"results/{name}.jsonl"
+    Path(results).parent.mkdir(parents=True, exist_ok=True)
+    status = subprocess.call(command(args.profile, results, args.pytest_args))
+    if status not in (0, 1) or args.no_report or not Path(results).exists():
+        return status
+    from bench.report.build import build_report
+
+    out = Path(args.report or ("reports" if name == "default" else f"reports/{name}"))
+    print(f"wrote {build_report([Path(results)], out)}")
+    if args.summary:
+        from bench.report.summary import update_readme
+
+        update_readme(Path(args.summary), out)
+    return status

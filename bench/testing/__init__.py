@@ -1,0 +1,1 @@
+"""Helpers for checking accumulation code from a user's own test suite."""

@@ -1,0 +1,32 @@
+"""A user's own tests: the `accumbench` fixture comes with `pip install accumbench`.
+
+The correct accumulation code passes; each buggy version fails, and the failure names its bug
+(here checked with pytest.raises, so that this demonstration passes as a whole)."""
+import pytest
+
+SETTINGS = dict(model="my_models:build", data="small.npz", effective_batch=32, micro=8,
+                updates=4)
+
+
+@pytest.mark.parametrize("strategy", ["my_strategies:train_step_model",
+                                      "my_strategies:custom_loop"])
+def test_correct_accumulation_is_equivalent(accumbench, strategy):
+    accumbench.assert_equivalent(strategy=strategy, **SETTINGS)
+
+
+@pytest.mark.parametrize("strategy,reason", [
+    ("my_strategies:summed", "summed, not averaged"),
+    ("my_strategies:last_micro_batch", "last micro-batch alone"),
+    ("my_strategies:never_reset", "not reset between updates"),
+    ("my_strategies:steps_every_micro_batch", "the optimizer stepped"),
+    ("my_strategies:reports_last_loss", "not the window's mean loss"),
+])
+def test_each_bug_is_named(accumbench, strategy, reason):
+    with pytest.raises(AssertionError, match=reason):
+        accumbench.assert_equivalent(strategy=strategy, **SETTINGS)
+
+
+def test_a_schedule_stepped_per_micro_batch_shows_with_a_decaying_rate(accumbench):
+    with pytest.raises(AssertionError, match="schedule advanced per micro-batch"):
+        accumbench.assert_equivalent(strategy="my_strategies:steps_schedule_per_micro_batch",
+                                     lr_schedule="exponential", **SETTINGS)

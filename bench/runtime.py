@@ -134,10 +134,15 @@ def configure_devices(replicas: int = 1) -> None:
         pass  # already initialised in this process: keep what it has (distribution() checks)
 
 
-def distribution(replicas: int = 1):
-    """The default strategy for one replica, else a MirroredStrategy over `replicas` devices."""
+def distribution(replicas: int = 1, workers: int = 1):
+    """The default strategy for one replica, a MirroredStrategy over `replicas` devices, or
+    this process's MultiWorkerMirroredStrategy when it is one of `workers` > 1."""
     import tensorflow as tf
 
+    if workers > 1:
+        from bench.execute.multiworker import strategy
+
+        return strategy()
     if replicas == 1:
         return tf.distribute.get_strategy()
     for kind in ("GPU", "CPU"):
@@ -149,18 +154,31 @@ def distribution(replicas: int = 1):
                      f"{len(tf.config.list_logical_devices('GPU'))} GPU devices")
 
 
+PRECISIONS = ("float32", "float64", "mixed_float16", "mixed_bfloat16")
+
+
 @contextlib.contextmanager
-def float_policy(dtype: str) -> Iterator[None]:
-    """Build models in `dtype` (float32 or float64) and restore the previous policy after."""
+def precision_policy(precision: str) -> Iterator[None]:
+    """Build models in `precision` and restore the previous policy after.
+
+    float32 / float64: floatx *and* the dtype policy (the policy is cached at the first layer,
+    so floatx alone has no effect once any layer exists). mixed_float16 / mixed_bfloat16:
+    variables in float32, computation in 16 bits (Keras' mixed-precision policies)."""
     import keras
 
-    if dtype not in ("float32", "float64"):
-        raise BenchError(f"dtype must be float32 or float64, got {dtype!r}")
+    if precision not in PRECISIONS:
+        raise BenchError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     old_floatx, old_policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx(dtype)
-    keras.config.set_dtype_policy(dtype)
+    keras.config.set_floatx("float64" if precision == "float64" else "float32")
+    keras.config.set_dtype_policy(precision)
     try:
         yield
     finally:
         keras.config.set_floatx(old_floatx)
         keras.config.set_dtype_policy(old_policy)
+
+
+def data_dtype(precision: str) -> str:
+    """What the feed hands the model: float64 for float64 runs, else float32 (a mixed model
+    casts its inputs to 16 bits itself)."""
+    return "float64" if precision == "float64" else "float32"

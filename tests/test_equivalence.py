@@ -32,7 +32,7 @@ def run(model, strategies, micros, **kw):
     # float64 here on the CNN; the default sweep checks it on every model
     ("cnn", "float64", 1e-12)])
 def test_accumulate_is_equivalent_on_every_model_without_batch_norm(model, dtype, tolerance):
-    r = run(model, ["accumulate"], [8], dtype=dtype, effective_batch=32, updates=4)[("accumulate", 8)]
+    r = run(model, ["accumulate"], [4], dtype=dtype, effective_batch=16, updates=3)[("accumulate", 4)]
     assert r["gradient_rel_error"] <= tolerance
     assert r["gradient_max_variable_rel_error"] <= 100 * tolerance
     assert r["verdict"] == "equivalent", r["reasons"]
@@ -53,15 +53,15 @@ def test_controls_are_not_equivalent_for_the_right_reasons():
 
 
 def test_keras_builtin_schedule_pitfall_and_constant_rate():
-    decay = run("cnn", ["keras_builtin", "accumulate"], [16], lr_schedule="exponential", updates=8)
+    decay = run("cnn", ["keras_builtin", "accumulate"], [16], lr_schedule="exponential", updates=5)
     kb, acc = decay[("keras_builtin", 16)], decay[("accumulate", 16)]
     assert kb["levels"]["gradient"] == "pass"          # it averages correctly ...
     assert kb["verdict"] == "not equivalent"           # ... but the schedule runs k times faster
-    assert kb["lr_steps"] == [4 * n + 3 for n in range(8)]
+    assert kb["lr_steps"] == [4 * n + 3 for n in range(5)]
     assert any("schedule(k*n + k-1)" in reason for reason in kb["reasons"])
     assert acc["verdict"] == "equivalent" and acc["lr_steps"] == list(range(8))
 
-    const = run("cnn", ["keras_builtin", "accumulate"], [16], updates=8)
+    const = run("cnn", ["keras_builtin", "accumulate"], [16], updates=5)
     kb, acc = const[("keras_builtin", 16)], const[("accumulate", 16)]
     assert kb["verdict"] == acc["verdict"] == "equivalent"
     # measured: with a constant rate both stay below the noise floor (ratio < 1; limit 10)

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from bench.data.registry import DATASETS
-from bench.training.objective import summed_loss
+from bench.training.objective import output_width, summed_loss
 from models.lookup import make_lookup
 from models.registry import MODELS, get_model
 from models.specs import ImageSpec
@@ -46,7 +46,7 @@ def test_cnn_on_cifar_shape_by_hand():
 def _step(model, x, y, output):
     with tf.GradientTape() as tape:
         pred = model(x, training=True)
-        loss = summed_loss(output)(y, pred)
+        loss = summed_loss(output, output_width(model))(y, pred)
     grads = tape.gradient(loss, model.trainable_variables)
     return pred, loss, grads
 

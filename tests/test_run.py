@@ -142,7 +142,7 @@ def _children(worker: Worker) -> list[psutil.Process]:
 
 
 @pytest.mark.e2e
-def test_a_worker_turns_killed_crashed_and_slow_children_into_rows():
+def test_a_worker_turns_killed_crashed_slow_and_orphaned_jobs_into_rows():
     slow = Job.run(RunConfig(model="cnn", strategy="accumulate", effective_batch=64, micro=16,
                              dataset="synthetic_mnist", epochs=200, limit_train=2048,
                              preset="small"), timeout=3)
@@ -161,11 +161,7 @@ def test_a_worker_turns_killed_crashed_and_slow_children_into_rows():
             assert record["status"] == status and words in record["error"], record["error"]
         ok = worker.wait(worker.submit(JOB))[0]  # the worker goes on
         assert ok["status"] == "ok" and worker.starts == 1
-
-
-@pytest.mark.e2e
-def test_a_dead_worker_fails_its_jobs_and_the_next_job_restarts_it():
-    with Worker() as worker:
+        # a worker that dies fails the job it held; the next job starts a fresh worker
         handle = worker.submit(JOB)
         worker.proc.kill()
         record = worker.wait(handle)[0]
@@ -192,7 +188,7 @@ def test_peak_memory_does_not_depend_on_what_ran_before():
                       dataset="synthetic_mnist", limit_train=256 * 8, limit_test=64,
                       preset="small", probes=("tf_allocator", "process_rss"))
     heavy = RunConfig(model="cnn", strategy="large_batch", effective_batch=1024, micro=1024,
-                      dataset="synthetic_mnist", limit_train=1024 * 8, limit_test=64,
+                      dataset="synthetic_mnist", limit_train=1024 * 4, limit_test=64,
                       preset="small", probes=("tf_allocator", "process_rss"))
     jobs = [Job.run(c, timeout=300) for c in (small, heavy)]
     preload = [r for j in jobs for r in j.data_requests()]

@@ -38,37 +38,18 @@ def _run(project, *args, timeout=600) -> subprocess.CompletedProcess:
                           timeout=timeout, env=env)
 
 
-def test_command_line_judges_the_users_accumulation(project):
-    strategies = ["my_strategies:train_step_model", "my_strategies:custom_loop",
-                  "my_strategies:summed", "my_strategies:never_reset"]
-    out = _run(project, "-m", "bench", "equivalence", "--model", "my_models:build",
-               "--dataset", "small.npz", "--strategy", ",".join(strategies),
-               "--effective-batch", "32", "--micro", "8", "--updates", "4", "--json")
-    assert out.returncode == 0, out.stderr[-2000:]
-    records = {r["strategy"]: r for r in map(json.loads, out.stdout.splitlines())}
-    assert records["my_strategies:train_step_model"]["verdict"] == "equivalent"
-    assert records["my_strategies:custom_loop"]["verdict"] == "equivalent"
-    summed = records["my_strategies:summed"]
-    assert summed["verdict"] == "not equivalent"
-    assert "summed, not averaged: the applied gradient is 4x" in summed["reasons"][0]
-    assert summed["diagnostics"]["summed_rel_error"] < 1e-5
-    never = records["my_strategies:never_reset"]
-    assert any("not reset between updates" in r for r in never["reasons"]), never["reasons"]
-    assert never["dataset"]["origin"] == "user-provided" and "user-provided" in never["dataset"]["label"]
-
-
 def test_users_own_tests_pass_and_a_failing_one_names_the_bug(project):
-    """The example's tests (correct strategies pass, each bug is named), then a user's test
-    that asserts a buggy strategy is equivalent: it fails, and says why."""
-    out = _run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_accumulation.py")
-    assert out.returncode == 0, out.stdout[-3000:]
-    assert "8 passed" in out.stdout
+    """The example's tests through the pytest plugin (correct strategies pass, each bug is
+    named), and a user's test that asserts a buggy strategy is equivalent: it fails, saying why."""
     (project / "test_fails.py").write_text(
         "def test_mine(accumbench):\n"
         "    accumbench.assert_equivalent(model='my_models:build', data='small.npz',\n"
         "        strategy='my_strategies:last_micro_batch', effective_batch=32, micro=8, updates=4)\n")
-    out = _run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_fails.py")
-    assert out.returncode == 1 and "1 failed" in out.stdout
+    out = _run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_accumulation.py",
+               "test_fails.py")
+    assert out.returncode == 1, out.stdout[-3000:]
+    assert "1 failed, 8 passed" in out.stdout, out.stdout[-3000:]
+    assert "test_fails.py::test_mine" in out.stdout
     assert "not equivalent" in out.stdout and "last micro-batch alone" in out.stdout
 
 
@@ -84,7 +65,9 @@ def test_python_api_takes_objects(project):
     assert result["verdict"] == "equivalent" and "user-provided" in result["label"]
 
 
-def test_users_model_and_data_run_and_sweep(project):
+def test_users_model_and_data_run_and_sweep_from_the_command_line(project):
+    """`bench run` and `bench sweep` on the user's model, data and strategies: each verdict and
+    its reason in the results and the report."""
     out = _run(project, "-m", "bench", "run", "--model", "my_models:build", "--dataset",
                "small.npz", "--strategy", "my_strategies:custom_loop", "--effective-batch", "32",
                "--micro", "8", "--json")
@@ -97,7 +80,15 @@ def test_users_model_and_data_run_and_sweep(project):
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     readme = (project / "report" / "README.md").read_text()
     assert "my_models:build" in readme and "my_strategies:summed" in readme
-    assert "summed, not averaged" in readme
+    verdicts = {r["strategy"]: r for r in map(json.loads, (project / "results.jsonl").open())
+                if r["kind"] == "equivalence"}
+    assert verdicts["my_strategies:train_step_model"]["verdict"] == "equivalent"
+    assert verdicts["my_strategies:custom_loop"]["verdict"] == "equivalent"
+    summed, never = verdicts["my_strategies:summed"], verdicts["my_strategies:never_reset"]
+    assert "summed, not averaged: the applied gradient is 4x" in summed["reasons"][0]
+    assert summed["diagnostics"]["summed_rel_error"] < 1e-5 and "summed, not averaged" in readme
+    assert any("not reset between updates" in r for r in never["reasons"]), never["reasons"]
+    assert summed["dataset"]["origin"] == "user-provided"
 
 
 @pytest.mark.parametrize("args,message", [

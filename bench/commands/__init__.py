@@ -4,11 +4,12 @@ from bench.commands import (
     check_cmd,
     equivalence_cmd,
     list_cmd,
+    merge_cmd,
     report_cmd,
     run_cmd,
     sweep_cmd,
 )
 
 COMMANDS = {"list": list_cmd, "equivalence": equivalence_cmd, "run": run_cmd,
-            "fit-budget": budget_cmd, "sweep": sweep_cmd, "report": report_cmd,
-            "check": check_cmd}
+            "fit-budget": budget_cmd, "sweep": sweep_cmd, "merge": merge_cmd,
+            "report": report_cmd, "check": check_cmd}

@@ -24,11 +24,18 @@ def add_parser(sub) -> None:
     p.add_argument("--dataset", help="a registered data set, an .npz file, or a loader as "
                                      "package.module:function (default: the model's seed data "
                                      "set if available here, else the offline default)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--precision", "--dtype", dest="precision", default="float32",
+                   choices=["float32", "float64", "mixed_float16", "mixed_bfloat16"],
+                   help="judged against the large batch in the same precision, with the noise "
+                        "floor measured in it; mixed_float16 uses Keras' LossScaleOptimizer")
+    p.add_argument("--jit", action="store_true", help="XLA-compile the training steps")
     p.add_argument("--updates", type=int, default=20, help="updates for the trajectory (level 2)")
     p.add_argument("--lr-schedule", default="constant", help="constant | exponential | cosine")
     p.add_argument("--replicas", type=int, default=1,
                    help="MirroredStrategy replicas (logical CPU devices when there is no GPU)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="MultiWorkerMirroredStrategy worker processes started here; judged "
+                        "against the single-process large batch")
     p.add_argument("--reference-replicas", type=int,
                    help="replicas of the large-batch reference (default: --replicas); "
                         "1 compares multi-device training with a single device")
@@ -56,7 +63,8 @@ def run(args) -> int:
 
     req = EquivalenceRequest(model=args.model, strategies=args.strategy,
                              effective_batch=args.effective_batch, micros=args.micro,
-                             replicas=args.replicas, dataset=args.dataset, dtype=args.dtype,
+                             replicas=args.replicas, dataset=args.dataset, dtype=args.precision,
+                             jit=args.jit, workers=args.workers,
                              updates=args.updates, lr_schedule=args.lr_schedule, seed=args.seed,
                              preset=args.preset, reference_replicas=args.reference_replicas,
                              model_output=args.model_output)

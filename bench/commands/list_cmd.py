@@ -24,12 +24,16 @@ def inventory(data_dir: str | None = None) -> dict:
                           "train": entry.counts[0], "test": entry.counts[1],
                           "available": ok, "why": why}
     models = {}
+    counted: dict[tuple, int] = {}  # one build per (model, input shape, classes)
     for name, m in MODELS.items():
         params = {}
         for ds_name, entry in DATASETS.items():
             if entry.kind == m.data_kind and entry.real:
-                model = m.build(entry.listing_spec())
-                params[ds_name] = sum(int(v.numpy().size) for v in model.trainable_variables)
+                key = (name, entry.shape, entry.num_classes)
+                if key not in counted:
+                    model = m.build(entry.listing_spec())
+                    counted[key] = sum(int(v.numpy().size) for v in model.trainable_variables)
+                params[ds_name] = counted[key]
         models[name] = {"summary": m.summary, "data_kind": m.data_kind,
                         "default_preset": m.default_preset, "presets": list(m.presets),
                         "trainable_parameters": params, "seed_dataset": m.recipe.dataset,

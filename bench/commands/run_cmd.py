@@ -30,7 +30,13 @@ def add_parser(sub) -> None:
     p.add_argument("--lr-schedule", default="constant", help="constant | exponential | cosine")
     p.add_argument("--learning-rate", type=float, help="default: the model's recipe")
     p.add_argument("--replicas", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1,
+                   help="MultiWorkerMirroredStrategy: start N worker processes here (or, with "
+                        "$TF_CONFIG set, run as that node of an existing cluster)")
     p.add_argument("--jit", action="store_true", help="XLA-compile the training step")
+    p.add_argument("--precision", default="float32",
+                   choices=["float32", "float64", "mixed_float16", "mixed_bfloat16"],
+                   help="mixed_float16 wraps the optimizer in Keras' LossScaleOptimizer")
     p.add_argument("--per-micro", action="store_true",
                    help="accumulate: one traced call per micro-batch instead of per update")
     p.add_argument("--probes", help="comma-separated memory probes (default: all)")
@@ -66,7 +72,8 @@ def config_from_args(args):
                      limit_test=args.limit_test, preset=args.preset,
                      lr_schedule=args.lr_schedule, learning_rate=args.learning_rate,
                      jit=args.jit, fused=not args.per_micro, probes=probes,
-                     model_output=args.model_output)
+                     model_output=args.model_output, precision=args.precision,
+                     workers=args.workers)
 
 
 def run(args) -> int:

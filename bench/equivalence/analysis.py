@@ -30,7 +30,7 @@ from bench.equivalence.verdict import (
 )
 from bench.errors import BenchError, one_line
 from bench.results.identity import SCHEMA, Identity, make_identity
-from bench.runtime import distribution, float_policy
+from bench.runtime import data_dtype, distribution, precision_policy
 from bench.training.feed import WindowFeed
 from bench.training.plan import AccumulationPlan
 from bench.training.setup import TrainingConfig
@@ -57,6 +57,8 @@ class EquivalenceRequest:
     reference_replicas: int | None = None  # None: the reference runs on as many replicas
     smallest_only: tuple[str, ...] = ()      # strategies analysed at the smallest micro only
     model_output: str | None = None          # a user's model: logits (default) or probability
+    jit: bool = False                        # XLA-compile the training steps
+    workers: int = 1                         # MultiWorkerMirroredStrategy worker processes
 
     def __post_init__(self) -> None:
         for name in ("strategies", "micros", "smallest_only"):
@@ -79,20 +81,28 @@ class EquivalenceRequest:
                   "reference_replicas": self.ref_replicas, "dtype": self.dtype,
                   "lr_schedule": self.lr_schedule, "updates": self.updates,
                   "dataset": self.dataset, "preset": self.preset, "seed": self.seed}
-        # settings added later default to None/1/"float32": left out, keys stay stable
+        if self.jit:  # settings added later are in the key only when set: old keys stay valid
+            fields["jit"] = True
+        if self.workers > 1:
+            fields["workers"] = self.workers
         return make_identity("equivalence", fields, ["model", "analysis", "strategy", "pair",
-                                                     "dtype", "lr_schedule", "replicas", "seed"])
+                                                     "dtype", "jit", "lr_schedule", "replicas",
+                                                     "workers", "seed"])
 
     def training(self, strategy: str, plan: AccumulationPlan) -> TrainingConfig:
         return TrainingConfig(self.model, strategy, plan, self.preset, self.lr_schedule,
-                              seed=self.seed, model_output=self.model_output)
+                              seed=self.seed, model_output=self.model_output,
+                              precision=self.dtype, jit=self.jit)
 
     def identities(self) -> list[Identity]:
         return [self.identity(s, p) for s, p in self.combinations()]
 
     @property
     def ref_replicas(self) -> int:
-        return self.replicas if self.reference_replicas is None else self.reference_replicas
+        """Replicas of the reference: one process, as many replicas as asked (workers or not)."""
+        if self.reference_replicas is not None:
+            return self.reference_replicas
+        return 1 if self.workers > 1 else self.replicas
 
     def combinations(self) -> list[tuple[str, AccumulationPlan]]:
         """Every (strategy, plan), validated with no data and no training: bad input fails here."""
@@ -101,7 +111,8 @@ class EquivalenceRequest:
         except KeyError as e:
             raise BenchError(e.args[0]) from None
         if self.dtype not in gradient.TOLERANCE:
-            raise BenchError(f"dtype must be float32 or float64, got {self.dtype!r}")
+            raise BenchError(f"precision must be one of {', '.join(gradient.TOLERANCE)}, "
+                             f"got {self.dtype!r}")
         if not isinstance(self.updates, int) or self.updates < 1:
             raise BenchError(f"updates must be a positive integer, got {self.updates!r}")
         AccumulationPlan.of(self.effective_batch, self.effective_batch // self.ref_replicas,
@@ -113,7 +124,8 @@ class EquivalenceRequest:
             micros = ((min(self.micros),) if strategy in self.smallest_only and self.micros
                       else self.micros)
             for micro in micros:
-                plan = AccumulationPlan.of(self.effective_batch, micro, replicas=self.replicas)
+                plan = AccumulationPlan.of(self.effective_batch, micro,
+                                           replicas=self.replicas * self.workers)
                 self.training(strategy, plan).validate()
                 combos.append((strategy, plan))
         if not combos:
@@ -130,35 +142,36 @@ def analyse(req: EquivalenceRequest, sources: Sources | None = None) -> list[dic
                                                  req.dataset, sources)
     data = load_dataset(dataset_name, sources=sources, seed=req.seed,
                         limit_train=req.updates * req.effective_batch)
-    with float_policy(req.dtype):
-        built_before = len(_REFERENCES) and _reference_key(req, data) in _REFERENCES
-        shared = _reference(req, data)
-        share = 0.0 if built_before else shared.seconds  # a reused reference cost nothing now
-        records = []
-        for strategy, plan in combos:
-            started = time.perf_counter()
-            record = {
-                "kind": "equivalence", "schema": SCHEMA,
-                "id": req.identity(strategy, plan).to_dict(), "status": "ok",
-                "model": req.model, "strategy": strategy,
-                "effective_batch": req.effective_batch, "micro": plan.micro, "accum": plan.accum,
-                "replicas": req.replicas, "reference_replicas": req.ref_replicas,
-                "pair": plan.label, "dtype": req.dtype,
-                "lr_schedule": req.lr_schedule, "updates": req.updates, "seed": req.seed,
-                "preset": req.preset or entry.default_preset, "dataset": data.provenance.to_dict(),
-                "dataset_name": data.name, "dataset_choice": dataset_note,
-                "random_layers_disabled": shared.random_layers,
-                "batch_norm_layers": shared.batch_norm_layers,
-            }
-            try:
-                _measure(record, shared, strategy, plan)
-                _judge(record, req, plan)
-            except BenchError:
-                raise
-            except Exception as e:  # a strategy that cannot run here is a result, not a crash
-                record.update(verdict="failed", reasons=[one_line(e, 300)], levels={})
-            record["seconds"] = {"total": round(time.perf_counter() - started + share, 2)}
-            records.append(record)
+    built_before = len(_REFERENCES) and _reference_key(req, data) in _REFERENCES
+    shared = _reference(req, data)
+    share = 0.0 if built_before else shared.seconds  # a reused reference cost nothing now
+    records = []
+    for strategy, plan in combos:
+        started = time.perf_counter()
+        record = {
+            "kind": "equivalence", "schema": SCHEMA,
+            "id": req.identity(strategy, plan).to_dict(), "status": "ok",
+            "model": req.model, "strategy": strategy,
+            "effective_batch": req.effective_batch, "micro": plan.micro, "accum": plan.accum,
+            "replicas": req.replicas, "reference_replicas": req.ref_replicas,
+            "pair": plan.label, "dtype": req.dtype,
+            "lr_schedule": req.lr_schedule, "updates": req.updates, "seed": req.seed,
+            "preset": req.preset or entry.default_preset, "dataset": data.provenance.to_dict(),
+            "dataset_name": data.name, "dataset_choice": dataset_note,
+            "random_layers_disabled": shared.random_layers,
+            "batch_norm_layers": shared.batch_norm_layers,
+        }
+        try:
+            _measure(record, shared, strategy, plan)
+            if req.dtype == "mixed_float16" and plan.accum > 1:
+                _probe_loss_scaling(record, shared, strategy, plan)
+            _judge(record, req, plan)
+        except BenchError:
+            raise
+        except Exception as e:  # a strategy that cannot run here is a result, not a crash
+            record.update(verdict="failed", reasons=[one_line(e, 300)], levels={})
+        record["seconds"] = {"total": round(time.perf_counter() - started + share, 2)}
+        records.append(record)
     return records
 
 
@@ -167,7 +180,8 @@ _REFERENCES: dict[tuple, "_Reference"] = {}
 
 def _reference_key(req: EquivalenceRequest, data) -> tuple:
     return (req.model, req.model_output, id(data), req.effective_batch, req.replicas,
-            req.ref_replicas, req.dtype, req.updates, req.lr_schedule, req.seed, req.preset)
+            req.ref_replicas, req.dtype, req.jit, req.updates, req.lr_schedule, req.seed,
+            req.preset)
 
 
 def _reference(req: EquivalenceRequest, data) -> "_Reference":
@@ -193,7 +207,7 @@ class _Reference:
         self.run_dist = distribution(req.replicas)          # the strategies' devices
         entry = get_model(req.model, req.model_output)
         keras.utils.set_random_seed(req.seed)
-        with self.dist.scope():
+        with self.dist.scope(), precision_policy(req.dtype):
             probe_model = entry.build(data.spec, req.preset)
         self.initial = probe_model.get_weights()
         self.random_layers = make_comparable(probe_model)
@@ -201,11 +215,12 @@ class _Reference:
         self.plan = AccumulationPlan.of(req.effective_batch, req.effective_batch // req.ref_replicas,
                                         replicas=req.ref_replicas)
         self.config = req.training("large_batch", self.plan)
-        self.feed = WindowFeed(data.train, self.plan, req.seed, req.dtype)
+        self.feed = WindowFeed(data.train, self.plan, req.seed, data_dtype(req.dtype))
         run = partial(trajectory.run_updates, self.config, data.spec, self.feed, req.updates,
                       self.dist, prepare_model=make_comparable)
         self.trajectory = run(self.initial, record_first_gradient=True)
-        ups, downs = (trajectory.distances(run(trajectory.one_ulp(self.initial, d)), self.trajectory)
+        ups, downs = (trajectory.distances(run(trajectory.one_ulp(self.initial, d, req.dtype)),
+                                           self.trajectory)
                       for d in (np.inf, -np.inf))
         self.noise_floor = trajectory.noise_floor(ups, downs)
         self._bn_gradient: list[np.ndarray] | None = None
@@ -232,10 +247,12 @@ def _bn_inference(model):
 def _measure(record: dict, ref: _Reference, strategy: str, plan: AccumulationPlan) -> None:
     req = ref.req
     config = req.training(strategy, plan)
-    if strategy == "large_batch" and req.replicas == req.ref_replicas:
+    if strategy == "large_batch" and req.replicas == req.ref_replicas and req.workers == 1:
         mine = ref.trajectory
+    elif req.workers > 1:
+        mine = _multiworker_trajectory(ref, config)
     else:
-        feed = WindowFeed(ref.data.train, plan, req.seed, req.dtype)
+        feed = WindowFeed(ref.data.train, plan, req.seed, data_dtype(req.dtype))
         mine = trajectory.run_updates(config, ref.data.spec, feed, req.updates, ref.run_dist,
                                       ref.initial, make_comparable, record_first_gradient=True)
     names = ref.trajectory.variable_names
@@ -257,13 +274,27 @@ def _measure(record: dict, ref: _Reference, strategy: str, plan: AccumulationPla
         reference_optimizer_steps=ref.trajectory.optimizer_steps,
         end_of_training=mine.finish, diagnostics={})
     passed = result.passed and level2_passed(distances, ref.noise_floor)
-    if plan.accum > 1 and not passed:
+    if plan.accum > 1 and not passed and req.workers == 1:
         _diagnose(record, ref, config, plan, mine, names)
+
+
+def _multiworker_trajectory(ref: _Reference, config: TrainingConfig):
+    """The strategy's updates on `req.workers` local worker processes, from the reference's
+    initial weights; the chief's trajectory."""
+    from bench.execute.multiworker import launch
+
+    req = ref.req
+    results, failure = launch("trajectory", {
+        "config": config, "dataset": ref.data.name, "updates": req.updates,
+        "limit_train": req.updates * req.effective_batch, "initial": ref.initial}, req.workers)
+    if failure:
+        raise RuntimeError(failure)
+    return results[0]
 
 
 def _first_windows(ref: _Reference, plan: AccumulationPlan, n: int) -> list:
     """The first `n` windows of the data order every strategy saw (crossing epochs if needed)."""
-    feed = WindowFeed(ref.data.train, plan, ref.req.seed, ref.req.dtype)
+    feed = WindowFeed(ref.data.train, plan, ref.req.seed, data_dtype(ref.req.dtype))
     out, epoch = [], 0
     while len(out) < n:
         out += [tuple(_copy(a) for a in w) for w in islice(feed.windows(epoch), n - len(out))]
@@ -299,6 +330,18 @@ def _diagnose(record, ref: _Reference, config, plan, mine, names) -> None:
         diag["not_reset_rel_error"] = compare(mine.gradients[1],
                                               [a + b for a, b in zip(applied, g2)])
     record["diagnostics"] = diag
+
+
+def _probe_loss_scaling(record, ref: _Reference, strategy: str, plan: AccumulationPlan) -> None:
+    """mixed_float16: what the strategy does with the loss scale under an injected overflow."""
+    from bench.equivalence import loss_scale
+
+    feed = WindowFeed(ref.data.train, plan, ref.req.seed, data_dtype(ref.req.dtype))
+    facts = loss_scale.probe(ref.req.training(strategy, plan), ref.data.spec, feed, ref.initial,
+                             ref.run_dist, make_comparable)
+    facts["composes"] = (facts["whole_update_skipped"] and facts["halvings_at_overflow"] == 1
+                         and facts["growth_doublings_in_a_clean_update"] == 0)
+    record["loss_scaling"] = facts
 
 
 def _judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> None:
@@ -368,7 +411,12 @@ def _judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> Non
     record["loss_reported_correctly"] = loss_note is None
     if loss_note:
         reasons.append(loss_note)
-    record["verdict"] = "equivalent" if l1_ok and l2_ok else "not equivalent"
+    scaling = record.get("loss_scaling")
+    scaling_ok = scaling is None or scaling["composes"]
+    if scaling is not None:
+        reasons += scaling["reasons"]
+        record["levels"]["loss_scaling"] = "pass" if scaling_ok else "fail"
+    record["verdict"] = "equivalent" if l1_ok and l2_ok and scaling_ok else "not equivalent"
     record["reasons"] = reasons
 
 

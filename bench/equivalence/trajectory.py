@@ -14,6 +14,7 @@ import numpy as np
 
 from bench.equivalence.gradient import captured
 from bench.training.feed import WindowFeed
+from bench.training.optim import inner
 from bench.training.setup import TrainingConfig, build_trainer
 from bench.training.strategies import UpdateEvent
 from models.specs import InputSpec
@@ -62,7 +63,7 @@ def run_updates(config: TrainingConfig, spec: InputSpec, feed: WindowFeed, updat
         epoch += 1
     out.finish = trainer.finish()
     out.reports_loss = trainer.reports_loss
-    steps = getattr(trainer.p.optimizer, "steps", None)
+    steps = getattr(inner(trainer.p.optimizer), "steps", None)
     out.optimizer_steps = int(steps.numpy()) if steps is not None else None
     return out
 
@@ -72,9 +73,19 @@ def distances(run: Trajectory, reference: Trajectory) -> list[float]:
             for w, r in zip(run.weights, reference.weights)]
 
 
-def one_ulp(weights: list[np.ndarray], direction: float) -> list[np.ndarray]:
+#: Relative size of one unit in the last place of the 16-bit compute types (at 1.0).
+COMPUTE_ULP = {"mixed_float16": 2.0 ** -10, "mixed_bfloat16": 2.0 ** -7}
+
+
+def one_ulp(weights: list[np.ndarray], direction: float,
+            precision: str = "float32") -> list[np.ndarray]:
     """Every weight moved one representable value towards `direction` (+inf or -inf): the
-    smallest possible perturbation of the starting point."""
+    smallest possible perturbation of the starting point — in the precision the model computes
+    in (for the mixed policies a float32 one-ulp step would vanish in the 16-bit cast, so the
+    weights move by one 16-bit ulp instead)."""
+    if precision in COMPUTE_ULP:
+        step = COMPUTE_ULP[precision] * np.sign(direction)
+        return [(w * (1 + step)).astype(w.dtype) for w in weights]
     return [np.nextafter(w, direction).astype(w.dtype) for w in weights]
 
 

@@ -54,6 +54,9 @@ class Job:
     def model(self) -> str:
         return self.spec.model
 
+    def env_dict(self) -> dict[str, str]:
+        return dict(self.env)
+
     def identities(self) -> list[Identity]:
         return self.spec.identities() if self.kind == "equivalence" else [self.spec.identity()]
 

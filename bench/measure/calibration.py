@@ -53,7 +53,7 @@ def calibrate(steps: int = STEPS, warmup: int = WARMUP) -> dict:
 class CalibrationSpec:
     """Where in the sweep the calibration runs ("start" or "end": drift shows between them)."""
 
-    position: str = "start"
+    position: str = "start"  # "start" or "end" (":shard1of2" when a sweep is sharded)
 
     model = "calibration"  # the worker group it runs in (it needs no data set)
 

@@ -26,6 +26,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def visible_gpus() -> list[str]:
+    """The GPUs a sweep may give its configurations, without starting TensorFlow (the sweep's
+    own process must not initialise CUDA): $CUDA_VISIBLE_DEVICES if set, else NVML's count."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [d.strip() for d in listed.split(",") if d.strip() and d.strip() != "-1"]
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            return [str(i) for i in range(pynvml.nvmlDeviceGetCount())]
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # no driver, no library: no GPU
+        return []
+
+
 def usable_cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))

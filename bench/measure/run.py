@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -56,6 +57,10 @@ class RunConfig:
         "help": "evaluation batch (default: the micro-batch for measure runs, 500 for outcome)"})
     model_output: str | None = field(default=None, metadata={
         "help": "a user's model (package.module:builder): logits (default) or probability"})
+    precision: str = field(default="float32", metadata={
+        "help": "float32, float64, mixed_float16 (with loss scaling) or mixed_bfloat16"})
+    workers: int = field(default=1, metadata={
+        "help": "MultiWorkerMirroredStrategy workers: B = micro x accum x replicas x workers"})
 
     def __post_init__(self) -> None:
         if self.probes is not None and not isinstance(self.probes, tuple):
@@ -65,14 +70,15 @@ class RunConfig:
     def plan(self):
         from bench.training.plan import AccumulationPlan
 
-        return AccumulationPlan.of(self.effective_batch, self.micro, replicas=self.replicas)
+        return AccumulationPlan.of(self.effective_batch, self.micro,
+                                   replicas=self.replicas * self.workers)
 
     def training(self):
         from bench.training.setup import TrainingConfig
 
         return TrainingConfig(self.model, self.strategy, self.plan(), self.preset,
                               self.lr_schedule, self.learning_rate, self.seed, self.jit,
-                              self.fused, self.model_output)
+                              self.fused, self.model_output, self.precision)
 
     def _validate(self) -> None:
         from bench.data.registry import get_dataset_entry
@@ -88,6 +94,8 @@ class RunConfig:
             if not isinstance(value, int) or value < (1 if name == "epochs" else 0):
                 raise BenchError(f"{name} must be a {'positive' if name == 'epochs' else 'non-negative'} "
                                  f"integer, got {value!r}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise BenchError(f"workers must be a positive integer, got {self.workers!r}")
         for name in ("limit_train", "limit_test", "eval_every", "eval_batch"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
@@ -102,8 +110,8 @@ class RunConfig:
                     if k in ("model", "strategy", "effective_batch", "micro", "seed")
                     or v != defaults[k]}
         return make_identity("run", {**defining, "pair": self.plan().label},
-                             ["model", "purpose", "strategy", "pair", "jit", "lr_schedule",
-                              "replicas", "seed"])
+                             ["model", "purpose", "strategy", "pair", "precision", "jit",
+                              "lr_schedule", "replicas", "workers", "seed"])
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -136,6 +144,12 @@ def measured_run(cfg: RunConfig, sources=None) -> dict[str, Any]:
     (except BenchError: bad input or a data set that is not available)."""
     from bench.runtime import pin_malloc_trim_threshold
 
+    if cfg.workers > 1:
+        if "TF_CONFIG" not in os.environ:
+            return _multiworker_run(cfg, sources)
+        from bench.execute.multiworker import strategy
+
+        strategy()  # a node of a cluster: the collective context comes before any other op
     record = base_record(cfg)
     record["malloc_trim_threshold"] = pin_malloc_trim_threshold()
     started = time.perf_counter()
@@ -151,6 +165,31 @@ def measured_run(cfg: RunConfig, sources=None) -> dict[str, Any]:
     finally:
         seconds = record.setdefault("seconds", {})
         seconds["total"] = round(time.perf_counter() - started, 3)
+    return record
+
+
+def _multiworker_run(cfg: RunConfig, sources) -> dict[str, Any]:
+    """Start `cfg.workers` local workers; the chief's record, with every worker's figures."""
+    from bench.execute.multiworker import launch
+
+    started = time.perf_counter()
+    data_dir = str(sources.data_dirs[0]) if sources is not None and sources.data_dirs else None
+    results, failure = launch("run", {"config": cfg.to_json()}, cfg.workers, data_dir=data_dir)
+    if failure:
+        record = base_record(cfg)
+        record.update(status="error", error=failure,
+                      seconds={"total": round(time.perf_counter() - started, 3)})
+        return record
+    record = results[0]
+    record["workers"] = [{"worker": r["worker"], "status": r["status"], "error": r.get("error"),
+                          "throughput_samples_per_s": r.get("throughput_samples_per_s"),
+                          "memory": {n: m.get("peak_bytes") for n, m in (r.get("memory") or {}).items()
+                                     if m.get("available")},
+                          "seconds": r.get("seconds")} for r in results]
+    bad = [w for w in record["workers"] if w["status"] != "ok"]
+    if bad:
+        record.update(status=bad[0]["status"], error=f"worker {bad[0]['worker']}: {bad[0]['error']}")
+    record["seconds"]["total"] = round(time.perf_counter() - started, 3)
     return record
 
 
@@ -200,7 +239,7 @@ def _train(cfg: RunConfig, record: dict, sources) -> None:
     from bench.measure.memory_model import state_bytes
     from bench.measure.probes import make_probes
     from bench.measure.timing import Throughput
-    from bench.runtime import distribution
+    from bench.runtime import data_dtype, distribution
     from bench.training.evaluate import Evaluator
     from bench.training.feed import WindowFeed, epoch_permutation
     from bench.training.setup import build_trainer
@@ -213,11 +252,14 @@ def _train(cfg: RunConfig, record: dict, sources) -> None:
     record["dataset_choice"] = why
     record["environment"] = describe()
     plan = cfg.plan()
-    feed = WindowFeed(data.train, plan, cfg.seed, tensors=True)  # before any baseline
+    feed = WindowFeed(data.train, plan, cfg.seed, data_dtype(cfg.precision),
+                      tensors=True)  # before any baseline
     total_updates = cfg.epochs * feed.updates_per_epoch
-    trainer = build_trainer(cfg.training(), data.spec, total_updates, distribution(cfg.replicas))
+    trainer = build_trainer(cfg.training(), data.spec, total_updates,
+                            distribution(cfg.replicas, cfg.workers))
     eval_batch = cfg.eval_batch or (plan.micro if cfg.purpose == "measure" else 500)
-    evaluator = Evaluator(trainer.p.model, entry.output, batch_size=eval_batch)
+    evaluator = Evaluator(trainer.p.model, entry.output, batch_size=eval_batch,
+                          float_dtype=data_dtype(cfg.precision))
     curve = _Curve(evaluator, data, plan, cfg.eval_every if cfg.purpose == "outcome" else None)
     train_eval = data.train.head(cfg.eval_train_samples) if cfg.eval_train_samples else None
     record["model_state"] = state_bytes(trainer)

@@ -244,7 +244,10 @@ def naive_line(res: Results, answers: list[ModelAnswer]) -> str | None:
 def timing(res: Results) -> dict[str, Any]:
     """The sweep's wall time and what share of it trained (timed updates + evaluation of every
     run; runs that shared the machine count by their share of it)."""
-    wall = sum(s["wall_seconds"] for s in res.sessions)
+    per_shard: dict = {}
+    for s in res.sessions:  # sessions of one shard add up; shards ran side by side
+        per_shard[s.get("shard")] = per_shard.get(s.get("shard"), 0.0) + s["wall_seconds"]
+    wall = max(per_shard.values(), default=0.0)
     jobs = max((s.get("jobs", 1) for s in res.sessions), default=1)
     train = analyses = 0.0
     for r in res.records:
@@ -254,10 +257,13 @@ def timing(res: Results) -> dict[str, Any]:
             train += share * ((seconds.get("updates") or 0) + (seconds.get("evaluation") or 0))
         elif r["kind"] == "equivalence":
             analyses += share * (seconds.get("total") or 0)
+    gpus = max((len(s.get("gpus") or []) for s in res.sessions), default=0)
     return {"wall_seconds": wall, "training_seconds": train, "analysis_seconds": analyses,
-            "sessions": len(res.sessions), "jobs": jobs,
-            "training_share": train / wall if wall else None,
-            "analysis_share": analyses / wall if wall else None}
+            "sessions": len(res.sessions), "jobs": jobs, "gpus": gpus,
+            "shards": len([k for k in per_shard if k]),
+            "machine_seconds": sum(per_shard.values()),
+            "training_share": train / sum(per_shard.values()) if wall else None,
+            "analysis_share": analyses / sum(per_shard.values()) if wall else None}
 
 
 def _clock(seconds: float) -> str:
@@ -280,9 +286,12 @@ def run_facts(res: Results) -> list[str]:
     if t["wall_seconds"]:
         share = (f"; training (timed updates + evaluation) {t['training_share']:.0%} of it, "
                  f"equivalence analyses {t['analysis_share']:.0%}") if t["training_share"] is not None else ""
+        how = (f"up to {t['jobs']} configurations at once, one per GPU" if t["gpus"] > 1 else
+               f"up to {t['jobs']} outcome runs or analyses at once (measure runs always alone)")
+        shards = (f" in {t['shards']} shards run side by side ({_clock(t['machine_seconds'])} "
+                  f"of machine time)" if t["shards"] > 1 else "")
         lines.append(f"- **Sweep**: {_clock(t['wall_seconds'])} of wall time over "
-                     f"{t['sessions']} session(s), up to {t['jobs']} outcome runs or analyses at "
-                     f"once (measure runs always alone){share}.")
+                     f"{t['sessions']} session(s){shards}, {how}{share}.")
     lines.append("- **Data**: " + ("; ".join(data) or "?") + ".")
     lines.append("- **Memory probes**: " + "; ".join(
         f"`{n}` " + ("measured" if ok else f"not available ({why})") for n, (ok, why) in notes.items())

@@ -55,12 +55,18 @@ def _measure_items(model: str, s: ModelSettings) -> list[SweepItem]:
     pairs = ([("large_batch", s.effective_batch)] if "large_batch" in m.strategies else [])
     pairs += [(st, micro) for micro in s.accumulating
               for st in (*m.strategies, *m.references) if st != "large_batch"]
+    variants = [{"precision": p} for p in m.precisions if p != "float32"]
+    variants += [{"jit": True}] if m.jit else []
+    ends = [s.effective_batch, *([min(s.accumulating)] if s.accumulating else [])]
+    for variant in variants:  # precision and XLA rows: the variant strategies at B x1, smallest
+        pairs += [(st, micro, variant) for micro in ends for st in m.variant_strategies
+                  if (st == "large_batch") == (micro == s.effective_batch)]
     items = []
     for seed in m.seeds:
-        for strategy, micro in pairs:
+        for strategy, micro, *variant in pairs:
             cfg = _run(model, s, strategy, micro, purpose="measure", seed=seed,
                        limit_train=m.updates * s.effective_batch, limit_test=m.limit_test,
-                       warmup=m.warmup)
+                       warmup=m.warmup, **(variant[0] if variant else {}))
             items.append(SweepItem(cfg.identity().name, "measure", Job.run(cfg, timeout=s.timeout)))
     return items
 
@@ -72,12 +78,18 @@ def _equivalence_items(model: str, s: ModelSettings) -> list[SweepItem]:
     smallest_only = tuple(st for st in eq.strategies if st not in eq.all_pairs)
     requests = []
     for dtype in eq.dtypes:
-        strategies = eq.strategies if dtype == "float32" else (eq.float64_strategies or eq.strategies)
+        strategies = (eq.strategies if dtype != "float64"
+                      else (eq.float64_strategies or eq.strategies))
         micros = s.accumulating if dtype == "float32" else (min(s.accumulating),)
         requests.append((dtype, EquivalenceRequest(
             model=model, strategies=strategies, effective_batch=s.effective_batch, micros=micros,
             dataset=s.dataset, dtype=dtype, updates=eq.updates, preset=s.preset,
             smallest_only=smallest_only, model_output=s.model_output)))
+    if eq.jit:
+        requests.append(("xla", EquivalenceRequest(
+            model=model, strategies=eq.strategies, effective_batch=s.effective_batch,
+            micros=(min(s.accumulating),), dataset=s.dataset, updates=eq.updates,
+            preset=s.preset, jit=True, model_output=s.model_output)))
     if eq.schedule_pitfall:
         requests.append((f"{PITFALL_SCHEDULE}-lr", EquivalenceRequest(
             model=model, strategies=("keras_builtin", "accumulate"),
@@ -104,6 +116,36 @@ def _outcome_items(model: str, s: ModelSettings) -> list[SweepItem]:
                        eval_every=o.eval_every, probes=())
             items.append(SweepItem(cfg.identity().name, "outcome", Job.run(cfg, timeout=s.timeout)))
     return items
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """'i/n' -> (i, n), 1 <= i <= n."""
+    if not text:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise BenchError(f"shard must be i/n (e.g. 2/4), got {text!r}") from None
+    if not 1 <= i <= n:
+        raise BenchError(f"shard {text!r}: i must be between 1 and n")
+    return i, n
+
+
+def shard(items: list[SweepItem], which: tuple[int, int] | None) -> list[SweepItem]:
+    """A deterministic share of a sweep: every n-th item from the i-th (the profile's order, so
+    every shard gets a mix of models and phases). Each shard times its own calibration step."""
+    if which is None:
+        return items
+    i, n = which
+    work = [x for x in items if x.phase != "calibrate"]
+    mine = work[i - 1::n]
+    if not any(x.phase == "measure" for x in mine):
+        return mine
+    tag = f"{i}of{n}"
+    calibrations = [SweepItem(f"calibration:{position}:shard{tag}", "calibrate",
+                              Job.calibration(f"{position}:shard{tag}", timeout=600))
+                    for position in ("start", "end")]
+    return [calibrations[0], *mine, calibrations[1]]
 
 
 def expand(profile: Profile, only_models: list[str] | None = None) -> list[SweepItem]:

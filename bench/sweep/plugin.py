@@ -31,6 +31,9 @@ def pytest_addoption(parser) -> None:
                          "per core, at most 4; measure runs always run alone)")
     group.addoption("--accumbench-data-dir", default=None,
                     help="directory with local copies of the data sets")
+    group.addoption("--accumbench-shard", default=None, metavar="i/n",
+                    help="run the i-th of n deterministic shares of the profile (a job array, "
+                         "a few machines); `python -m bench merge` joins their results")
 
 
 class SweepPlugin:
@@ -64,7 +67,7 @@ class SweepPlugin:
             self.profile, selected, results, all_items=self.all_items,
             data_dir=opt("--accumbench-data-dir"), rerun=opt("--accumbench-rerun"),
             retries=0 if opt("--accumbench-no-retry") else 1, jobs=opt("--accumbench-jobs"),
-            say=self._say)
+            say=self._say, shard=opt("--accumbench-shard"))
         self.progress = Progress([i.phase for i in selected])
 
     def _say(self, text: str) -> None:
@@ -117,19 +120,28 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "sweep: one configuration of the benchmark sweep")
     if not name:
         return
+    from bench.errors import BenchError
+    from bench.sweep.profiles import _read
+
+    try:
+        _read(name)  # an unknown profile is a usage error before TensorFlow is even imported
+    except BenchError as e:
+        raise pytest.UsageError(str(e)) from None
     from bench.runtime import configure_allocator, import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    from bench.errors import BenchError
-    from bench.sweep.plan import expand
+    from bench.sweep.plan import expand, parse_shard, shard
     from bench.sweep.profiles import load_profile
 
     only = config.getoption("--accumbench-only-models")
     try:
         configure_allocator()
         profile = load_profile(name, config.getoption("--accumbench-set"))
+        which = parse_shard(config.getoption("--accumbench-shard"))
         all_items = expand(profile)
-        items = expand(profile, only.split(",") if only else None)
+        items = shard(expand(profile, only.split(",") if only else None), which)
+        if which:  # the other shards' configurations are not stale here
+            all_items = all_items + [i for i in items if i.phase == "calibrate"]
     except BenchError as e:  # one line, exit status 4 (pytest's usage error), no traceback
         raise pytest.UsageError(str(e)) from None
     plugin = SweepPlugin(config, profile, all_items)

@@ -59,10 +59,21 @@ class MeasureSettings:
     warmup: int = _help("updates excluded from the timing (tracing, first touch)", 3)
     seeds: tuple[int, ...] = _help("seeds per configuration", factory=lambda: (0,))
     limit_test: int = _help("test samples evaluated at the end (a sanity check, not judged)", 512)
+    precisions: tuple[str, ...] = _help(
+        "precisions measured besides float32 (mixed_float16, mixed_bfloat16), for "
+        "`variant_strategies` at B x1 and the smallest pair", factory=tuple)
+    jit: bool = _help("also measure `variant_strategies` XLA-compiled (jit_compile) at B x1 and "
+                      "the smallest pair", False)
+    variant_strategies: tuple[str, ...] = _help(
+        "strategies measured in the extra precisions and with XLA",
+        factory=lambda: ("large_batch", "accumulate"))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategies", _strs(self.strategies, "measure.strategies"))
         object.__setattr__(self, "references", _strs(self.references, "measure.references"))
+        object.__setattr__(self, "precisions", _strs(self.precisions, "measure.precisions"))
+        object.__setattr__(self, "variant_strategies",
+                           _strs(self.variant_strategies, "measure.variant_strategies"))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         if self.updates < 2 * self.warmup + 2:
             raise BenchError(f"measure.updates must be at least 2 x warmup + 2, got {self.updates}")
@@ -115,6 +126,8 @@ class EquivalenceSettings:
     schedule_pitfall: bool = _help(
         "also run keras_builtin and accumulate with a decaying schedule at the smallest pair",
         False)
+    jit: bool = _help("also analyse the strategies XLA-compiled (jit_compile), float32, at the "
+                      "smallest pair", False)
     timeout: float = _help("seconds per analysis process", 900.0)
 
     def __post_init__(self) -> None:
@@ -123,9 +136,11 @@ class EquivalenceSettings:
         if self.float64_strategies is not None:
             object.__setattr__(self, "float64_strategies",
                                _strs(self.float64_strategies, "equivalence.float64_strategies"))
-        bad = [d for d in self.dtypes if d not in ("float32", "float64")]
+        from bench.runtime import PRECISIONS
+
+        bad = [d for d in self.dtypes if d not in PRECISIONS]
         if bad:
-            raise BenchError(f"equivalence.dtypes: {', '.join(bad)} (float32 or float64)")
+            raise BenchError(f"equivalence.dtypes: {', '.join(bad)} (one of {', '.join(PRECISIONS)})")
 
 
 SECTIONS = {"measure": MeasureSettings, "outcome": OutcomeSettings,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.execute.client import Handle, Worker
-from bench.measure.environment import cpu_model, usable_cpus
+from bench.measure.environment import cpu_model, usable_cpus, visible_gpus
 from bench.results import store
 from bench.results.identity import SCHEMA
 from bench.sweep.plan import SweepItem
@@ -40,10 +40,19 @@ class SweepSession:
     def __init__(self, profile: Profile, items: list[SweepItem], results: Path, *,
                  all_items: list[SweepItem] | None = None, data_dir: str | None = None,
                  rerun: bool = False, retries: int = 1, jobs: int | None = None,
-                 say: Callable[[str], None] = print) -> None:
+                 say: Callable[[str], None] = print, shard: str | None = None,
+                 gpus: list[str] | None = None, worker_factory=Worker) -> None:
         self.profile, self.items, self.results = profile, list(items), Path(results)
-        self.data_dir, self.retries, self.say = data_dir, retries, say
-        self.jobs = jobs or profile.jobs or default_jobs()
+        self.data_dir, self.retries, self.say, self.shard = data_dir, retries, say, shard
+        self.worker_factory = worker_factory
+        # several GPUs: one configuration per GPU at a time, measure runs included
+        self.gpus = visible_gpus() if gpus is None else gpus
+        if len(self.gpus) > 1:
+            self.jobs = len(self.gpus)
+            say(f"{len(self.gpus)} GPUs: up to {self.jobs} configurations at once, one per GPU "
+                f"(CUDA_VISIBLE_DEVICES per configuration)")
+        else:
+            self.jobs = jobs or profile.jobs or default_jobs()
         self.digest = profile.digest()
         if rerun and self.results.exists():
             self.results.unlink()
@@ -107,7 +116,12 @@ class SweepSession:
         """Run `item` (and, beside it, what may share the machine); returns its records."""
         if item.id in self.launched and item.id not in self.handles:
             return [self.stored[k] for k in item.keys]  # a look-ahead already ran it
-        if item.job.exclusive:
+        if len(self.gpus) > 1:  # a GPU each: every item may run beside the others
+            if item.id not in self.handles:
+                self._wait_for_slot()
+                self._launch(item, threads=None)
+            self._look_ahead(item, any_kind=True)
+        elif item.job.exclusive:
             self._drain()
             self._launch(item, threads=None)
         else:
@@ -126,18 +140,26 @@ class SweepSession:
             for group in [g for g in self.workers if g != item.group]:
                 if not any(h for i, h in self.handles.items() if self._item(i).group == group):
                     self.workers.pop(group).close()  # its data set is no longer needed
-            worker = self.workers[item.group] = Worker(self.data_dir)
+            worker = self.workers[item.group] = self.worker_factory(self.data_dir)
         preload = [r for i in self.items if i.group == item.group for r in i.job.data_requests()]
         job = dataclasses.replace(item.job, threads=threads)
+        if len(self.gpus) > 1:
+            busy = {h.job.env_dict().get("CUDA_VISIBLE_DEVICES") for h in self.handles.values()}
+            gpu = next(g for g in self.gpus if g not in busy)
+            job = dataclasses.replace(job, env=(*job.env, ("CUDA_VISIBLE_DEVICES", gpu)))
         self.handles[item.id] = worker.submit(job, preload)
         self.launched.add(item.id)
         self.ran += 1
 
-    def _look_ahead(self, item: SweepItem) -> None:
+    def _wait_for_slot(self) -> None:
+        while len(self.handles) >= self.jobs:
+            self._collect(0.5)
+
+    def _look_ahead(self, item: SweepItem, any_kind: bool = False) -> None:
         for nxt in self.items[self.order[item.id] + 1:]:
             if len(self.handles) >= self.jobs:
                 return
-            if nxt.group != item.group or nxt.job.exclusive:
+            if nxt.group != item.group or (nxt.job.exclusive and not any_kind):
                 return
             if nxt.id not in self.handles and not self.finished(nxt):
                 self._launch(nxt, threads=self._threads())
@@ -187,7 +209,8 @@ class SweepSession:
                 "profile_digest": self.digest, "started_at": self.started_at,
                 "finished_at": _now(), "wall_seconds": round(time.perf_counter() - self.started, 1),
                 "items_run": self.ran, "items_skipped": self.skipped, "jobs": self.jobs,
-                "interrupted": interrupted, "cpu_model": cpu_model(), "usable_cpus": usable_cpus()})
+                "interrupted": interrupted, "cpu_model": cpu_model(), "usable_cpus": usable_cpus(),
+                "gpus": self.gpus, "shard": self.shard})
 
 
 def _now() -> str:

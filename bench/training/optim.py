@@ -105,13 +105,24 @@ OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
 
 
 def make_optimizer(name: str, schedule, weight_decay: float | None = None,
-                   accumulation_steps: int | None = None,
-                   record_gradients: bool = False) -> keras.optimizers.Optimizer:
-    """The recipe's optimizer; `accumulation_steps` switches on Keras' built-in accumulation."""
+                   accumulation_steps: int | None = None, record_gradients: bool = False,
+                   loss_scale: bool = False,
+                   loss_scale_growth: int = 2000) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer; `accumulation_steps` switches on Keras' built-in accumulation;
+    `loss_scale` wraps it in Keras' LossScaleOptimizer (mixed_float16), as `compile` would."""
     if name not in OPTIMIZERS:
         raise BenchError(f"unknown optimizer {name!r} (optimizers: {', '.join(OPTIMIZERS)})")
     cls = recording(OPTIMIZERS[name]) if record_gradients else OPTIMIZERS[name]
     kwargs = {"gradient_accumulation_steps": accumulation_steps} if accumulation_steps else {}
     if name == "adamw":
         kwargs["weight_decay"] = weight_decay or 0.0
-    return cls(learning_rate=schedule, **kwargs)
+    optimizer = cls(learning_rate=schedule, **kwargs)
+    if loss_scale:
+        optimizer = keras.optimizers.LossScaleOptimizer(
+            optimizer, dynamic_growth_steps=loss_scale_growth)
+    return optimizer
+
+
+def inner(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+    """The optimizer that updates the weights (inside a LossScaleOptimizer, if any)."""
+    return getattr(optimizer, "inner_optimizer", optimizer)

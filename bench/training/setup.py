@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from bench.errors import BenchError
+from bench.runtime import PRECISIONS, precision_policy
 from bench.training.objective import mean_loss, output_width, summed_loss
 from bench.training.optim import SCHEDULES, make_optimizer, make_schedule
 from bench.training.plan import AccumulationPlan
@@ -31,6 +32,8 @@ class TrainingConfig:
     jit: bool = False
     fused: bool = True                   # accumulate: one traced function per update
     model_output: str | None = None      # a user's model: logits (default) or probability
+    precision: str = "float32"           # float32 | float64 | mixed_float16 | mixed_bfloat16
+    loss_scale_growth: int = 2000        # LossScaleOptimizer's dynamic_growth_steps (float16)
 
     def entry(self):
         try:
@@ -47,6 +50,9 @@ class TrainingConfig:
         if self.lr_schedule not in SCHEDULES:
             raise BenchError(f"unknown learning-rate schedule {self.lr_schedule!r} "
                              f"(schedules: {', '.join(SCHEDULES)})")
+        if self.precision not in PRECISIONS:
+            raise BenchError(f"precision must be one of {', '.join(PRECISIONS)}, got "
+                             f"{self.precision!r}")
         if self.strategy == "large_batch" and self.plan.accum != 1:
             raise BenchError(f"large_batch trains whole effective batches: micro-batch must be "
                              f"{self.plan.effective_batch // self.plan.replicas} (accum 1), "
@@ -69,8 +75,9 @@ def build_trainer(config: TrainingConfig, spec: InputSpec, total_updates: int, d
         strategy = type(strategy)(fused=config.fused)
     recipe = entry.recipe
     keras.utils.set_random_seed(config.seed)
-    with distribution.scope():
+    with distribution.scope(), precision_policy(config.precision):
         model = entry.build(spec, config.preset)
+        _check_dtype(model, config)
         if initial_weights is not None:
             model.set_weights(initial_weights)
         if prepare_model is not None:
@@ -78,10 +85,27 @@ def build_trainer(config: TrainingConfig, spec: InputSpec, total_updates: int, d
         schedule = make_schedule(config.lr_schedule, config.learning_rate or recipe.learning_rate,
                                  total_updates)
         opt = make_optimizer(recipe.optimizer, schedule, recipe.weight_decay,
-                             strategy.builtin_accumulation_steps(config.plan), record_gradients)
+                             strategy.builtin_accumulation_steps(config.plan), record_gradients,
+                             loss_scale=config.precision == "mixed_float16",
+                             loss_scale_growth=config.loss_scale_growth)
         width = output_width(model)
         parts = TrainerParts(model, opt, schedule, summed_loss(entry.output, width),
                              mean_loss(entry.output, width), config.plan, distribution, config.jit)
         trainer = strategy.trainer(parts)
         trainer.build()
     return trainer
+
+
+def _check_dtype(model: keras.Model, config: TrainingConfig) -> None:
+    """The variables really are in the precision asked for (float64 needs floatx and the dtype
+    policy set before the first layer; a model built otherwise would silently stay float32)."""
+    want = "float64" if config.precision == "float64" else "float32"
+    wrong = sorted({v.dtype for v in model.weights if "float" in str(v.dtype)} - {want})
+    if wrong:
+        raise BenchError(f"{config.model} built with {', '.join(map(str, wrong))} variables for "
+                         f"precision {config.precision} (expected {want})")
+    compute = model.dtype_policy.compute_dtype
+    expected = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}.get(config.precision, want)
+    if compute != expected:
+        raise BenchError(f"{config.model} computes in {compute}, not {expected} as precision "
+                         f"{config.precision} asks")

@@ -105,6 +105,9 @@ class Trainer(ABC):
         """Mean loss over the global window (or over `samples`) and its (dense) gradient, for
         one (micro-)batch.
 
+        Under mixed_float16 the gradient is of the loss times the optimizer's loss scale (the
+        LossScaleOptimizer divides it out when the update is applied).
+
         Embedding gradients arrive as IndexedSlices with repeated rows; Keras 3's Adam squares
         the slices before the repeats are summed (second moment gets sum(g_i^2), not
         (sum g_i)^2). Densifying first makes every harness loop apply the true gradient.
@@ -112,8 +115,12 @@ class Trainer(ABC):
         with tf.GradientTape() as tape:
             pred = self.p.model(x, training=True)
             loss = self.p.loss(y, pred, sample_weight=w) / tf.cast(
-                samples or self.p.plan.effective_batch, pred.dtype)
-        grads = tape.gradient(loss, self.vars)
+                samples or self.p.plan.effective_batch, "float64" if pred.dtype == tf.float64
+                else "float32")
+            # mixed_float16: the loss scale of this update (the same for its k micro-batches);
+            # the optimizer unscales, checks for overflow and skips once per update
+            scaled = self.p.optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, self.vars)
         return loss, [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
                       for g in grads]
 

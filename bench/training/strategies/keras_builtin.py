@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench.training.feed import EpochFeed, Window
+from bench.training.optim import inner
 from bench.training.strategies.base import OnUpdate, Strategy, Trainer, TrainerParts
 
 
@@ -80,7 +81,7 @@ class FitTrainer(Trainer):
 
     def finish(self) -> dict:
         """How many micro-batches sit in Keras' accumulators, never applied."""
-        opt = self.p.optimizer
+        opt = inner(self.p.optimizer)
         micro_steps = int(opt._iterations.numpy())  # raw counter: Keras advances it per micro-batch
         k = opt.gradient_accumulation_steps or 1
         return {"micro_steps": micro_steps, "updates_applied": micro_steps // k,

@@ -19,11 +19,14 @@ class NaiveTrainer(Trainer):
             raise NotImplementedError("the naive blog loop is single-device (no tf.distribute)")
         loss_fn, model = parts.mean_loss, parts.model
 
+        optimizer = parts.optimizer
+
         @tf.function(jit_compile=parts.jit)
         def train_step(x, y, w):
             with tf.GradientTape() as tape:
                 loss = loss_fn(y, model(x, training=True), sample_weight=w)
-            return loss, tape.gradient(loss, model.trainable_variables)
+                scaled = optimizer.scale_loss(loss)  # mixed precision, as Keras' guide has it
+            return loss, tape.gradient(scaled, model.trainable_variables)
 
         self._train_step = train_step
         self.accum_gradient = [tf.zeros_like(v) for v in self.vars]

@@ -1,0 +1,173 @@
+"""More than one machine, on TensorFlow's own engine: `MultiWorkerMirroredStrategy`.
+
+`launch` starts N worker processes on this machine (`TF_CONFIG` with free localhost ports,
+collective ops over loopback), each running one task, and watches them: if any worker dies,
+the others are stopped at once (a collective op would otherwise wait forever) and the task
+fails with the dead worker's last lines. Every worker writes its own result; the chief's
+(task 0) is the main one. On a real cluster, run the same command on every node with that
+node's `TF_CONFIG` instead: `worker_main` is then what each node runs.
+
+Tasks: "run" (a measured run; each worker measures its own memory and speed) and "trajectory"
+(the updates of an equivalence analysis, from given initial weights; the chief saves the
+trajectory for the analysis to compare with its single-process reference).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_STRATEGY = None
+
+
+def strategy():
+    """This process's MultiWorkerMirroredStrategy (created once: TensorFlow requires it to
+    exist before any other op of the process)."""
+    global _STRATEGY
+    if _STRATEGY is None:
+        import tensorflow as tf
+
+        _STRATEGY = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=tf.distribute.experimental.CommunicationOptions(
+                implementation=tf.distribute.experimental.CommunicationImplementation.RING))
+    return _STRATEGY
+
+
+def cluster_size() -> int | None:
+    """Workers in the cluster this process belongs to ($TF_CONFIG), or None."""
+    spec = os.environ.get("TF_CONFIG")
+    if not spec:
+        return None
+    return len(json.loads(spec).get("cluster", {}).get("worker", []))
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _tail(path: Path, lines: int = 4) -> str:
+    try:
+        kept = [ln for ln in path.read_text(errors="replace").splitlines()
+                if ln.strip() and not ln.startswith(("WARNING:", "I0000", "E0000"))]
+    except OSError:
+        return ""
+    return " | ".join(kept[-lines:])[-800:]
+
+
+def launch(task: str, payload: dict[str, Any], workers: int, timeout: float | None = None,
+           data_dir: str | None = None) -> tuple[list[Any] | None, str | None]:
+    """Run `task` on `workers` local processes; (per-worker results, None), or (None, why)."""
+    ports = free_ports(workers)
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    tmp = Path(tempfile.mkdtemp(prefix="accumbench-workers-"))
+    (tmp / "payload.pkl").write_bytes(pickle.dumps(payload))
+    procs = []
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    for i in range(workers):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster,
+                                                      "task": {"type": "worker", "index": i}})}
+        cmd = [sys.executable, "-m", "bench.execute.multiworker", "--task", task,
+               "--payload", str(tmp / "payload.pkl"), "--out", str(tmp / f"result{i}.pkl"),
+               "--threads", str(threads)]
+        if data_dir:
+            cmd += ["--data-dir", data_dir]
+        log = open(tmp / f"worker{i}.log", "wb")
+        procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env))
+        log.close()
+    started = time.monotonic()
+    failure = None
+    try:
+        while any(p.poll() is None for p in procs):
+            dead = [(i, p) for i, p in enumerate(procs) if p.poll() not in (None, 0)]
+            if dead:
+                i, p = dead[0]
+                failure = (f"worker {i} of {workers} died ({_how(p.returncode)}): "
+                           f"{_tail(tmp / f'worker{i}.log')}")
+                break
+            if timeout and time.monotonic() - started > timeout:
+                failure = f"the {workers} workers gave no result within {timeout:.0f} s"
+                break
+            time.sleep(0.2)
+        else:
+            bad = [(i, p.returncode) for i, p in enumerate(procs) if p.returncode != 0]
+            if bad:
+                i, code = bad[0]
+                failure = f"worker {i} of {workers} died ({_how(code)}): {_tail(tmp / f'worker{i}.log')}"
+    finally:
+        for p in procs:  # no orphans: a worker left behind would block in a collective forever
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+            p.wait()
+    if failure:
+        return None, failure
+    return [pickle.loads((tmp / f"result{i}.pkl").read_bytes()) for i in range(workers)], None
+
+
+def _how(code: int) -> str:
+    return f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+
+# -- in each worker ------------------------------------------------------------------------------
+def _task_run(payload: dict, data_dir: str | None) -> dict:
+    from bench.data import Sources
+    from bench.measure.run import RunConfig, measured_run
+
+    record = measured_run(RunConfig.from_json(payload["config"]), Sources.from_env(data_dir))
+    record["worker"] = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+    return record
+
+
+def _task_trajectory(payload: dict, data_dir: str | None):
+    from bench.data import Sources, load_dataset
+    from bench.equivalence import trajectory
+    from bench.equivalence.controls import make_comparable
+    from bench.runtime import data_dtype
+    from bench.training.feed import WindowFeed
+
+    config = payload["config"]
+    data = load_dataset(payload["dataset"], sources=Sources.from_env(data_dir),
+                        seed=config.seed, limit_train=payload["limit_train"])
+    feed = WindowFeed(data.train, config.plan, config.seed, data_dtype(config.precision))
+    return trajectory.run_updates(config, data.spec, feed, payload["updates"], strategy(),
+                                  payload["initial"], make_comparable, record_first_gradient=True)
+
+
+TASKS = {"run": _task_run, "trajectory": _task_trajectory}
+
+
+def worker_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.execute.multiworker")
+    parser.add_argument("--task", choices=list(TASKS), required=True)
+    parser.add_argument("--payload", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--data-dir")
+    args = parser.parse_args(argv)
+    from bench.runtime import configure_allocator, configure_threads, import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    configure_allocator()
+    configure_threads(args.threads)
+    strategy()  # first: TensorFlow wants the collective context before any other op
+    result = TASKS[args.task](pickle.loads(Path(args.payload).read_bytes()), args.data_dir)
+    Path(args.out).write_bytes(pickle.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())

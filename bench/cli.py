@@ -29,11 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from bench.runtime import configure_allocator, import_tensorflow_quietly
-
-    import_tensorflow_quietly()
     try:
-        configure_allocator()
+        if getattr(args, "tensorflow", True):  # `sweep` only starts pytest: no TensorFlow here
+            from bench.runtime import configure_allocator, import_tensorflow_quietly
+
+            import_tensorflow_quietly()
+            configure_allocator()
         return int(args.handler(args) or 0)
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)

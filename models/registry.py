@@ -6,7 +6,7 @@ from typing import Any, Callable, Literal
 
 import keras
 
-from models import cnn, fnet, gmlp, grn_vsn, mlp_mixer
+from models import MODEL_NAMES, cnn, fnet, gmlp, grn_vsn, mlp_mixer
 from models.patch_classifier import PATCH_PRESETS
 from models.specs import ImageSpec, InputSpec, TabularSpec
 
@@ -75,6 +75,8 @@ MODELS: dict[str, ModelEntry] = {e.name: e for e in [
                grn_vsn.GRN_PRESETS, "tabular", "probability",
                Recipe("adam", 1e-3, None, 20, 265, "census_income")),
 ]}
+assert tuple(MODELS) == MODEL_NAMES, "models.MODEL_NAMES must list the registry's models"
+
 
 
 OUTPUTS = ("logits", "probability")

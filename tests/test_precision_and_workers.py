@@ -61,7 +61,9 @@ def test_keras_builtin_with_loss_scaling_drops_a_micro_batch_and_grows_per_micro
     assert "grows per micro-batch" in f["reasons"][1]
 
 
-@pytest.mark.parametrize("precision,tolerance", [("mixed_float16", 1e-2), ("mixed_bfloat16", 8e-2)])
+# mixed_float16 (the loss-scaled one); mixed_bfloat16 runs the same path without loss scaling and
+# is judged in the default sweep
+@pytest.mark.parametrize("precision,tolerance", [("mixed_float16", 1e-2)])
 def test_equivalence_in_reduced_precision_gives_verdicts_with_reasons(capsys, precision, tolerance):
     code = main(["equivalence", "--model", "cnn", "--dataset", "synthetic_fashion_mnist",
                  "--preset", "small", "--strategy", "accumulate,keras_builtin",
@@ -83,8 +85,8 @@ def test_equivalence_in_reduced_precision_gives_verdicts_with_reasons(capsys, pr
 
 def test_xla_compiled_accumulation_is_equivalent(capsys):
     code = main(["equivalence", "--model", "cnn", "--dataset", "synthetic_fashion_mnist",
-                 "--preset", "small", "--strategy", "accumulate", "--effective-batch", "64",
-                 "--micro", "16", "--updates", "4", "--jit", "--json"])
+                 "--preset", "small", "--strategy", "accumulate", "--effective-batch", "32",
+                 "--micro", "16", "--updates", "3", "--jit", "--json"])
     record = json.loads(capsys.readouterr().out)
     assert code == 0 and record["verdict"] == "equivalent" and record["id"]["name"].count(":jit")
 

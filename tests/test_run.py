@@ -9,8 +9,8 @@ import psutil
 import pytest
 
 from bench.errors import BenchError
-from bench.execute import Job, Worker
-from bench.execute.client import judge
+from bench.execute.client import Worker, judge
+from bench.execute.jobs import Job
 from bench.measure.run import RunConfig, measured_run
 
 MIB = 2**20

@@ -8,7 +8,8 @@ import pytest
 from bench.measure.run import RunConfig
 from bench.measure.studies import OverheadSpec, overhead, render, repeatability
 
-pytestmark = pytest.mark.e2e
+# the overhead study's own logic: run with the study itself (make bench-overhead), not make test
+pytestmark = [pytest.mark.e2e, pytest.mark.study]
 
 
 def test_overhead_study_interleaves_variants_and_derives_its_ratios():

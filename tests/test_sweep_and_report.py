@@ -7,8 +7,12 @@ import copy
 import fcntl
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 
+import psutil
 import pytest
 
 from bench.cli import main
@@ -19,6 +23,9 @@ from bench.results import store
 from bench.sweep.plan import expand
 from bench.sweep.profiles import available_profiles, load_profile
 from tests.helpers import ROOT
+
+# one xdist worker runs every test that reads the shared mini sweep (no worker waits on it)
+pytestmark = pytest.mark.xdist_group("mini_sweep")
 
 
 def test_profiles_load_and_expand():
@@ -103,18 +110,72 @@ SWEEP_ARGS = ["--accumbench-only-models", "cnn",
               "--accumbench-set", "outcome.strategies=['large_batch', 'accumulate']"]
 
 
-def _sweep(results, *extra) -> subprocess.CompletedProcess:
+def _env() -> dict:
     # a pytest started from an xdist worker must not think it is one (pytest-benchmark would
     # switch itself off)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+
+
+def _sweep(results, *extra) -> subprocess.CompletedProcess:
     cmd = sweep_command("quick", str(results), [*SWEEP_ARGS, *extra])
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=_env())
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _running_a_job(tree: list[psutil.Process]) -> bool:
+    for p in tree:
+        try:
+            if "bench.execute.server" in " ".join(p.cmdline()) and p.children():
+                return True
+        except psutil.Error:
+            continue
+    return False
+
+
+def _interrupt(results, sig: signal.Signals, stored: int) -> dict:
+    """Start `bench sweep` (resuming), and once `stored` configurations are in the results file
+    and a job is running, send `sig` to the sweep's own process (as `kill`, `timeout` or a
+    scheduler would). What was left running 10 s later, and what the sweep said."""
+    cmd = [sys.executable, "-m", "bench", "sweep", "--profile", "quick", "--results", str(results),
+           "--no-report", "--", *SWEEP_ARGS]
+    sweep = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    tree: list[psutil.Process] = []
+    while time.monotonic() < deadline and sweep.poll() is None:
+        done = [r for r in store.read(results, drop_truncated_tail=True)
+                if r["kind"] in ("run", "calibration", "equivalence")] if results.exists() else []
+        tree = _tree(sweep.pid)
+        if len(done) >= stored and _running_a_job(tree):
+            break
+        time.sleep(0.2)
+    running = len(tree)
+    os.kill(sweep.pid, sig)
+    out = sweep.communicate(timeout=120)[0]
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    left = []
+    for p in alive:
+        try:
+            left.append(" ".join(p.cmdline()))
+        except psutil.Error:
+            pass
+    return {"signal": sig.name, "returncode": sweep.returncode, "output": out[-3000:],
+            "processes_when_sent": running, "left_running": left}
 
 
 @pytest.fixture(scope="session")
 def mini_sweep(tmp_path_factory, worker_id):
-    """A real, tiny sweep through pytest-benchmark, run twice: the second resumes. Run once
-    per test session, even when `make test` spreads the tests over two xdist workers."""
+    """A real, tiny sweep through pytest-benchmark: interrupted with SIGINT, SIGTERM and SIGKILL
+    while configurations run (the last while two run at once), resumed after each, run to its
+    end, then run once more (everything skipped). Run once per test session, even when
+    `make test` spreads the tests over several xdist workers."""
     base = tmp_path_factory.getbasetemp()
     root = base if worker_id == "master" else base.parent  # shared by the workers
     out = root / "mini_sweep"
@@ -124,24 +185,59 @@ def mini_sweep(tmp_path_factory, worker_id):
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = out / "done.json"
         if not done.exists():
+            interrupts = [_interrupt(results, sig, stored) for sig, stored in (
+                (signal.SIGINT, 1), (signal.SIGTERM, 2), (signal.SIGKILL, 8))]
+            interrupted = store.read(results)
             first = _sweep(results, "--benchmark-json", str(out / "bench.json"))
             snapshot = store.read(results)
             second = _sweep(results)
             done.write_text(json.dumps({"first": [first.returncode, first.stdout],
                                         "second": [second.returncode, second.stdout],
-                                        "records": snapshot}))
+                                        "records": snapshot, "interrupts": interrupts,
+                                        "interrupted_records": interrupted}))
     saved = json.loads((out / "done.json").read_text())
     first, second = (subprocess.CompletedProcess([], *saved[k], "") for k in ("first", "second"))
     return out, results, first, second, saved["records"]
+
+
+@pytest.fixture(scope="session")
+def mini_sweep_interrupts(mini_sweep):
+    out = mini_sweep[0]
+    saved = json.loads((out / "done.json").read_text())
+    return saved["interrupts"], saved["interrupted_records"], saved["records"]
+
+
+@pytest.mark.e2e
+def test_interrupts_leave_no_process_and_lose_nothing_finished(mini_sweep_interrupts):
+    interrupts, interrupted, records = mini_sweep_interrupts
+    for i in interrupts:
+        # sweep -> pytest -> fork server -> job(s): all gone within 10 s, whatever the signal
+        assert i["processes_when_sent"] >= 4 and i["left_running"] == [], i
+        if i["signal"] != "SIGKILL":
+            assert i["returncode"] == 128 + signal.Signals[i["signal"]], i["output"]
+            assert "run the same command again to resume" in i["output"], i["output"]
+            assert "Traceback" not in i["output"]
+    # nothing half-done was stored: every record an interrupted sweep left is a finished one
+    assert all(r["status"] == "ok" for r in interrupted if r["kind"] in ("run", "calibration"))
+    sessions = [r for r in interrupted if r["kind"] == "session"]
+    # SIGKILL of the sweep reaches its pytest as SIGTERM (PR_SET_PDEATHSIG): it too stops in order
+    assert [s["interrupted"] for s in sessions] == [True, True, True]
+    # resuming completed the sweep with every configuration recorded exactly once
+    plan = next(r for r in records if r["kind"] == "plan")
+    declared = sorted(c["key"] for item in plan["items"] for c in item["configurations"]
+                      if item["id"].startswith(("cnn:", "calibration:")))  # --only-models cnn
+    stored = sorted(store.record_key(r) for r in records
+                    if r["kind"] in ("run", "calibration", "equivalence"))
+    assert stored == declared
 
 
 @pytest.mark.e2e
 def test_sweep_runs_records_and_resumes(mini_sweep):
     out, results, first, second, records = mini_sweep
     assert first.returncode == 0, first.stdout[-3000:]
-    assert "[1/12] calibration:start" in first.stdout and "left" in first.stdout
+    assert "[12/12] calibration:end" in first.stdout and "left" in first.stdout
     kinds = [r["kind"] for r in records]
-    assert kinds[0] == "plan" and kinds.count("session") == 1 and kinds.count("calibration") == 2
+    assert kinds[0] == "plan" and kinds.count("session") == 4 and kinds.count("calibration") == 2
     runs = [r for r in records if r["kind"] == "run"]
     assert len(runs) == 5 + 4 and all(r["status"] == "ok" for r in runs)
     assert {r["threads"] for r in runs if r["config"]["purpose"] == "outcome"} == {1}
@@ -151,7 +247,8 @@ def test_sweep_runs_records_and_resumes(mini_sweep):
     assert all(r["profile"] == "quick" and r["attempt"] == 1 for r in runs)
     bench_json = json.loads((out / "bench.json").read_text())
     extra = {b["name"]: b["extra_info"] for b in bench_json["benchmarks"]}
-    assert extra["test_configuration[cnn:accumulate:16x8:seed0]"]["throughput_samples_per_s"] > 0
+    assert extra["test_configuration[calibration:end]"]["median_s"] > 0
+    assert all(e["throughput_samples_per_s"] > 0 for e in extra.values() if "seconds" in e)
     assert bench_json["machine_info"]["accumbench_cpu_allocator"] == "bfc"
     # the second run resumed: everything skipped, nothing new but the plan
     assert "12 skipped" in second.stdout

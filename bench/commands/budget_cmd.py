@@ -32,7 +32,8 @@ def add_parser(sub) -> None:
 
 
 def _measure(args, micros: list[int]) -> list[dict]:
-    from bench.execute import Job, Worker
+    from bench.execute.client import Worker
+    from bench.execute.jobs import Job
     from bench.measure.run import RunConfig
 
     jobs = [Job.run(RunConfig(model=args.model, strategy=args.strategy,

@@ -79,7 +79,8 @@ def config_from_args(args):
 def run(args) -> int:
     cfg = config_from_args(args)
     if args.isolate or args.timeout:
-        from bench.execute import Job, run_isolated
+        from bench.execute.client import run_isolated
+        from bench.execute.jobs import Job
 
         record = run_isolated(Job.run(cfg, timeout=args.timeout), args.data_dir)[0]
     else:

@@ -3,6 +3,8 @@ its report. The same as `make bench`, from any directory: a profile may name the
 models, data and strategies by import path, relative to where it runs."""
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +21,7 @@ def add_parser(sub) -> None:
     p.add_argument("pytest_args", nargs="*", metavar="-- PYTEST ARGS",
                    help="passed to pytest, e.g. -- --accumbench-rerun --accumbench-set "
                         "measure.updates=30")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, tensorflow=False)
 
 
 def command(profile: str, results: str, extra: list[str]) -> list[str]:
@@ -32,20 +34,40 @@ def command(profile: str, results: str, extra: list[str]) -> list[str]:
 
 
 def run(args) -> int:
+    from bench.errors import BenchError
+    from bench.execute.lifecycle import child_preexec
+    from bench.results.lock import INHERITED_FD, acquire
     from bench.sweep.profiles import load_profile
 
     name = load_profile(args.profile).name  # a bad profile fails here, with one line
-    results = args.results or f"results/{name}.jsonl"
-    Path(results).parent.mkdir(parents=True, exist_ok=True)
-    status = subprocess.call(command(args.profile, results, args.pytest_args))
-    if status not in (0, 1) or args.no_report or not Path(results).exists():
+    results = Path(args.results or f"results/{name}.jsonl")
+    lock = acquire(results)  # one writer per results file; busy or unwritable: one line, exit 2
+    pytest_run = subprocess.Popen(command(args.profile, str(results), args.pytest_args),
+                                  pass_fds=(lock,), env={**os.environ, INHERITED_FD: str(lock)},
+                                  preexec_fn=child_preexec(signal.SIGTERM))
+
+    def forward(signum, frame) -> None:  # SIGTERM to this process alone stops the sweep too
+        if pytest_run.poll() is None:
+            pytest_run.send_signal(signum)
+
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, forward)
+    status = pytest_run.wait()
+    os.close(lock)
+    if status < 0:  # pytest itself died from a signal
+        print(f"the sweep was stopped by signal {-status}; run the same command again to resume")
+        return 128 - status
+    if status not in (0, 1) or args.no_report or not results.exists():
         return status
     from bench.report.build import build_report
 
     out = Path(args.report or ("reports" if name == "default" else f"reports/{name}"))
-    print(f"wrote {build_report([Path(results)], out)}")
-    if args.summary:
-        from bench.report.summary import update_readme
+    try:
+        print(f"wrote {build_report([results], out)}")
+        if args.summary:
+            from bench.report.summary import update_readme
 
-        update_readme(Path(args.summary), out)
+            update_readme(Path(args.summary), out)
+    except OSError as e:
+        raise BenchError(f"cannot write the report to {out}: {e.strerror or e}") from None
     return status

@@ -6,8 +6,7 @@ process, and a crash or an out-of-memory kill takes the process with it — but 
 (Python start-up, importing TensorFlow, loading and decoding the data set) are paid once per
 worker: the worker imports TensorFlow *without initialising its runtime* and forks a fresh child
 per job, so every child starts from the same state.
-"""
-from bench.execute.client import Worker, run_isolated
-from bench.execute.jobs import Job
 
-__all__ = ["Job", "Worker", "run_isolated"]
+Modules: `jobs` (what a job is and runs), `server` / `client` (the fork server and its judge),
+`multiworker` (MultiWorkerMirroredStrategy workers), `lifecycle` (signals, orphans), `oom`.
+"""

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.execute.jobs import Job
+from bench.execute.lifecycle import child_preexec
 from bench.results import store
 
 
@@ -111,8 +112,11 @@ class Worker:
         if self.data_dir:
             cmd += ["--data-dir", self.data_dir]
         err = open(Path(self._tmp.name) / "server.log", "ab")
+        # its own session (a terminal's Ctrl-C reaches the sweep, which stops it in order),
+        # and it dies with this process if this process is killed outright
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=err, start_new_session=True)
+                                     stderr=err, start_new_session=True,
+                                     preexec_fn=child_preexec(signal.SIGKILL))
         err.close()
         self.starts += 1
         self._buffer = b""
@@ -149,6 +153,15 @@ class Worker:
         while not handle.done:
             self.poll(0.5)
         return handle.records
+
+    def kill_now(self) -> None:
+        """Kill the server at once; its children die with it (they asked the kernel to)."""
+        if self.alive:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
 
     def close(self) -> None:
         if self.proc is not None:

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.execute.lifecycle import child_preexec
+
 _STRATEGY = None
 
 
@@ -87,7 +89,8 @@ def launch(task: str, payload: dict[str, Any], workers: int, timeout: float | No
         if data_dir:
             cmd += ["--data-dir", data_dir]
         log = open(tmp / f"worker{i}.log", "wb")
-        procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env))
+        procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                      preexec_fn=child_preexec()))
         log.close()
     started = time.monotonic()
     failure = None

@@ -29,6 +29,9 @@ def _child(job_json: dict, out: str, log: str, data_dir: str | None) -> None:
     """Runs in the forked child; never returns."""
     code = 1
     try:
+        from bench.execute.lifecycle import die_with_parent
+
+        die_with_parent()  # a server killed outright takes its jobs with it
         os.setpgid(0, 0)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -98,7 +98,8 @@ def overhead(spec: OverheadSpec = OverheadSpec()) -> dict[str, Any]:
 def repeatability(cfg: RunConfig, times: int = 3, timeout: float = 600) -> dict[str, Any]:
     """The same configuration `times` times, each a fresh child of one worker: spread of peak
     memory per probe and of throughput (max - min, relative to the median)."""
-    from bench.execute import Job, Worker
+    from bench.execute.client import Worker
+    from bench.execute.jobs import Job
 
     started = time.perf_counter()
     job = Job.run(cfg, timeout=timeout)

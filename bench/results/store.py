@@ -40,30 +40,60 @@ def _jsonable(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+class ResultsWriteError(BenchError):
+    """The results file cannot be written (a full disk, a read-only folder)."""
+
+
+def _cannot_write(path: Path, e: OSError) -> ResultsWriteError:
+    return ResultsWriteError(f"cannot write {path}: {e.strerror or e} — what it held before is "
+                             f"intact; free space or choose another --results, then run again "
+                             f"to resume")
+
+
 def append(path: Path, record: dict[str, Any]) -> None:
-    """Add one record at the end of the file (one write, flushed to disk)."""
+    """Add one record at the end of the file: one write, flushed to disk, or nothing at all (a
+    write cut short by a full disk is truncated away, so no torn line is ever left)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = dumps(record) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+    data = (dumps(record) + "\n").encode()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise _cannot_write(path, e) from None
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(28, os.strerror(28))  # a short write: the disk filled up
+            os.fsync(fd)
+        except OSError as e:
+            try:
+                os.ftruncate(fd, size)
+            except OSError:
+                pass
+            raise _cannot_write(path, e) from None
+    finally:
+        os.close(fd)
 
 
 def rewrite(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    """Replace the file's content atomically (a crash leaves the old or the new file whole)."""
+    """Replace the file's content atomically (a crash or a full disk leaves the old or the new
+    file whole)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.writelines(dumps(r) + "\n" for r in records)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        raise _cannot_write(path, e) from None
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
 
 

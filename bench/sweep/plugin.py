@@ -8,6 +8,7 @@ pytest-benchmark's machine info. Options carry one prefix, `--accumbench-`.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,9 @@ class SweepPlugin:
         self.progress = None
         self.running: str | None = None
         self.nodes: dict[str, object] = {}
+        self.stop = None
+        self.lock_fd: int | None = None
+        self.was_interrupted = False
 
     def pytest_generate_tests(self, metafunc) -> None:
         if "sweep_item" in metafunc.fixturenames:
@@ -60,15 +64,35 @@ class SweepPlugin:
                       if "sweep_item" in getattr(getattr(i, "callspec", None), "params", {})}
         if not self.nodes:
             return
+        from bench.errors import BenchError
+        from bench.execute.lifecycle import SWEEP_MARK, SignalStop, warn_about_leftovers
+        from bench.results.lock import inherited_or_acquire
+
         opt = self.config.getoption
         selected = list(self.nodes.values())
         results = Path(opt("--accumbench-results") or f"results/{self.profile.name}.jsonl")
-        self.session = SweepSession(
-            self.profile, selected, results, all_items=self.all_items,
-            data_dir=opt("--accumbench-data-dir"), rerun=opt("--accumbench-rerun"),
-            retries=0 if opt("--accumbench-no-retry") else 1, jobs=opt("--accumbench-jobs"),
-            say=self._say, shard=opt("--accumbench-shard"))
+        try:
+            self.lock_fd = inherited_or_acquire(results, self._say)  # one writer per file
+            warn_about_leftovers(self._say)
+            os.environ.setdefault(SWEEP_MARK, str(os.getpid()))  # marks what this sweep starts
+            self.session = SweepSession(
+                self.profile, selected, results, all_items=self.all_items,
+                data_dir=opt("--accumbench-data-dir"), rerun=opt("--accumbench-rerun"),
+                retries=0 if opt("--accumbench-no-retry") else 1, jobs=opt("--accumbench-jobs"),
+                say=self._say, shard=opt("--accumbench-shard"))
+        except BenchError as e:  # busy, unwritable or corrupt results: one line, no traceback
+            pytest.exit(str(e), returncode=2)
         self.progress = Progress([i.phase for i in selected])
+        self.stop = SignalStop(self.session.abort, self._interrupted).install()
+
+    def _interrupted(self, signum: int) -> BaseException:
+        import signal
+
+        self.was_interrupted = True
+        return pytest.exit.Exception(
+            f"interrupted by {signal.Signals(signum).name}: the configuration in flight was "
+            f"stopped and not recorded, every finished one is stored; run the same command "
+            f"again to resume", returncode=128 + signum)
 
     def _say(self, text: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -95,8 +119,19 @@ class SweepPlugin:
             self.running = None
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
+        from bench.results.store import ResultsWriteError
+
+        if self.stop is not None:
+            self.stop.uninstall()
         if self.session is not None:
-            self.session.close(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+            interrupted = self.was_interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+            try:
+                self.session.close(interrupted=interrupted)
+            except ResultsWriteError as e:
+                self._say(f"error: {e}")
+                session.exitstatus = 3
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
 
     def pytest_benchmark_update_machine_info(self, config, machine_info) -> None:
         from bench.measure.environment import cpu_model, usable_cpus

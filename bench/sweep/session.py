@@ -64,6 +64,7 @@ class SweepSession:
         self.started, self.started_at = time.perf_counter(), _now()
         self.ran = self.skipped = 0
         self.launched: set[str] = set()
+        self.write_failed = False
 
     # -- resume --------------------------------------------------------------------------------
     def _reconcile(self, declared: list[SweepItem]) -> None:
@@ -187,7 +188,11 @@ class SweepSession:
                 r.update(profile=self.profile.name, profile_digest=self.digest, attempt=attempt,
                          sweep_item=item.id, phase=item.phase,
                          threads=handle.job.threads)
-                store.put(self.results, r)
+                try:
+                    store.put(self.results, r)
+                except store.ResultsWriteError:
+                    self.write_failed = True
+                    raise
                 self.stored[store.record_key(r)] = r
             del self.handles[item_id]
 
@@ -195,15 +200,22 @@ class SweepSession:
         return self.items[self.order[item_id]]
 
     # -- end -----------------------------------------------------------------------------------
+    def abort(self) -> None:
+        """Ctrl-C or SIGTERM: kill every worker (and so every running job) at once; the jobs
+        in flight are dropped, never stored."""
+        for worker in self.workers.values():
+            worker.kill_now()
+        self.handles.clear()
+
     def close(self, interrupted: bool = False) -> None:
         """Stop the workers (a running job is lost, never half-stored) and record the session."""
-        if not interrupted:
+        if not (interrupted or self.write_failed):
             self._drain()
         for worker in self.workers.values():
             worker.close()
         self.workers.clear()
         self.handles.clear()
-        if self.ran:
+        if self.ran and not self.write_failed:
             store.append(self.results, {
                 "kind": "session", "schema": SCHEMA, "profile": self.profile.name,
                 "profile_digest": self.digest, "started_at": self.started_at,

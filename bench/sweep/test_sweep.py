@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.results.store import ResultsWriteError
+
 pytestmark = pytest.mark.sweep
 
 
@@ -35,7 +37,11 @@ def test_configuration(benchmark, sweep_item, sweep_session):
         sweep_session.skipped += 1
         pytest.skip("finished in an earlier run (resumed from the results file)")
     benchmark.group = f"{sweep_item.model} {sweep_item.phase}"
-    records = benchmark.pedantic(sweep_session.execute, args=(sweep_item,), rounds=1, iterations=1)
+    try:
+        records = benchmark.pedantic(sweep_session.execute, args=(sweep_item,), rounds=1,
+                                     iterations=1)
+    except ResultsWriteError as e:  # a full disk or a read-only folder: stop, one line
+        pytest.exit(str(e), returncode=3)
     benchmark.extra_info.update(_extra_info(records))
     failed = [f"{r['id']['name']}: {r['status']} — {r.get('error')}" for r in records
               if r["status"] not in ("ok", "oom")]

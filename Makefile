@@ -42,8 +42,8 @@ data:  ## install Debian's dataset-fashion-mnist (real Fashion-MNIST, offline) i
 	  echo "  four *-ubyte.gz files in DIR/fashion-mnist/ and set ACCUMBENCH_DATA_DIR=DIR (see README)."; \
 	fi
 
-test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep); 3 xdist workers: one waits on the shared mini sweep
-	$(BIN)/python -m pytest -q -n 3 $(PYTEST_ARGS)
+test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep), two at a time
+	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 bench: setup  ## run the sweep of PROFILE (default) and write its report; resumes if interrupted
 	$(BIN)/python -m bench sweep --profile $(PROFILE) --results $(RESULTS) --report $(REPORTS) \

@@ -113,9 +113,12 @@ def _workers_of(proc: subprocess.Popen) -> list[psutil.Process]:
             if "bench.execute.multiworker" in " ".join(p.cmdline())]
 
 
-def test_run_with_two_workers_records_each_worker():
-    proc = _run_workers("--limit-train", "640", "--limit-test", "64")
-    record = json.loads(proc.communicate(timeout=600)[0])
+def test_run_with_two_workers_records_each_worker(capsys):
+    code = main(["run", "--model", "cnn", "--dataset", "synthetic_fashion_mnist", "--preset",
+                 "small", "--strategy", "accumulate", "--effective-batch", "64", "--micro", "16",
+                 "--workers", "2", "--json", "--limit-train", "640", "--limit-test", "64"])
+    record = json.loads(capsys.readouterr().out)
+    assert code == 0
     assert record["status"] == "ok" and record["id"]["name"].endswith(":2workers:seed0")
     assert [w["worker"] for w in record["workers"]] == [0, 1]
     assert all(w["throughput_samples_per_s"] > 0 and "tf_allocator" in w["memory"]

@@ -4,15 +4,10 @@ copy of a real run and stays quiet on the run itself."""
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 
-import psutil
 import pytest
 
 from bench.cli import main
@@ -23,6 +18,7 @@ from bench.results import store
 from bench.sweep.plan import expand
 from bench.sweep.profiles import available_profiles, load_profile
 from tests.helpers import ROOT
+from tests.mini_sweep import run_once
 
 # one xdist worker runs every test that reads the shared mini sweep (no worker waits on it)
 pytestmark = pytest.mark.xdist_group("mini_sweep")
@@ -102,102 +98,16 @@ def test_mann_whitney_is_one_sided_and_detects_a_shift():
     assert mann_whitney_greater(base, base) > 0.3
 
 
-SWEEP_ARGS = ["--accumbench-only-models", "cnn",
-              "--accumbench-set", "measure.updates=12",
-              "--accumbench-set", "equivalence.updates=4",
-              "--accumbench-set", "outcome.limit_train=1280",
-              "--accumbench-set", "outcome.limit_test=200",
-              "--accumbench-set", "outcome.strategies=['large_batch', 'accumulate']"]
-
-
-def _env() -> dict:
-    # a pytest started from an xdist worker must not think it is one (pytest-benchmark would
-    # switch itself off)
-    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
-
-
-def _sweep(results, *extra) -> subprocess.CompletedProcess:
-    cmd = sweep_command("quick", str(results), [*SWEEP_ARGS, *extra])
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=_env())
-
-
-def _tree(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return []
-
-
-def _running_a_job(tree: list[psutil.Process]) -> bool:
-    for p in tree:
-        try:
-            if "bench.execute.server" in " ".join(p.cmdline()) and p.children():
-                return True
-        except psutil.Error:
-            continue
-    return False
-
-
-def _interrupt(results, sig: signal.Signals, stored: int) -> dict:
-    """Start `bench sweep` (resuming), and once `stored` configurations are in the results file
-    and a job is running, send `sig` to the sweep's own process (as `kill`, `timeout` or a
-    scheduler would). What was left running 10 s later, and what the sweep said."""
-    cmd = [sys.executable, "-m", "bench", "sweep", "--profile", "quick", "--results", str(results),
-           "--no-report", "--", *SWEEP_ARGS]
-    sweep = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 300
-    tree: list[psutil.Process] = []
-    while time.monotonic() < deadline and sweep.poll() is None:
-        done = [r for r in store.read(results, drop_truncated_tail=True)
-                if r["kind"] in ("run", "calibration", "equivalence")] if results.exists() else []
-        tree = _tree(sweep.pid)
-        if len(done) >= stored and _running_a_job(tree):
-            break
-        time.sleep(0.2)
-    running = len(tree)
-    os.kill(sweep.pid, sig)
-    out = sweep.communicate(timeout=120)[0]
-    _, alive = psutil.wait_procs(tree, timeout=10)
-    left = []
-    for p in alive:
-        try:
-            left.append(" ".join(p.cmdline()))
-        except psutil.Error:
-            pass
-    return {"signal": sig.name, "returncode": sweep.returncode, "output": out[-3000:],
-            "processes_when_sent": running, "left_running": left}
-
-
 @pytest.fixture(scope="session")
 def mini_sweep(tmp_path_factory, worker_id):
-    """A real, tiny sweep through pytest-benchmark: interrupted with SIGINT, SIGTERM and SIGKILL
-    while configurations run (the last while two run at once), resumed after each, run to its
-    end, then run once more (everything skipped). Run once per test session, even when
-    `make test` spreads the tests over several xdist workers."""
+    """The mini sweep of tests/mini_sweep.py, run once per test session (under xdist the
+    controller starts it in the background as soon as the workers have collected)."""
     base = tmp_path_factory.getbasetemp()
     root = base if worker_id == "master" else base.parent  # shared by the workers
-    out = root / "mini_sweep"
-    out.mkdir(exist_ok=True)
-    results = out / "results.jsonl"
-    with open(root / "mini_sweep.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        done = out / "done.json"
-        if not done.exists():
-            interrupts = [_interrupt(results, sig, stored) for sig, stored in (
-                (signal.SIGINT, 1), (signal.SIGTERM, 2), (signal.SIGKILL, 8))]
-            interrupted = store.read(results)
-            first = _sweep(results, "--benchmark-json", str(out / "bench.json"))
-            snapshot = store.read(results)
-            second = _sweep(results)
-            done.write_text(json.dumps({"first": [first.returncode, first.stdout],
-                                        "second": [second.returncode, second.stdout],
-                                        "records": snapshot, "interrupts": interrupts,
-                                        "interrupted_records": interrupted}))
+    out = run_once(root)
     saved = json.loads((out / "done.json").read_text())
     first, second = (subprocess.CompletedProcess([], *saved[k], "") for k in ("first", "second"))
-    return out, results, first, second, saved["records"]
+    return out, out / "results.jsonl", first, second, saved["records"]
 
 
 @pytest.fixture(scope="session")

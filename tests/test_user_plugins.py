@@ -53,27 +53,30 @@ def test_users_own_tests_pass_and_a_failing_one_names_the_bug(project):
     assert "not equivalent" in out.stdout and "last micro-batch alone" in out.stdout
 
 
-def test_python_api_takes_objects(project):
-    script = ("import json, my_models, my_data, my_strategies\n"
-              "from bench.api import check_equivalence\n"
-              "r = check_equivalence(model=my_models.build, data=my_data.arrays(),\n"
-              "    strategy=my_strategies.custom_loop, effective_batch=32, micro=8, updates=4)\n"
-              "print(json.dumps({'verdict': r['verdict'], 'label': r['dataset']['label']}))\n")
-    out = _run(project, "-c", script)
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["verdict"] == "equivalent" and "user-provided" in result["label"]
+def test_python_api_takes_objects(project, monkeypatch):
+    monkeypatch.chdir(project)
+    monkeypatch.syspath_prepend(str(project))
+    import my_data
+    import my_models
+    import my_strategies
+
+    from bench.api import check_equivalence
+
+    r = check_equivalence(model=my_models.build, data=my_data.arrays(),
+                          strategy=my_strategies.custom_loop, effective_batch=32, micro=8,
+                          updates=4)
+    assert r["verdict"] == "equivalent" and "user-provided" in r["dataset"]["label"]
 
 
-def test_users_model_and_data_run_and_sweep_from_the_command_line(project):
+def test_users_model_and_data_run_and_sweep_from_the_command_line(project, monkeypatch, capsys):
     """`bench run` and `bench sweep` on the user's model, data and strategies: each verdict and
     its reason in the results and the report."""
-    out = _run(project, "-m", "bench", "run", "--model", "my_models:build", "--dataset",
-               "small.npz", "--strategy", "my_strategies:custom_loop", "--effective-batch", "32",
-               "--micro", "8", "--json")
-    assert out.returncode == 0, out.stderr[-2000:]
-    record = json.loads(out.stdout)
-    assert record["status"] == "ok" and record["throughput_samples_per_s"] > 0
+    monkeypatch.chdir(project)
+    monkeypatch.syspath_prepend(str(project))
+    code = main(["run", "--model", "my_models:build", "--dataset", "small.npz", "--strategy",
+                 "my_strategies:custom_loop", "--effective-batch", "32", "--micro", "8", "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert code == 0 and record["status"] == "ok" and record["throughput_samples_per_s"] > 0
     assert record["dataset"]["label"].startswith("user data small.npz (user-provided")
     out = _run(project, "-m", "bench", "sweep", "--profile", "profile.toml", "--results",
                "results.jsonl", "--report", "report")

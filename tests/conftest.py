@@ -8,6 +8,8 @@ in tests, so this changes speed only.
 """
 import os
 
+import pytest
+
 from bench.runtime import configure_allocator
 
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
@@ -15,6 +17,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 configure_allocator()
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook; sweeps run pytest without xdist
 def pytest_xdist_node_collection_finished(node, ids) -> None:
     """On the xdist controller: once a worker has collected tests that read the mini sweep,
     start it in the background, so it runs beside the other tests instead of holding a worker

@@ -26,10 +26,11 @@ def add_parser(sub) -> None:
 
 def command(profile: str, results: str, extra: list[str]) -> list[str]:
     """The pytest command line of a sweep (one process, no xdist: measure runs need the
-    machine to themselves)."""
+    machine to themselves; no conftest.py: a test suite's settings, e.g. thread limits, must not
+    leak into measurements)."""
     return [sys.executable, "-m", "pytest", "--pyargs", "bench.sweep.test_sweep", "-m", "sweep",
             "-q", "-p", "bench.sweep.plugin", "-p", "no:randomly", "-p", "no:xdist",
-            "-p", "no:cacheprovider", "--accumbench-profile", profile,
+            "-p", "no:cacheprovider", "--noconftest", "--accumbench-profile", profile,
             "--accumbench-results", results, *extra]
 
 

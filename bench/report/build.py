@@ -220,7 +220,7 @@ def keras_line(res: Results, answers: list[ModelAnswer]) -> str | None:
     if not parts:
         return None
     return ("**Keras' built-in accumulation** (`optimizer(gradient_accumulation_steps=k)`): "
-            "equivalent only with a constant learning rate — " + "; ".join(parts) + ".")
+            + "; ".join(parts) + ".")
 
 
 def naive_line(res: Results, answers: list[ModelAnswer]) -> str | None:

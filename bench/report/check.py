@@ -43,13 +43,16 @@ MIB = 2**20
 
 @dataclass(frozen=True)
 class Tolerances:
-    speed_same: float = 1.30        # median update time factor, same machine
-    speed_calibrated: float = 1.60  # calibrated median factor, another machine
+    # measured on the quick profile, two clean runs on one machine (AMD EPYC, 2 cores): median
+    # update times moved by 0.76-1.33x, allocator peaks by -3.6..+6.8%, process RSS by up to
+    # +10% (+13.5 MiB); the limits leave room above that
+    speed_same: float = 1.60        # median update time factor, same machine
+    speed_calibrated: float = 1.80  # calibrated median factor, another machine
     speed_p: float = 0.01           # Mann-Whitney one-sided p-value
     ratio_drop: float = 0.35        # relative drop of samples/s as a share of the large batch's
     saving_rise: float = 0.10       # rise of peak / large batch's peak (absolute, e.g. 0.45 -> 0.55)
-    memory_rel: float = 0.05        # same machine: allocator peak growth (+1 MiB)
-    rss_rel: float = 0.10           # same machine: process RSS growth (+8 MiB)
+    memory_rel: float = 0.10        # same machine: allocator peak growth (+2 MiB)
+    rss_rel: float = 0.15           # same machine: process RSS growth (+16 MiB)
     l1_factor: float = 5.0
     accuracy_z: float = 3.0
 
@@ -242,8 +245,8 @@ def _run_findings(name, old, new, b, c, same, cal_b, cal_c, tol) -> list[Finding
                                    f"{s_new:.2f}", f"<= {s_old + tol.saving_rise:.2f}",
                                    "REGRESSION" if bad else "ok", "within each run"))
             if same:
-                rel, slack = ((tol.memory_rel, 1 * MIB) if probe == "tf_allocator"
-                              else (tol.rss_rel, 8 * MIB))
+                rel, slack = ((tol.memory_rel, 2 * MIB) if probe == "tf_allocator"
+                              else (tol.rss_rel, 16 * MIB))
                 limit = peak * (1 + rel) + slack
                 out.append(Finding(name, f"peak MiB [{probe}]", f"{peak / MIB:.1f}",
                                    f"{cur / MIB:.1f}", f"<= {limit / MIB:.1f}",

@@ -3,7 +3,7 @@ and a compressed copy of the results it was made from. Never trains.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from bench.report.rows import (
     measure_rows,
     outcome_level,
 )
+from bench.results import store
 
 
 @dataclass
@@ -32,9 +33,10 @@ class ModelAnswer:
     data: str
     synthetic: bool
     B: int | None
-    rows: list[MeasureRow]
+    rows: list[MeasureRow]              # float32, not compiled: what the answer is about
     outcome: OutcomeLevel | None
     probe: str | None
+    variants: list[MeasureRow] = field(default_factory=list)  # mixed precision, XLA
 
 
 def build_report(results_paths: list[Path], out_dir: Path) -> Path:
@@ -59,8 +61,10 @@ def _answer(res: Results, model: str) -> ModelAnswer:
     B = res.model_settings(model).get("effective_batch")
     probe = next((p for p in res.probes() if f"mem_{p}" in runs and runs[f"mem_{p}"].notna().any()),
                  None)
+    rows = measure_rows(res, model)
     return ModelAnswer(model, short_label(label), "SYNTHETIC" in label, B,
-                       measure_rows(res, model), outcome_level(res, model), probe)
+                       [r for r in rows if not r.variant], outcome_level(res, model), probe,
+                       [r for r in rows if r.variant])
 
 
 # -- formatting helpers --------------------------------------------------------------------------
@@ -223,6 +227,27 @@ def keras_line(res: Results, answers: list[ModelAnswer]) -> str | None:
             + "; ".join(parts) + ".")
 
 
+def variants_line(res: Results, answers: list[ModelAnswer]) -> str | None:
+    """What mixed precision and XLA cost here, and whether accumulation stays equivalent."""
+    parts = []
+    for a in answers:
+        for variant in sorted({r.variant for r in a.variants}):
+            rows = [r for r in a.variants if r.variant == variant and r.vs_float32]
+            if not rows:
+                continue
+            cost = ", ".join(f"{r.strategy} {r.pair} {r.vs_float32.text()}" for r in rows)
+            precision = "float32" if variant == "XLA" else variant.split(" + ")[0]
+            e = equivalence_rows(res, a.model, "accumulate", dtype=precision,
+                                 jit="XLA" in variant)
+            verdict = (f"; the harness's accumulation {e.iloc[0].verdict} (L1 "
+                       f"{e.iloc[0].gradient_rel_error:.1e}, tolerance "
+                       f"{e.iloc[0].gradient_tolerance:.0e})") if len(e) else ""
+            parts.append(f"{variant} on {a.model}: samples/s × the float32 run: {cost}{verdict}")
+    if not parts:
+        return None
+    return "**Mixed precision and XLA on this device**: " + "; ".join(parts) + "."
+
+
 def naive_line(res: Results, answers: list[ModelAnswer]) -> str | None:
     e = equivalence_rows(res, None, "naive") if len(res.eq) else res.eq
     if not len(e):
@@ -283,6 +308,14 @@ def run_facts(res: Results) -> list[str]:
     lines = [f"- **Machine**: {res.device}; TensorFlow {env.get('tensorflow', '?')}, Keras "
              f"{env.get('keras', '?')}, Python {env.get('python', '?')}; CPU allocator "
              f"`{env.get('cpu_allocator', '?')}`."]
+    stored = {store.record_key(r) for r in res.records}
+    judged = [c for c in res.declared if c.get("phase") != "calibrate"]
+    missing = [c for c in judged if c["key"] not in stored]
+    if missing:
+        lines.append(f"- **Incomplete**: {len(judged) - len(missing)} of the {len(judged)} "
+                     f"configurations the profile declares have results; {len(missing)} have not "
+                     f"run yet (e.g. {', '.join(c['name'] for c in missing[:3])}). Resume the "
+                     "sweep to complete it; what is missing is left out, not guessed.")
     if t["wall_seconds"]:
         share = (f"; training (timed updates + evaluation) {t['training_share']:.0%} of it, "
                  f"equivalence analyses {t['analysis_share']:.0%}") if t["training_share"] is not None else ""
@@ -309,8 +342,10 @@ def run_facts(res: Results) -> list[str]:
 def model_table(res: Results, a: ModelAnswer) -> str:
     rows = []
     order = {"large_batch": 0, "accumulate": 1, "keras_builtin": 2, "naive": 3, "plain_micro": 4}
-    for r in sorted(a.rows, key=lambda r: (r.accum, order.get(r.strategy, 9))):
-        e = equivalence_rows(res, a.model, r.strategy)
+    for r in [*sorted(a.rows, key=lambda r: (r.accum, order.get(r.strategy, 9))),
+              *sorted(a.variants, key=lambda r: (r.variant, r.accum, order.get(r.strategy, 9)))]:
+        precision = (r.record or {}).get("config", {}).get("precision") or "float32"
+        e = equivalence_rows(res, a.model, r.strategy, dtype=precision, jit="XLA" in r.variant)
         e = e[e.pair == r.pair] if len(e) else e
         l1 = l2 = "reference" if r.strategy == "large_batch" else (
             "speed reference" if r.strategy == "plain_micro" else "—")
@@ -318,8 +353,9 @@ def model_table(res: Results, a: ModelAnswer) -> str:
             x = e.iloc[0]
             l1 = "failed" if x.verdict == "failed" else f"{x.gradient_level} {x.gradient_rel_error:.1e}"
             l2 = "failed" if x.verdict == "failed" else f"{x.trajectory_level} {x.trajectory_ratio:.2g}×"
+        name = f"{r.strategy} · {r.variant}" if r.variant else r.strategy
         if r.status != "ok":
-            rows.append([r.pair, r.strategy, r.status.upper(), "—", "—", "—", "—", l1, l2,
+            rows.append([r.pair, name, r.status.upper(), "—", "—", "—", "—", l1, l2,
                          (r.error or "")[:70]])
             continue
         m = r.memory.get(a.probe, {}) if a.probe else {}
@@ -333,7 +369,8 @@ def model_table(res: Results, a: ModelAnswer) -> str:
                  else _mib(m.get("total")))
         above = (f"{_mib(m.get('above'))} ({m['above_ratio']:.2f}×)" if "above_ratio" in m
                  else _mib(m.get("above")))
-        rows.append([r.pair, r.strategy, speed, split, total, above, _mib(m.get("held")), l1, l2, ""])
+        note = f"{r.vs_float32.text()} the float32 run's samples/s" if r.vs_float32 else ""
+        rows.append([r.pair, name, speed, split, total, above, _mib(m.get("held")), l1, l2, note])
     return tabulate(rows, ["pair b×k", "strategy", "samples/s (× B×1 [95%])",
                            "speed split: plain training at b × B×1; accumulation × plain at b",
                            f"total MiB ({a.probe})", "above baseline MiB", "held MiB",
@@ -444,8 +481,9 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
     if memory:
         probe = answers[0].probe
         cap = (f"Total memory (held state + peak above the baseline, probe {probe}) relative to "
-               f"the large batch's, against k. {probe} readings repeat to within 0.1% "
-               "(tf_allocator) or about 3% (process_rss) between identical runs, so no error bars.")
+               f"the large batch's, against k; one run each, no error bars. Between two clean "
+               "runs of the quick profile on this machine, allocator peaks moved by -3.6% to "
+               "+6.8% and process RSS by up to +10%: differences smaller than that are noise.")
         figs.append(("Memory against the large batch", figures.ratio_panels(
             memory, "total peak memory / B×1", f"Peak memory relative to the large batch — {device}",
             out / "memory.png", cap), cap))
@@ -478,7 +516,8 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
     l2 = {}
     eq_records = [r for r in res.records if r["kind"] == "equivalence" and r.get("trajectory")]
     for a in answers:
-        rows = [r for r in eq_records if r["model"] == a.model and r["dtype"] == "float32"]
+        rows = [r for r in eq_records if r["model"] == a.model and r["dtype"] == "float32"
+                and ":jit:" not in r["id"]["name"]]
         smallest = min((r["micro"] for r in rows), default=None)
         rows = [r for r in rows if r["micro"] == smallest]
         if rows:
@@ -486,7 +525,9 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
     if l2:
         cap = ("Distance of the weights to the large batch's after each update, over the noise "
                "floor (the large batch against itself started one ulp away); dotted: a decaying "
-               "learning-rate schedule (the Keras pitfall). Below 10× counts as equivalent.")
+               "learning-rate schedule (the Keras pitfall). Below 10× counts as equivalent. Where "
+               "Keras' built-in accumulation hides under the harness's line, that is the result: "
+               "with a constant rate both apply the same update.")
         figs.append(("Level 2: trajectory", figures.level2(
             l2, f"Level 2: distance to the large batch / noise floor, smallest pair — {device}",
             out / "level2.png", cap), cap))
@@ -552,7 +593,7 @@ def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path,
            f"accumulation (k micro-batches, one update of their exact mean) the same training as "
            f"the large batch at each level, and what does it cost at each k (ratios to B×1; "
            f"≈ = within noise)?", "", answer_table(res, answers), ""]
-    for line in (keras_line(res, answers), naive_line(res, answers)):
+    for line in (keras_line(res, answers), naive_line(res, answers), variants_line(res, answers)):
         if line:
             out += [f"- {line}"]
     out += ["", *run_facts(res), "",

@@ -45,15 +45,24 @@ def _grid(n: int, width: float = 4.6, height: float = 3.6, sharey: bool = True):
     return fig, list(axes.flat)
 
 
-def _finish(fig, title: str, path: Path, caption: str | None = None) -> Path:
+def _finish(fig, title: str, path: Path, caption: str | None = None,
+            legend: list | None = None) -> Path:
+    """Title, caption under the panels, and (optionally) one legend for all panels under the
+    title, where it cannot cover a point."""
     width, height = fig.get_size_inches()
     fig.suptitle("\n".join(textwrap.wrap(title, int(width * 11))), fontsize=11)
+    top = 1 - 0.45 / height
+    if legend:
+        handles, labels = legend
+        fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=8,
+                   frameon=False, bbox_to_anchor=(0.5, top))
+        top -= 0.3 / height
     bottom = 0.0
     if caption:
         lines = textwrap.wrap(caption, int(width * 15))
         fig.text(0.01, 0.01, "\n".join(lines), fontsize=8, va="bottom", ha="left", color="0.25")
         bottom = min(0.4, (0.16 * len(lines) + 0.15) / height)
-    fig.tight_layout(rect=(0, bottom, 1, 1 - 0.45 / height))
+    fig.tight_layout(rect=(0, bottom, 1, top))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -88,8 +97,16 @@ def ratio_panels(panels: dict[str, dict[str, list[tuple[int, float, float | None
         _k_axis(ax, ks)
         ax.set_title(model, fontsize=10)
         ax.set_ylabel(ylabel)
-    axes[0].legend(fontsize=7, loc="lower left")
-    return _finish(fig, title, path, caption)
+    return _finish(fig, title, path, caption, legend=_legend(axes))
+
+
+def _legend(axes) -> list:
+    """One entry per label across all panels."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    return [list(seen.values()), list(seen)]
 
 
 def memory_model(panels: dict[str, dict], title: str, path: Path, caption: str) -> Path:
@@ -116,7 +133,7 @@ def memory_model(panels: dict[str, dict], title: str, path: Path, caption: str) 
         ax.set_ylabel(f"peak above baseline, MiB ({d['probe']})")
         ax.set_title(model, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="lower right")  # the points rise to the right
     return _finish(fig, title, path, caption)
 
 
@@ -143,10 +160,10 @@ def level1(panels: dict[str, list[dict]], title: str, path: Path, caption: str) 
         ax.axhline(1e-12, color="tab:purple", ls="--", lw=1, label="float64 tolerance 1e-12")
         ax.set_yscale("log")
         _k_axis(ax, ks)
+        ax.set_xlim(0.9, max(ks) * 1.3)  # room for the markers shifted right of the last k
         ax.set_ylabel("relative error of the applied gradient")
         ax.set_title(model, fontsize=10)
-    axes[0].legend(fontsize=6, loc="center left")
-    return _finish(fig, title, path, caption)
+    return _finish(fig, title, path, caption, legend=_legend(axes))
 
 
 def level2(panels: dict[str, list[dict]], title: str, path: Path, caption: str) -> Path:
@@ -161,7 +178,7 @@ def level2(panels: dict[str, list[dict]], title: str, path: Path, caption: str) 
             pitfall = r["lr_schedule"] != "constant"
             ax.plot(range(1, len(ratio) + 1), ratio, color=color, ls=":" if pitfall else ls,
                     marker=marker, ms=3, lw=1.2 if pitfall else 1,
-                    label=f"{LABEL.get(r['strategy'], r['strategy'])} {r['pair']}"
+                    label=LABEL.get(r['strategy'], r['strategy'])
                           + (f", {r['lr_schedule']} lr" if pitfall else "")
                           + (f", {r['dtype']}" if r["dtype"] != "float32" else ""))
         ax.axhline(LEVEL2_FACTOR, color="tab:red", lw=1, ls="--", label="limit: 10× the floor")
@@ -171,8 +188,7 @@ def level2(panels: dict[str, list[dict]], title: str, path: Path, caption: str) 
         ax.set_ylabel("distance to B×1 / noise floor")
         ax.set_title(model, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, loc="upper left")
-    return _finish(fig, title, path, caption)
+    return _finish(fig, title, path, caption, legend=_legend(axes))
 
 
 def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, path: Path,
@@ -196,8 +212,17 @@ def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, 
             ax.fill_between(x, ys.min(axis=0), ys.max(axis=0), color=color, alpha=0.15)
             if strategy == "large_batch":  # the reference, repeated beside the naive loop
                 ax_naive.plot(x, ys.mean(axis=0), color=color, ls=ls, lw=1, label=label)
-        for ax, what in ((ax_main, "large batch, accumulation, Keras built-in"),
-                         (ax_naive, "the naive blog loop against the large batch")):
+        if not any(label.startswith("naive") for label in panels[model]):
+            ax_naive.clear()  # nothing to set apart: say so instead of an empty panel
+            ax_naive.axis("off")
+            ax_naive.text(0.5, 0.5, f"{model}: the naive blog loop is not trained in this "
+                          "profile", ha="center", va="center", fontsize=9, color="0.4",
+                          transform=ax_naive.transAxes)
+            panel_axes = [(ax_main, "large batch and accumulation")]
+        else:
+            panel_axes = [(ax_main, "large batch, accumulation, Keras built-in"),
+                          (ax_naive, "the naive blog loop against the large batch")]
+        for ax, what in panel_axes:
             ax.set_title(f"{model}: {what}", fontsize=9)
             ax.set_xlabel("training samples seen")
             ax.set_ylabel("test accuracy")

@@ -130,7 +130,7 @@ def _run_row(r: dict) -> dict:
         "seconds_updates": (r.get("seconds") or {}).get("updates"),
         "seconds_evaluation": (r.get("seconds") or {}).get("evaluation"),
         "seconds_total": (r.get("seconds") or {}).get("total"),
-        "threads": r.get("threads"),
+        "threads": r.get("threads"), "variant": variant_of(c.get("precision"), c.get("jit")),
     }
     for name, m in (r.get("memory") or {}).items():
         row[f"mem_{name}"] = m.get("peak_bytes") if m.get("available") else None
@@ -143,10 +143,18 @@ def _eq_row(r: dict) -> dict:
         "updates", "status", "verdict", "gradient_rel_error", "gradient_max_variable_rel_error",
         "gradient_tolerance", "trajectory_ratio")} | {
         "name": r["id"]["name"], "reasons": " / ".join(r.get("reasons") or []),
+        "jit": ":jit:" in r["id"]["name"],
         "gradient_level": (r.get("levels") or {}).get("gradient"),
         "trajectory_level": (r.get("levels") or {}).get("trajectory"),
         "dataset": (r.get("dataset") or {}).get("label"),
         "test_samples": (r.get("dataset") or {}).get("n_test")}
+
+
+def variant_of(precision: str | None, jit: bool | None) -> str:
+    """How a run differs from plain float32 eager-graph training: "" (it does not),
+    "mixed_float16", "XLA", "mixed_bfloat16 + XLA"."""
+    parts = [precision] if precision not in (None, "float32") else []
+    return " + ".join(parts + (["XLA"] if jit else []))
 
 
 def short_label(label: str | None) -> str:

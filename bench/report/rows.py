@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bench.equivalence.outcome import OutcomeVerdict, judge, not_judged
-from bench.report.frames import Results, steady_seconds
+from bench.report.frames import Results, steady_seconds, variant_of
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ class MeasureRow:
     small_batch: Ratio | None = None      # plain_micro vs the large batch (the cost of b alone)
     accumulation: Ratio | None = None     # this strategy vs plain_micro (the cost of accumulating)
     memory: dict[str, dict[str, float]] = field(default_factory=dict)  # probe -> numbers
+    variant: str = ""                     # "" (float32), or e.g. "mixed_float16", "XLA"
+    vs_float32: Ratio | None = None       # a variant's speed vs the float32 run of its strategy
 
 
 def _by_name(results: Results) -> dict[str, dict]:
@@ -91,15 +93,19 @@ def measure_rows(results: Results, model: str) -> list[MeasureRow]:
             continue
         c = r["config"]
         rows.append(MeasureRow(model, c["strategy"], c["pair"], c["micro"], c["accum"],
-                               r["status"], r.get("error"), r))
-    ok = {(x.strategy, x.micro, x.record["config"]["seed"]): x for x in rows
+                               r["status"], r.get("error"), r,
+                               variant=variant_of(c.get("precision"), c.get("jit"))))
+    ok = {(x.strategy, x.micro, x.record["config"]["seed"], x.variant): x for x in rows
           if x.status == "ok" and x.record}
     for row in rows:
         if row.status != "ok":
             continue
         seed, B = row.record["config"]["seed"], row.record["config"]["effective_batch"]
-        lb = ok.get(("large_batch", B, seed))
-        plain = ok.get(("plain_micro", row.micro, seed))
+        lb = ok.get(("large_batch", B, seed, row.variant))  # each variant against its own
+        plain = ok.get(("plain_micro", row.micro, seed, row.variant))
+        base = ok.get((row.strategy, row.micro, seed, ""))
+        if row.variant and base is not None:
+            row.vs_float32 = speed_ratio(row.record, base.record)
         row.throughput = row.record.get("throughput_samples_per_s")
         row.iqr = (row.record.get("throughput") or {}).get("iqr_relative")
         if lb is not None and row.strategy != "large_batch":
@@ -218,12 +224,15 @@ def _learned(accuracy: list[float], majority: float | None, bar: float | None) -
 
 
 def equivalence_rows(results: Results, model: str | None, strategy: str | None = None,
-                     dtype: str | None = "float32", schedule: str | None = "constant") -> pd.DataFrame:
-    """Equivalence rows, filtered (None: any model / strategy / dtype / schedule)."""
+                     dtype: str | None = "float32", schedule: str | None = "constant",
+                     jit: bool | None = False) -> pd.DataFrame:
+    """Equivalence rows, filtered (None: any model / strategy / dtype / schedule / jit)."""
     eq = results.eq
     if not len(eq):
         return eq
     m = eq.model.notna() if model is None else eq.model == model
+    if jit is not None and "jit" in eq:
+        m &= eq.jit == jit
     if strategy is not None:
         m &= eq.strategy == strategy
     if dtype is not None:

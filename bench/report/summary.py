@@ -14,7 +14,14 @@ END = "<!-- accumbench:summary:end -->"
 
 
 def summary_block(report_dir: Path) -> str:
-    from bench.report.build import _answer, answer_table, keras_line, naive_line, timing
+    from bench.report.build import (
+        _answer,
+        answer_table,
+        keras_line,
+        naive_line,
+        timing,
+        variants_line,
+    )
     from bench.report.frames import load
 
     res = load([report_dir / "results.jsonl.gz"])
@@ -26,7 +33,8 @@ def summary_block(report_dir: Path) -> str:
              + (f", {t['training_share']:.0%} of it training" if t["training_share"] else "")
              + f". Full report: [`{report_dir}/README.md`]({report_dir}/README.md).", "",
              answer_table(res, answers), ""]
-    lines += [f"- {x}" for x in (keras_line(res, answers), naive_line(res, answers)) if x]
+    lines += [f"- {x}" for x in (keras_line(res, answers), naive_line(res, answers),
+                                  variants_line(res, answers)) if x]
     return "\n".join(lines)
 
 

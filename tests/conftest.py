@@ -17,15 +17,30 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 configure_allocator()
 
 
-@pytest.hookimpl(optionalhook=True)  # an xdist hook; sweeps run pytest without xdist
-def pytest_xdist_node_collection_finished(node, ids) -> None:
-    """On the xdist controller: once a worker has collected tests that read the mini sweep,
-    start it in the background, so it runs beside the other tests instead of holding a worker
-    (the fixture then only waits for what is left of it)."""
-    config = node.config
-    if getattr(config, "_accumbench_mini_sweep", None) is not None:
-        return
-    if not any(i.startswith("tests/test_sweep_and_report.py") for i in ids):
+def pytest_collection_modifyitems(config, items) -> None:
+    """Slow end-to-end tests first, then the mini sweep's readers, then the fast tests: xdist
+    hands tests out in this order, so no slow test forms a tail on one worker at the end, the
+    readers come when the mini sweep's background run has (nearly) finished, and the fast tests
+    fill whatever waiting is left. Stable within each group (a module's order is kept)."""
+    def rank(item) -> int:
+        if "mini_sweep" in getattr(item, "fixturenames", ()):
+            return 1
+        return 0 if item.get_closest_marker("e2e") or item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config) -> None:
+    """On the xdist controller, when the run includes the tests that read the mini sweep: start
+    it in the background before the workers even start, so it runs beside the other tests
+    instead of holding a worker (the fixture then only waits for what is left of it)."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return  # a worker, or no xdist: the fixture runs the mini sweep itself when needed
+    target = "tests/test_sweep_and_report.py"
+    args = [a.split("::")[0].rstrip("/") for a in config.args]
+    if args and not any(target.startswith(a) or a.endswith(target) or a in (".", "tests")
+                        for a in args):
         return
     import subprocess
     import sys
@@ -34,11 +49,13 @@ def pytest_xdist_node_collection_finished(node, ids) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
     config._accumbench_mini_sweep = subprocess.Popen(
         [sys.executable, "-m", "tests.mini_sweep", str(root)], cwd=config.rootpath, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def pytest_unconfigure(config) -> None:
-    proc = getattr(config, "_accumbench_mini_sweep", None)
+    proc = getattr(config, "_accumbench_mini_sweep", None)  # not needed any more
     if proc is not None and proc.poll() is None:
-        proc.kill()
+        import signal
+
+        os.killpg(proc.pid, signal.SIGKILL)  # with the sweeps it started (its process group)
         proc.wait()

@@ -182,15 +182,18 @@ def test_an_unavailable_dataset_is_a_row_with_its_message(monkeypatch):
 def test_peak_memory_does_not_depend_on_what_ran_before():
     """A configuration reads the same as the first job of a fresh worker and right after a
     configuration at least four times heavier in the same worker, within each probe's measured
-    repeatability: the BFC allocator's counter takes two or three values 1.2% apart between
-    identical runs (op scheduling on two threads), process RSS spreads by up to 4%."""
+    repeatability: with one thread the BFC allocator's peak repeats within 2%, process RSS
+    within 6%."""
     small = RunConfig(model="cnn", strategy="accumulate", effective_batch=256, micro=32,
                       dataset="synthetic_mnist", limit_train=256 * 8, limit_test=64,
                       preset="small", probes=("tf_allocator", "process_rss"))
     heavy = RunConfig(model="cnn", strategy="large_batch", effective_batch=1024, micro=1024,
                       dataset="synthetic_mnist", limit_train=1024 * 4, limit_test=64,
                       preset="small", probes=("tf_allocator", "process_rss"))
-    jobs = [Job.run(c, timeout=300) for c in (small, heavy)]
+    # one thread: TensorFlow then runs the ops in one order, so the allocator's peak is a property
+    # of the configuration; with two threads it also depends on how the ops interleave (measured:
+    # peaks 26% apart for identical jobs while the machine was loaded by other tests)
+    jobs = [Job.run(c, timeout=300, threads=1) for c in (small, heavy)]
     preload = [r for j in jobs for r in j.data_requests()]
     with Worker() as worker:
         first, big, after = (worker.wait(worker.submit(j, preload))[0]

@@ -20,9 +20,6 @@ from bench.sweep.profiles import available_profiles, load_profile
 from tests.helpers import ROOT
 from tests.mini_sweep import run_once
 
-# one xdist worker runs every test that reads the shared mini sweep (no worker waits on it)
-pytestmark = pytest.mark.xdist_group("mini_sweep")
-
 
 def test_profiles_load_and_expand():
     assert {"quick", "default", "study", "full"} <= set(available_profiles())

@@ -78,6 +78,7 @@ def _interrupt(results, sig: signal.Signals, stored: int) -> dict:
         if len(done) >= stored and _running_a_job(tree):
             break
         time.sleep(0.2)
+    tree = _tree(sweep.pid)  # again: a job started after the snapshot is in the tree now
     running = len(tree)
     os.kill(sweep.pid, sig)
     out = sweep.communicate(timeout=120)[0]

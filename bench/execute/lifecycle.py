@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-import sys
 from typing import Callable
 
 PR_SET_PDEATHSIG = 1
@@ -102,7 +101,3 @@ def warn_about_leftovers(say: Callable[[str], None] = print) -> list[int]:
             f"(pids {shown}): this sweep's timings would share the CPU with them. "
             f"Stop them with: kill {shown}")
     return pids
-
-
-def resume_hint(argv: list[str] | None = None) -> str:
-    return "run the same command again to resume: " + " ".join(argv or sys.argv)

@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
     for name in Tolerances.names():
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
                        help=f"gate setting (default {getattr(Tolerances(), name)})")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, tensorflow=False)
 
 
 def run(args) -> int:

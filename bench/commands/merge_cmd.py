@@ -8,7 +8,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("merge", help="join the results of a sweep's shards into one results file")
     p.add_argument("results", nargs="+", metavar="FILE.jsonl", help="the shards' results files")
     p.add_argument("--out", required=True, metavar="FILE.jsonl", help="the merged results file")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, tensorflow=False)
 
 
 def merge(paths: list[Path]) -> list[dict]:

@@ -12,7 +12,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="reports", help="output directory (default: reports)")
     p.add_argument("--summary", metavar="README.md",
                    help="also rewrite the summary between the accumbench markers of this file")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, tensorflow=False)
 
 
 def run(args) -> int:

@@ -23,6 +23,7 @@ from bench.equivalence import gradient, trajectory
 from bench.equivalence.controls import batch_norm_layers, make_comparable
 from bench.equivalence.verdict import (
     LEVEL2_FACTOR,
+    TOLERANCE,
     PER_VARIABLE_SLACK,
     level1,
     level2_passed,
@@ -110,8 +111,8 @@ class EquivalenceRequest:
             get_model(self.model, self.model_output)
         except KeyError as e:
             raise BenchError(e.args[0]) from None
-        if self.dtype not in gradient.TOLERANCE:
-            raise BenchError(f"precision must be one of {', '.join(gradient.TOLERANCE)}, "
+        if self.dtype not in TOLERANCE:
+            raise BenchError(f"precision must be one of {', '.join(TOLERANCE)}, "
                              f"got {self.dtype!r}")
         if not isinstance(self.updates, int) or self.updates < 1:
             raise BenchError(f"updates must be a positive integer, got {self.updates!r}")

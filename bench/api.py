@@ -47,7 +47,8 @@ def check_equivalence(*, model: str | Callable, data: Any, strategy: str | Calla
     """Levels 1 and 2 of one strategy at one pair; the verdict record (as `bench equivalence
     --json` prints it): `verdict`, `reasons`, `levels`, `gradient_rel_error`, ..."""
     from bench.data import Sources
-    from bench.equivalence.analysis import EquivalenceRequest, analyse
+    from bench.equivalence.analysis import analyse
+    from bench.equivalence.request import EquivalenceRequest
 
     req = EquivalenceRequest(model=_as_name(model, "model"),
                              strategies=(_as_name(strategy, "strategy"),),

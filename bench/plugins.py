@@ -26,6 +26,9 @@ def resolve(path: str, what: str) -> Callable[..., Any]:
         raise BenchError(f"{what} {path!r} is not an import path (expected package.module:name)")
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
+    from bench.runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # before the user's module imports it, noisily
     try:
         module = importlib.import_module(module_name)
     except Exception as e:  # ImportError, or the module failing while it imports

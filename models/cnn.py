@@ -6,24 +6,11 @@ outputs logits and the harness pairs it with `from_logits=True`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 from keras import layers
 
+from models.configs import CNNConfig
 from models.specs import ImageSpec
-
-
-@dataclass(frozen=True)
-class CNNConfig:
-    filters: tuple[int, int, int] = (32, 64, 64)
-    dense_units: int = 64
-    batch_norm: bool = False
-    """BatchNormalization after the first convolution: the known non-equivalent control."""
-
-
-CNN_PRESETS = {"seed": CNNConfig(), "small": CNNConfig()}
-CNN_BN_PRESETS = {"seed": CNNConfig(batch_norm=True), "small": CNNConfig(batch_norm=True)}
 
 
 def build(spec: ImageSpec, config: CNNConfig) -> keras.Model:

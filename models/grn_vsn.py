@@ -11,23 +11,12 @@ distribution, so the function and the parameter count are the seed's; only the g
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 from keras import layers, ops
 
-from models.lookup import LookupKind, make_lookup
+from models.configs import GRNConfig
+from models.lookup import make_lookup
 from models.specs import TabularSpec
-
-
-@dataclass(frozen=True)
-class GRNConfig:
-    encoding_size: int = 16
-    dropout_rate: float = 0.15
-    lookup: LookupKind = "string_lookup"
-
-
-GRN_PRESETS = {"seed": GRNConfig(), "small": GRNConfig(encoding_size=8)}
 
 
 def _dense(units: int, groups: int | None, activation=None) -> layers.Layer:

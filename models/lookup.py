@@ -6,12 +6,12 @@
 """
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Sequence
 
 import keras
 from keras import layers
 
-LookupKind = Literal["string_lookup", "static_hash_table"]
+from models.configs import LookupKind
 
 
 class StaticHashTableLookup(layers.Layer):

@@ -5,36 +5,13 @@ Keras in place of tensorflow-addons (see README: GELU and AdamW differences).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import keras
 from keras import layers, ops
 
+from models.configs import PatchConfig
 from models.specs import ImageSpec
-
-
-@dataclass(frozen=True)
-class PatchConfig:
-    """Hyper-parameters of a patch-based classifier. Defaults are the seed's (CIFAR-100, GPU)."""
-
-    image_size: int = 64
-    patch_size: int = 8
-    embedding_dim: int = 256
-    num_blocks: int = 4
-    dropout_rate: float = 0.2
-    augment: bool = True
-
-    @property
-    def num_patches(self) -> int:
-        return (self.image_size // self.patch_size) ** 2
-
-
-#: The seed's settings, and a preset sized for 2 CPU cores (~2,000 samples/s at batch 128).
-PATCH_PRESETS = {
-    "seed": PatchConfig(),
-    "small": PatchConfig(image_size=32, patch_size=4, embedding_dim=64, num_blocks=2),
-}
 
 
 def gelu(x):

@@ -1,14 +1,20 @@
-"""One registry: model name -> builder, presets, the data it accepts, and the seed's recipe."""
+"""One registry: model name -> builder, presets, the data it accepts, and the seed's recipe.
+
+It imports no Keras: a built-in builder is named by its import path and imported when a model
+is built, so a sweep's controller validates its configurations without TensorFlow.
+"""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
-import keras
-
-from models import MODEL_NAMES, cnn, fnet, gmlp, grn_vsn, mlp_mixer
-from models.patch_classifier import PATCH_PRESETS
+from models import MODEL_NAMES
+from models.configs import CNN_BN_PRESETS, CNN_PRESETS, GRN_PRESETS, PATCH_PRESETS
 from models.specs import ImageSpec, InputSpec, TabularSpec
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,7 @@ class Recipe:
 class ModelEntry:
     name: str
     summary: str
-    builder: Callable[[Any, Any], keras.Model]
+    builder: Callable[[Any, Any], keras.Model] | str   # a callable, or "module:function"
     presets: dict[str, Any]
     data_kind: Literal["image", "tabular", "user"]
     output: Literal["logits", "probability"]
@@ -44,7 +50,11 @@ class ModelEntry:
             raise BenchError(f"{self.name} takes {self.data_kind} data; this data set's samples "
                              f"are {getattr(spec, 'shape', None) or 'tables'} "
                              f"({type(spec).__name__})")
-        return self.builder(spec, config)
+        builder = self.builder
+        if isinstance(builder, str):
+            module, function = builder.split(":")
+            builder = getattr(importlib.import_module(module), function)
+        return builder(spec, config)
 
     def config(self, preset: str | None = None, **overrides: Any) -> Any:
         name = preset or self.default_preset
@@ -60,23 +70,22 @@ _IMAGE_ADAMW = dict(optimizer="adamw", weight_decay=1e-4, epochs=50, batch_size=
                     dataset="cifar100")
 
 MODELS: dict[str, ModelEntry] = {e.name: e for e in [
-    ModelEntry("cnn", "small CNN, 3 conv + dense (the MNIST seed)", cnn.build, cnn.CNN_PRESETS,
-               "image", "logits", Recipe("adam", 1e-3, None, 10, 256, "mnist")),
+    ModelEntry("cnn", "small CNN, 3 conv + dense (the MNIST seed)", "models.cnn:build",
+               CNN_PRESETS, "image", "logits", Recipe("adam", 1e-3, None, 10, 256, "mnist")),
     ModelEntry("cnn_bn", "the CNN with BatchNormalization after conv 1 (non-equivalent control)",
-               cnn.build, cnn.CNN_BN_PRESETS, "image", "logits",
+               "models.cnn:build", CNN_BN_PRESETS, "image", "logits",
                Recipe("adam", 1e-3, None, 10, 256, "mnist")),
-    ModelEntry("mlp_mixer", "MLP-Mixer on patches", mlp_mixer.build, PATCH_PRESETS, "image",
-               "logits", Recipe(learning_rate=0.005, **_IMAGE_ADAMW)),
-    ModelEntry("fnet", "FNet (Fourier token mixing) on patches", fnet.build, PATCH_PRESETS,
-               "image", "logits", Recipe(learning_rate=0.001, **_IMAGE_ADAMW)),
-    ModelEntry("gmlp", "gMLP (spatial gating) on patches", gmlp.build, PATCH_PRESETS, "image",
-               "logits", Recipe(learning_rate=0.003, **_IMAGE_ADAMW)),
-    ModelEntry("grn_vsn", "Gated Residual + Variable Selection Networks (tabular)", grn_vsn.build,
-               grn_vsn.GRN_PRESETS, "tabular", "probability",
+    ModelEntry("mlp_mixer", "MLP-Mixer on patches", "models.mlp_mixer:build", PATCH_PRESETS,
+               "image", "logits", Recipe(learning_rate=0.005, **_IMAGE_ADAMW)),
+    ModelEntry("fnet", "FNet (Fourier token mixing) on patches", "models.fnet:build",
+               PATCH_PRESETS, "image", "logits", Recipe(learning_rate=0.001, **_IMAGE_ADAMW)),
+    ModelEntry("gmlp", "gMLP (spatial gating) on patches", "models.gmlp:build", PATCH_PRESETS,
+               "image", "logits", Recipe(learning_rate=0.003, **_IMAGE_ADAMW)),
+    ModelEntry("grn_vsn", "Gated Residual + Variable Selection Networks (tabular)",
+               "models.grn_vsn:build", GRN_PRESETS, "tabular", "probability",
                Recipe("adam", 1e-3, None, 20, 265, "census_income")),
 ]}
 assert tuple(MODELS) == MODEL_NAMES, "models.MODEL_NAMES must list the registry's models"
-
 
 
 OUTPUTS = ("logits", "probability")

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from bench.equivalence.analysis import EquivalenceRequest, analyse
+from bench.equivalence.analysis import analyse
 from bench.equivalence.controls import draws_random_numbers, make_comparable
+from bench.equivalence.request import EquivalenceRequest
 from bench.equivalence.verdict import level2_ratio
 from bench.errors import BenchError
 from tests.helpers import cli

@@ -16,9 +16,10 @@ from bench.data import load_dataset
 from bench.equivalence import loss_scale
 from bench.equivalence.controls import make_comparable
 from bench.runtime import distribution
+from bench.training.config import TrainingConfig
 from bench.training.feed import WindowFeed
 from bench.training.plan import AccumulationPlan
-from bench.training.setup import TrainingConfig, build_trainer
+from bench.training.setup import build_trainer
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.e2e

@@ -8,10 +8,11 @@ import pytest
 from bench.data import load_dataset
 from bench.errors import BenchError
 from bench.runtime import distribution
+from bench.training.config import TrainingConfig
 from bench.training.feed import WindowFeed
 from bench.training.optim import make_optimizer, make_schedule, recording
 from bench.training.plan import AccumulationPlan
-from bench.training.setup import TrainingConfig, build_trainer
+from bench.training.setup import build_trainer
 
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,7 @@ def _str_list(text: str) -> tuple[str, ...]:
 
 
 def run(args) -> int:
-    from bench.equivalence.analysis import EquivalenceRequest
+    from bench.equivalence.request import EquivalenceRequest
 
     req = EquivalenceRequest(model=args.model, strategies=args.strategy,
                              effective_batch=args.effective_batch, micros=args.micro,

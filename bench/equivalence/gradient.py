@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.training.config import TrainingConfig
 from bench.training.feed import Window
 from bench.training.optim import inner
-from bench.training.setup import TrainingConfig, build_trainer
+from bench.training.setup import build_trainer
 from models.specs import InputSpec
+
 
 @dataclass(frozen=True)
 class GradientComparison:

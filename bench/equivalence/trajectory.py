@@ -13,9 +13,10 @@ from itertools import islice
 import numpy as np
 
 from bench.equivalence.gradient import captured
+from bench.training.config import TrainingConfig
 from bench.training.feed import WindowFeed
 from bench.training.optim import inner
-from bench.training.setup import TrainingConfig, build_trainer
+from bench.training.setup import build_trainer
 from bench.training.strategies import UpdateEvent
 from models.specs import InputSpec
 

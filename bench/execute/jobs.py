@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.equivalence.analysis import EquivalenceRequest
+from bench.equivalence.request import EquivalenceRequest
 from bench.measure.calibration import CalibrationSpec
 from bench.measure.run import RunConfig, base_record
 from bench.results.identity import SCHEMA, Identity

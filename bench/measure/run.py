@@ -74,7 +74,7 @@ class RunConfig:
                                    replicas=self.replicas * self.workers)
 
     def training(self):
-        from bench.training.setup import TrainingConfig
+        from bench.training.config import TrainingConfig
 
         return TrainingConfig(self.model, self.strategy, self.plan(), self.preset,
                               self.lr_schedule, self.learning_rate, self.seed, self.jit,

@@ -33,9 +33,10 @@ def overhead(spec: OverheadSpec = OverheadSpec()) -> dict[str, Any]:
     from bench.data import load_dataset
     from bench.measure.probes.process import ProcessMemoryProbe
     from bench.runtime import distribution
+    from bench.training.config import TrainingConfig
     from bench.training.feed import WindowFeed
     from bench.training.plan import AccumulationPlan
-    from bench.training.setup import TrainingConfig, build_trainer
+    from bench.training.setup import build_trainer
 
     B, b = spec.effective_batch, spec.micro
     data = load_dataset(spec.dataset or "synthetic_mnist",

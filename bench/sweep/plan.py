@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.equivalence.analysis import EquivalenceRequest
+from bench.equivalence.request import EquivalenceRequest
 from bench.errors import BenchError
 from bench.execute.jobs import Job
 from bench.measure.run import RunConfig

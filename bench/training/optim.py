@@ -12,9 +12,9 @@ from typing import Literal
 import keras
 
 from bench.errors import BenchError
+from bench.training.names import SCHEDULES
 
 ScheduleKind = Literal["constant", "exponential", "cosine"]
-SCHEDULES: tuple[str, ...] = ("constant", "exponential", "cosine")
 
 
 class ConstantSchedule(keras.optimizers.schedules.LearningRateSchedule):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from bench.errors import BenchError
+from bench.training.names import SPEED_REFERENCES, STRATEGY_NAMES, unknown_strategy
 from bench.training.strategies.accumulate import Accumulate
 from bench.training.strategies.base import Strategy, Trainer, TrainerParts, UpdateEvent
 from bench.training.strategies.keras_builtin import KerasBuiltin
@@ -14,6 +14,8 @@ from bench.training.strategies.plain_micro import PlainMicro
 
 STRATEGIES: dict[str, Strategy] = {s.name: s for s in
                                    [LargeBatch(), Accumulate(), KerasBuiltin(), Naive(), PlainMicro()]}
+assert tuple(STRATEGIES) == STRATEGY_NAMES and SPEED_REFERENCES == tuple(
+    name for name, s in STRATEGIES.items() if not s.judged), "bench.training.names is out of date"
 
 
 def get_strategy(name: str) -> Strategy:
@@ -22,8 +24,7 @@ def get_strategy(name: str) -> Strategy:
         return STRATEGIES[name]
     if ":" in name:
         return _user_strategy(name)
-    raise BenchError(f"unknown strategy {name!r} (strategies: {', '.join(STRATEGIES)}, or a "
-                     f"factory as package.module:function)")
+    raise unknown_strategy(name)
 
 
 @lru_cache(maxsize=None)

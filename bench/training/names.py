@@ -1,0 +1,28 @@
+"""The built-in names input is validated against (strategies, the speed references among them,
+learning-rate schedules), without importing Keras: a sweep's controller validates a whole
+profile without TensorFlow. The registries that import Keras check they hold exactly these."""
+from __future__ import annotations
+
+from bench.errors import BenchError
+
+STRATEGY_NAMES = ("large_batch", "accumulate", "keras_builtin", "naive", "plain_micro")
+#: Trained and timed beside the others, never judged for equivalence.
+SPEED_REFERENCES = ("plain_micro",)
+SCHEDULES = ("constant", "exponential", "cosine")
+
+
+def unknown_strategy(name: str) -> BenchError:
+    return BenchError(f"unknown strategy {name!r} (strategies: {', '.join(STRATEGY_NAMES)}, or a "
+                      f"factory as package.module:function)")
+
+
+def check_strategy(name: str) -> bool:
+    """Whether strategy `name` is judged (False: a speed reference); an unknown name raises. A
+    user's `package.module:factory` is imported to check it (and with it Keras)."""
+    if name in STRATEGY_NAMES:
+        return name not in SPEED_REFERENCES
+    if ":" in name:
+        from bench.training.strategies import get_strategy
+
+        return get_strategy(name).judged
+    raise unknown_strategy(name)

@@ -51,9 +51,11 @@ def pytest_configure(config) -> None:
     import sys
 
     root = config._tmp_path_factory.getbasetemp()  # the workers' basetemp is root/popen-gwN
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    from tests.helpers import outside_env
+
     config._accumbench_mini_sweep = subprocess.Popen(
-        [sys.executable, "-m", "tests.mini_sweep", str(root)], cwd=config.rootpath, env=env,
+        [sys.executable, "-m", "tests.mini_sweep", str(root)], cwd=config.rootpath,
+        env=outside_env(),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 

@@ -68,6 +68,12 @@ def write_census(directory: Path, n_train: int, n_test: int) -> None:
             f.write("\n".join(lines) + "\n")
 
 
+def outside_env() -> dict[str, str]:
+    """This environment for a pytest (a sweep) started from a test: without xdist's variables,
+    or it would think it is a worker (and pytest-benchmark would switch itself off)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+
+
 def cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """`python -m bench ...` in a fresh process (the way users and the sweep run it)."""
     return subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True,

@@ -22,7 +22,7 @@ import psutil
 
 from bench.commands.sweep_cmd import command as sweep_command
 from bench.results import store
-from tests.helpers import ROOT
+from tests.helpers import ROOT, outside_env
 
 SWEEP_ARGS = ["--accumbench-only-models", "cnn",
               "--accumbench-set", "measure.updates=12",
@@ -32,15 +32,10 @@ SWEEP_ARGS = ["--accumbench-only-models", "cnn",
               "--accumbench-set", "outcome.strategies=['large_batch', 'accumulate']"]
 
 
-def _env() -> dict:
-    # a pytest started from an xdist worker must not think it is one (pytest-benchmark would
-    # switch itself off)
-    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
-
-
 def _sweep(results, *extra) -> subprocess.CompletedProcess:
     cmd = sweep_command("quick", str(results), [*SWEEP_ARGS, *extra])
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=_env())
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env=outside_env())
 
 
 def _tree(pid: int) -> list[psutil.Process]:
@@ -67,7 +62,7 @@ def _interrupt(results, sig: signal.Signals, stored: int) -> dict:
     scheduler would). What was left running 10 s later, and what the sweep said."""
     cmd = [sys.executable, "-m", "bench", "sweep", "--profile", "quick", "--results", str(results),
            "--no-report", "--", *SWEEP_ARGS]
-    sweep = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+    sweep = subprocess.Popen(cmd, cwd=ROOT, env=outside_env(), stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
     tree: list[psutil.Process] = []

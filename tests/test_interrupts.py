@@ -14,7 +14,7 @@ import pytest
 
 from bench.results import lock, store
 from bench.results.identity import SCHEMA
-from tests.helpers import ROOT
+from tests.helpers import ROOT, outside_env
 
 PROFILE = """
 description = "tiny measure runs"
@@ -37,9 +37,7 @@ models = []
 
 
 def _env() -> dict:
-    # a sweep started from an xdist worker must not think it is one
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith("PYTEST_XDIST") and k != lock.INHERITED_FD}
+    return {k: v for k, v in outside_env().items() if k != lock.INHERITED_FD}
 
 
 def _start(tmp: Path, results: Path, **kw) -> subprocess.Popen:

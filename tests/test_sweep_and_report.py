@@ -7,6 +7,7 @@ import copy
 import json
 import signal
 import subprocess
+import sys
 
 import pytest
 
@@ -19,6 +20,21 @@ from bench.sweep.plan import expand
 from bench.sweep.profiles import available_profiles, load_profile
 from tests.helpers import ROOT
 from tests.mini_sweep import run_once
+
+
+def test_the_sweeps_controller_and_the_report_never_import_tensorflow():
+    """Every profile expands and validates, and reports and checks are built, in a process
+    where TensorFlow never gets imported (a regression costs every sweep 7-8 s of start-up)."""
+    code = ("import sys\n"
+            "from bench.sweep.plan import expand\n"
+            "from bench.sweep.profiles import available_profiles, load_profile\n"
+            "import bench.sweep.plugin, bench.sweep.session, bench.report.build, bench.report.check\n"
+            "n = sum(len(expand(load_profile(p))) for p in available_profiles())\n"
+            "print(n, sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    count, imported = out.stdout.split(" ", 1)
+    assert int(count) > 100 and imported.strip() == "[]", out.stdout
 
 
 def test_profiles_load_and_expand():

@@ -7,7 +7,6 @@ model run through `bench run` and a sweep; bad plug-ins are one line and exit st
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import sys
 import pytest
 
 from bench.cli import main
-from tests.helpers import ROOT
+from tests.helpers import ROOT, outside_env
 
 pytestmark = pytest.mark.e2e
 
@@ -33,9 +32,8 @@ def project(tmp_path_factory):
 
 
 def _run(project, *args, timeout=600) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
     return subprocess.run([sys.executable, *args], cwd=project, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=outside_env())
 
 
 def test_users_own_tests_pass_and_a_failing_one_names_the_bug(project):

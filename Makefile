@@ -11,8 +11,9 @@ NAME    := $(basename $(notdir $(PROFILE)))
 RESULTS ?= results/$(NAME).jsonl
 BASELINE ?= bench/baselines/$(NAME).json
 REPORTS ?= $(if $(filter default,$(NAME)),reports,reports/$(NAME))
-# the default profile's report also refreshes the summary in README.md (between its markers)
-SUMMARY ?= $(if $(filter default,$(NAME)),--summary README.md,)
+# the default and study profiles' reports also refresh their summaries in README.md (between
+# their markers)
+SUMMARY ?= $(if $(filter default study,$(NAME)),--summary README.md,)
 PYTEST_ARGS ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 

@@ -1,15 +1,18 @@
-"""The README's summary is generated from the committed report's stored results, never typed."""
+"""The README's summaries are generated from the committed report's stored results, never typed."""
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from bench.report.summary import readme_summary, summary_block
 from tests.helpers import ROOT
 
 
-def test_readme_summary_is_the_committed_reports_summary(monkeypatch):
+@pytest.mark.parametrize("profile,report", [("default", "reports"), ("study", "reports/study")])
+def test_readme_summary_is_the_committed_reports_summary(monkeypatch, profile, report):
     monkeypatch.chdir(ROOT)  # the summary links the report by its path from the README
-    assert readme_summary(Path("README.md")) == summary_block(Path("reports"))
+    assert readme_summary(Path("README.md"), profile) == summary_block(Path(report))
 
 
 def test_readme_placeholders_are_filled():

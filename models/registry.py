@@ -50,11 +50,14 @@ class ModelEntry:
             raise BenchError(f"{self.name} takes {self.data_kind} data; this data set's samples "
                              f"are {getattr(spec, 'shape', None) or 'tables'} "
                              f"({type(spec).__name__})")
-        builder = self.builder
-        if isinstance(builder, str):
-            module, function = builder.split(":")
-            builder = getattr(importlib.import_module(module), function)
-        return builder(spec, config)
+        return self.load_builder()(spec, config)
+
+    def load_builder(self) -> Callable[[Any, Any], keras.Model]:
+        """The builder, imported now if it is named by its import path."""
+        if isinstance(self.builder, str):
+            module, function = self.builder.split(":")
+            return getattr(importlib.import_module(module), function)
+        return self.builder
 
     def config(self, preset: str | None = None, **overrides: Any) -> Any:
         name = preset or self.default_preset

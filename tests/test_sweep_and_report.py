@@ -261,7 +261,8 @@ def test_the_check_stays_quiet_on_the_run_itself_and_on_a_slower_machine(mini_sw
     code = main(["check", "--baseline", str(results), "--current", str(tmp_path / "current.jsonl")])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert ("raw update times" if what is None else "calibration step") in out
+    assert "update times / the calibration step timed in each sweep" in out
+    assert ("same machine" if what is None else "another machine") in out
 
 
 @pytest.mark.e2e

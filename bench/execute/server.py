@@ -164,7 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     import_tensorflow_quietly()  # the modules only: the runtime starts in each child
     import bench.equivalence.analysis  # noqa: F401  (imported once, shared by every child)
     import bench.execute.jobs  # noqa: F401
+    import bench.measure.calibration  # noqa: F401
     import bench.measure.run  # noqa: F401
+    from models.registry import MODELS
+
+    for entry in MODELS.values():  # the built-in builders (the registry names them lazily)
+        entry.load_builder()
 
     server = Server(args.data_dir, reply)
     signal.signal(signal.SIGTERM, lambda *_: (server.shutdown(), os._exit(0)))

@@ -1,8 +1,6 @@
 """Model builders: config in, `keras.Model` out. No data loading, no measurement.
 
-`models.registry` (imports Keras) holds the builders; `models.specs` (no Keras) the input specs.
+`models.registry` names each built-in model's builder, presets, data and recipe without
+importing Keras (builders are imported when a model is built); `models.configs` holds the
+configurations and presets, `models.specs` the input specs (neither imports Keras).
 """
-
-#: The built-in models' names, for validating input without importing Keras (the registry
-#: checks it holds exactly these).
-MODEL_NAMES = ("cnn", "cnn_bn", "mlp_mixer", "fnet", "gmlp", "grn_vsn")

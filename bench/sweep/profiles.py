@@ -261,7 +261,7 @@ def _construct(cls, values: dict, where: str):
 
 
 def _build(name: str, data: dict) -> Profile:
-    from models import MODEL_NAMES as MODELS
+    from models.registry import MODELS
 
     top = {"description", "defaults", "models", "jobs", *SECTIONS}
     unknown = set(data) - top

@@ -541,8 +541,9 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
         if groups:
             curves[a.model] = groups
     if curves:
-        cap = ("Test accuracy during training, mean over paired seeds (shaded: the seeds' range). "
-               "Where the accumulation's line lies on the large batch's, the overlap *is* the "
+        cap = ("Test accuracy during training, mean over paired seeds (shaded: the seeds' range); "
+               "colour and marker: the strategy, line: the pair (solid: the smallest k, dashed: "
+               "the next). Where the accumulation's line lies on the large batch's, the overlap *is* the "
                "result: same trained model. The naive loop is drawn apart, with the large batch "
                "repeated for reference.")
         figs.append(("Learning curves", figures.learning_curves(

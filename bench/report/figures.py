@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from bench.equivalence.verdict import LEVEL2_FACTOR, envelope  # noqa: E402
 from bench.measure.memory_model import fit_activations  # noqa: E402
@@ -196,12 +197,16 @@ def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, 
     """Per model: test accuracy against samples seen, mean over seeds with the seeds' range
     shaded; the naive loop, whose curves are far below, in a panel of its own."""
     models = list(panels)
-    fig, axes = plt.subplots(len(models), 2, figsize=(11, 3.4 * len(models)), squeeze=False)
+    fig, axes = plt.subplots(len(models), 2, figsize=(13, 4.0 * len(models)), squeeze=False)
     for (ax_main, ax_naive), model in zip(axes, models):
+        # colour and marker say the strategy, the line the pair (solid: the smallest k)
+        ks = sorted({_k(label) for label in panels[model]} - {1})
         for label, runs in panels[model].items():
             strategy = label.split(" ")[0]
             ax = ax_naive if strategy == "naive" else ax_main
             color, marker, ls = _style(strategy)
+            if _k(label) > 1:
+                ls = ("-", "--", ":", "-.")[ks.index(_k(label)) % 4]
             x = np.array([p["samples_seen"] for p in runs[0]], dtype=float)
             ys = np.array([[p["test_accuracy"] for p in r[: len(x)]] for r in runs
                            if len(r) >= len(x)])
@@ -225,10 +230,18 @@ def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, 
         for ax, what in panel_axes:
             ax.set_title(f"{model}: {what}", fontsize=9)
             ax.set_xlabel("training samples seen")
+            ax.xaxis.set_major_locator(MaxNLocator(6))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
             ax.set_ylabel("test accuracy")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7, loc="lower right")
+            # beside the panel, where it cannot cover a curve
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _finish(fig, title, path, caption)
+
+
+def _k(label: str) -> int:
+    """k of a curve labelled 'strategy BxK'."""
+    return int(label.rsplit("x", 1)[-1])
 
 
 def outcome_intervals(panels: dict[str, dict], title: str, path: Path, caption: str) -> Path:

@@ -60,7 +60,8 @@ def _outcome_block(res, answers, report_dir: Path) -> str:
     for a in done:
         o = a.outcome
         lines += [f"**{a.model}** — {a.data}, B = {a.B}; the large batch reached "
-                  f"{sum(o.reference) / len(o.reference):.4f} ({len(o.reference)} seeds); "
+                  f"{sum(o.reference) / len(o.reference):.4f} ({len(o.reference)} "
+                  f"seed{'s' if len(o.reference) != 1 else ''}); "
                   f"margin ±{o.margin * 100:g} points:", "", outcome_table(a), ""]
     waiting = [a.model for a in answers if a not in done]
     if waiting:

@@ -33,8 +33,9 @@ def pytest_collection_modifyitems(config, items) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config) -> None:
     """On the xdist controller: hand tests out one at a time, and, when the run includes the
-    tests that read the mini sweep, start it in the background before the workers even start, so it runs beside the other tests
-    instead of holding a worker (the fixture then only waits for what is left of it)."""
+    tests that read the mini sweep, start it in the background before the workers even start,
+    so it runs beside the other tests instead of holding a worker (the fixture then only waits
+    for what is left of it)."""
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return  # a worker, or no xdist: the fixture runs the mini sweep itself when needed
     if config.option.maxschedchunk is None:

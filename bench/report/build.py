@@ -297,6 +297,19 @@ def _clock(seconds: float) -> str:
     return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
 
 
+def incomplete_line(res: Results) -> str | None:
+    """How many of the configurations the profile declares have no result yet (None: all do)."""
+    stored = {store.record_key(r) for r in res.records}
+    judged = [c for c in res.declared if c.get("phase") != "calibrate"]
+    missing = [c for c in judged if c["key"] not in stored]
+    if not missing:
+        return None
+    return (f"**Incomplete**: {len(judged) - len(missing)} of the {len(judged)} configurations "
+            f"the profile declares have results; {len(missing)} have not run yet (e.g. "
+            f"{', '.join(c['name'] for c in missing[:3])}). Resume the sweep to complete it; "
+            "what is missing is left out, not guessed.")
+
+
 def run_facts(res: Results) -> list[str]:
     env = res.environment()
     t = timing(res)
@@ -308,14 +321,9 @@ def run_facts(res: Results) -> list[str]:
     lines = [f"- **Machine**: {res.device}; TensorFlow {env.get('tensorflow', '?')}, Keras "
              f"{env.get('keras', '?')}, Python {env.get('python', '?')}; CPU allocator "
              f"`{env.get('cpu_allocator', '?')}`."]
-    stored = {store.record_key(r) for r in res.records}
-    judged = [c for c in res.declared if c.get("phase") != "calibrate"]
-    missing = [c for c in judged if c["key"] not in stored]
-    if missing:
-        lines.append(f"- **Incomplete**: {len(judged) - len(missing)} of the {len(judged)} "
-                     f"configurations the profile declares have results; {len(missing)} have not "
-                     f"run yet (e.g. {', '.join(c['name'] for c in missing[:3])}). Resume the "
-                     "sweep to complete it; what is missing is left out, not guessed.")
+    incomplete = incomplete_line(res)
+    if incomplete:
+        lines.append(f"- {incomplete}")
     if t["wall_seconds"]:
         share = (f"; training (timed updates + evaluation) {t['training_share']:.0%} of it, "
                  f"equivalence analyses {t['analysis_share']:.0%}") if t["training_share"] is not None else ""

@@ -22,6 +22,12 @@ def markers(profile: str) -> tuple[str, str]:
 
 
 def summary_block(report_dir: Path) -> str:
+    from bench.report.frames import load
+
+    return _block(load([report_dir / "results.jsonl.gz"]), report_dir)
+
+
+def _block(res, report_dir: Path) -> str:
     from bench.report.build import (
         _answer,
         answer_table,
@@ -30,9 +36,6 @@ def summary_block(report_dir: Path) -> str:
         timing,
         variants_line,
     )
-    from bench.report.frames import load
-
-    res = load([report_dir / "results.jsonl.gz"])
     answers = [_answer(res, m) for m in res.models]
     if not len(res.eq) and not any(a.rows for a in answers):
         return _outcome_block(res, answers, report_dir)
@@ -51,12 +54,13 @@ def summary_block(report_dir: Path) -> str:
 def _outcome_block(res, answers, report_dir: Path) -> str:
     """A profile that only trains to judge outcomes: per model with finished runs, its level-3
     table, and what has not run yet."""
-    from bench.report.build import outcome_table, run_facts
+    from bench.report.build import incomplete_line, outcome_table
 
     done = [a for a in answers if a.outcome is not None and a.outcome.reference]
     lines = [f"Profile `{res.profile}` on {res.device}. Full report: "
              f"[`{report_dir}/README.md`]({report_dir}/README.md).", ""]
-    lines += [x for x in run_facts(res) if x.startswith("- **Incomplete**")] + [""]
+    incomplete = incomplete_line(res)
+    lines += [f"- {incomplete}", ""] if incomplete else [""]
     for a in done:
         o = a.outcome
         lines += [f"**{a.model}** — {a.data}, B = {a.B}; the large batch reached "
@@ -69,20 +73,17 @@ def _outcome_block(res, answers, report_dir: Path) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def _profile_of(report_dir: Path) -> str:
+def update_readme(readme: Path, report_dir: Path) -> None:
     from bench.report.frames import load
 
-    return load([report_dir / "results.jsonl.gz"]).profile
-
-
-def update_readme(readme: Path, report_dir: Path) -> None:
+    res = load([report_dir / "results.jsonl.gz"])  # read once: the profile names the markers
     text = readme.read_text()
-    start, end = markers(_profile_of(report_dir))
+    start, end = markers(res.profile)
     if start not in text or end not in text:
         raise BenchError(f"{readme} has no summary markers ({start} ... {end})")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    readme.write_text(f"{head}{start}\n{summary_block(report_dir)}\n{end}{tail}")
+    readme.write_text(f"{head}{start}\n{_block(res, report_dir)}\n{end}{tail}")
 
 
 def readme_summary(readme: Path, profile: str = "default") -> str:

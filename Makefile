@@ -10,6 +10,8 @@ PROFILE ?= default
 NAME    := $(basename $(notdir $(PROFILE)))
 RESULTS ?= results/$(NAME).jsonl
 BASELINE ?= bench/baselines/$(NAME).json
+# a baseline is the envelope of several clean runs (their spread is allowed, README: Regression check)
+BASELINE_RUNS ?= $(RESULTS)
 REPORTS ?= $(if $(filter default,$(NAME)),reports,reports/$(NAME))
 # the default and study profiles' reports also refresh their summaries in README.md (between
 # their markers)
@@ -60,8 +62,8 @@ bench-overhead: setup  ## accumulation overhead (ratios, one process) and repeat
 bench-check: setup  ## compare the last sweep of PROFILE with its committed baseline
 	$(BIN)/python -m bench check --baseline $(BASELINE) --current $(RESULTS)
 
-baseline: setup  ## write the last sweep of PROFILE as its new baseline
-	$(BIN)/python -m bench check --current $(RESULTS) --write-baseline $(BASELINE)
+baseline: setup  ## write the sweeps in BASELINE_RUNS (default: PROFILE's last) as its new baseline
+	$(BIN)/python -m bench check --current $(BASELINE_RUNS) --write-baseline $(BASELINE)
 
 clean:  ## remove .venv, results/ and the reports of uncommitted profiles (reports/quick)
 	rm -rf $(VENV) results .benchmarks reports/quick

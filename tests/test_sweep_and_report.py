@@ -14,7 +14,8 @@ import pytest
 from bench.cli import main
 from bench.commands.sweep_cmd import command as sweep_command
 from bench.errors import BenchError
-from bench.report.check import Tolerances, compare, load_summary, mann_whitney_greater, summarise
+from bench.report.baseline import combine, load_summary, summarise
+from bench.report.check import Tolerances, compare, mann_whitney_greater
 from bench.results import store
 from bench.sweep.plan import expand
 from bench.sweep.profiles import available_profiles, load_profile
@@ -201,12 +202,22 @@ def test_report_from_stored_results(mini_sweep, tmp_path):
 
 
 # -- the regression check, gate by gate ----------------------------------------------------------
+def _slower(records, factor, strategy=None):
+    """A copy whose measure runs (of one strategy, or all) take `factor` times as long."""
+    doctored = copy.deepcopy(records)
+    for r in doctored:
+        if r["kind"] == "run" and strategy in (None, r["config"]["strategy"]):
+            r["update_seconds"] = [factor * s for s in r["update_seconds"]]
+    return doctored
+
+
 def _doctor(records, what):
     doctored = copy.deepcopy(records)
     runs = {r["id"]["name"]: r for r in doctored if r["kind"] == "run"}
     if what == "slower":
-        for r in runs.values():
-            r["update_seconds"] = [2 * s for s in r["update_seconds"]]
+        doctored = _slower(records, 2)
+    elif what == "accumulation slower":
+        doctored = _slower(records, 2, "accumulate")
     elif what == "lost saving":
         lb = runs["cnn:large_batch:128x1:seed0"]["memory"]["tf_allocator"]["peak_bytes"]
         runs["cnn:accumulate:16x8:seed0"]["memory"]["tf_allocator"]["peak_bytes"] = lb
@@ -217,26 +228,21 @@ def _doctor(records, what):
                 assert r["gradient_rel_error"] < 1e-5
     elif what == "failed":
         runs["cnn:keras_builtin:16x8:seed0"].update(status="error", error="doctored")
-    elif what == "another machine, 3x slower":
-        for r in doctored:
-            if r.get("environment"):
-                r["environment"]["device"] = "Slower CPU (2 cores)"
-            if r["kind"] == "calibration":
-                r["step_seconds"] = [3 * s for s in r["step_seconds"]]
-            if r["kind"] == "run":
-                r["update_seconds"] = [3 * s for s in r["update_seconds"]]
-    elif what == "another machine, code 2x slower":
+    elif what.startswith("another machine"):
+        # 3x slower: every step, the calibration step too; code 2x slower: the runs only
+        doctored = _slower(records, 3 if what.endswith("3x slower") else 2)
         for r in doctored:
             if r.get("environment"):
                 r["environment"]["device"] = "Other CPU (2 cores)"
-            if r["kind"] == "run":
-                r["update_seconds"] = [2 * s for s in r["update_seconds"]]
+            if r["kind"] == "calibration" and what.endswith("3x slower"):
+                r["step_seconds"] = [3 * s for s in r["step_seconds"]]
     return doctored
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("what,cause", [
     ("slower", "median update time"),
+    ("accumulation slower", "speed / large batch"),
     ("lost saving", "peak / large batch [tf_allocator]"),
     ("drift", "L1 gradient error"),
     ("failed", "status"),
@@ -272,8 +278,8 @@ def test_check_outcome_accuracy_allows_for_the_test_set_size(mini_sweep):
     name = next(n for n, c in base["configurations"].items()
                 if c["kind"] == "run" and c["purpose"] == "outcome")
     small, large = copy.deepcopy(base), copy.deepcopy(base)
-    small["configurations"][name]["accuracy"] -= 0.08     # 200 test samples: within noise
-    large["configurations"][name]["accuracy"] -= 0.30
+    small["configurations"][name]["runs"][0]["accuracy"] -= 0.08  # 200 test samples: noise
+    large["configurations"][name]["runs"][0]["accuracy"] -= 0.30
     gate = lambda cur: [f for f in compare(base, cur) if f.metric == "test accuracy"  # noqa: E731
                         and f.configuration == name][0].result
     assert gate(small) == "ok" and gate(large) == "REGRESSION"
@@ -292,6 +298,48 @@ def test_check_refuses_other_profiles_and_marks_changed_settings(mini_sweep, tmp
     (tmp_path / "other.json").write_text(json.dumps(other))
     assert main(["check", "--baseline", str(tmp_path / "other.json"), "--current", str(results)]) == 2
     assert "from profile 'default'" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_a_baseline_of_several_runs_allows_their_spread_and_fires_beyond_it(mini_sweep, tmp_path,
+                                                                          capsys):
+    """A noisy configuration: one clean run timed accumulation 1.4x slower than another. A run
+    1.6x slower is within what the two runs showed (a one-run baseline fires on it); 2.5x is not."""
+    _, results, _, _, records = mini_sweep
+    store.rewrite(tmp_path / "noisy.jsonl", _slower(records, 1.4, "accumulate"))
+    assert main(["check", "--current", str(results), str(tmp_path / "noisy.jsonl"),
+                 "--write-baseline", str(tmp_path / "base.json")]) == 0
+    assert "2 run(s)" in capsys.readouterr().out
+    base = load_summary(tmp_path / "base.json")
+
+    def ratio_gate(baseline, factor):
+        """The results of the ratio gate for the accumulating runs."""
+        current = summarise(_slower(records, factor, "accumulate"), "current")
+        return {f.result for f in compare(baseline, current) if f.metric == "speed / large batch"
+                and current["configurations"][f.configuration]["strategy"] == "accumulate"}
+
+    assert ratio_gate(summarise(records, "one run"), 1.6) == {"REGRESSION"}
+    assert ratio_gate(base, 1.6) == {"ok"}
+    assert ratio_gate(base, 2.5) == {"REGRESSION"}
+    store.rewrite(tmp_path / "current.jsonl", _slower(records, 2.5, "accumulate"))
+    code = main(["check", "--baseline", str(results), str(tmp_path / "noisy.jsonl"),
+                 "--current", str(tmp_path / "current.jsonl")])
+    out = capsys.readouterr().out
+    assert code == 1 and "baseline: 2 run(s)" in out, out
+
+
+@pytest.mark.e2e
+def test_a_baseline_combines_only_runs_of_one_machine_and_one_profile(mini_sweep):
+    _, _, _, _, records = mini_sweep
+    other = copy.deepcopy(records)
+    for r in other:
+        if r.get("environment"):
+            r["environment"]["device"] = "Other CPU (2 cores)"
+    with pytest.raises(BenchError, match="one profile on one machine"):
+        combine([summarise(records, "a"), summarise(other, "b")])
+    two = combine([summarise(records, "a"), summarise(records, "b")])
+    with pytest.raises(BenchError, match="one run at a time"):
+        compare(two, two)
 
 
 def test_unknown_profile_in_pytest_is_a_usage_error():

@@ -1,6 +1,9 @@
 """Regression check: compare a sweep with a baseline of the same profile (asv's compare is the
 model: this module classifies, the caller picks the exit code).
 
+One current run is checked against a baseline of one or more clean runs of the same profile
+(`bench.report.baseline`): every limit starts from the worst the baseline's runs showed, so a
+configuration's own process-to-process spread is allowed and only what lies beyond it fires.
 Configurations are matched by name; the same name with another key is the same configuration
 with changed settings: *not comparable* (reported, never gated). Gates, each a small rule:
 
@@ -10,12 +13,13 @@ with changed settings: *not comparable* (reported, never gated). Gates, each a s
   slower harness still shows while a slower or busier machine does not): slower when a
   one-sided Mann-Whitney test finds the current times larger (p < 0.01) *and* the median grew
   by more than a factor: `speed_same` on the baseline's machine (device and allocator
-  identical), `speed_calibrated` on another. Raw times only for a sweep without a calibration
+  identical), `speed_calibrated` on another; the baseline's times are those of all its runs,
+  each over its own run's calibration step. Raw times only for a sweep without a calibration
   step, on the same machine; the output says which basis was used;
 - speed relative to the large batch of the same run (machine-independent): the ratio may not
-  drop by more than `ratio_drop`;
+  drop by more than `ratio_drop` below the lowest of the baseline's runs;
 - memory saving: an accumulating configuration's peak as a share of its large batch's peak may
-  not rise by more than `saving_rise` (it cannot quietly lose what accumulation is for); on
+  not rise by more than `saving_rise` above the highest of the baseline's runs (it cannot quietly lose what accumulation is for); on
   another machine only for allocator probes (process RSS holds per-thread memory: measured on a
   1-core run of the 2-core baseline, the CNN's RSS share at 16x8 moved from 0.45 to 0.62 while
   the allocator's share did not move beyond the limit);
@@ -29,20 +33,15 @@ with changed settings: *not comparable* (reported, never gated). Gates, each a s
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tabulate import tabulate
 
 from bench.errors import BenchError
-from bench.report.frames import read_records, steady_seconds
-from bench.results import store
-from bench.results.identity import SCHEMA
+from bench.report.baseline import run_count
 
 MIB = 2**20
 PROBE_ORDER = ("tf_allocator", "nvml", "process_rss")  # the report's order too
@@ -92,73 +91,6 @@ def mann_whitney_greater(x, y) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2))
 
 
-# -- summaries (what a baseline stores) ----------------------------------------------------------
-def _identity_env(records: list[dict]) -> dict[str, Any]:
-    env = next((r["environment"] for r in records if r.get("environment")), {})
-    return {k: env.get(k) for k in ("device", "cpu_model", "usable_cpus", "gpus", "cpu_allocator",
-                                    "tensorflow", "keras")}
-
-
-def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
-    """The comparable figures of one sweep, keyed by configuration name."""
-    data = [r for r in records if r["kind"] in ("run", "equivalence", "calibration")]
-    latest = list(store.by_key(data).values())
-    profiles = {(r.get("profile"), r.get("profile_digest")) for r in latest}
-    if len(profiles) != 1 or None in next(iter(profiles)):
-        raise BenchError(f"{source}: expected the results of one sweep profile, found "
-                         f"{sorted(str(p) for p in profiles)}")
-    (profile, digest), = profiles
-    runs = [r for r in latest if r["kind"] == "run"]
-    large = {(r["config"]["model"], r["config"]["effective_batch"], r["config"]["seed"],
-              r["config"].get("purpose", "measure")): r["id"]["name"]
-             for r in runs if r["config"]["strategy"] == "large_batch"}
-    configurations: dict[str, dict] = {}
-    for r in runs:
-        c = r["config"]
-        purpose = c.get("purpose", "measure")
-        steady = steady_seconds(r).tolist() if r["status"] == "ok" else []
-        configurations[r["id"]["name"]] = {
-            "kind": "run", "key": r["id"]["key"], "status": r["status"], "purpose": purpose,
-            "model": c["model"], "strategy": c["strategy"], "pair": c["pair"], "accum": c["accum"],
-            "reference": large.get((c["model"], c["effective_batch"], c["seed"], purpose)),
-            "update_seconds": steady,
-            "memory": {n: m["peak_bytes"] for n, m in (r.get("memory") or {}).items()
-                       if m.get("available") and m.get("peak_bytes") is not None},
-            "accuracy": r.get("final_test_accuracy"),
-            "test_samples": (r.get("dataset") or {}).get("n_test")}
-    for e in (r for r in latest if r["kind"] == "equivalence"):
-        configurations[e["id"]["name"]] = {
-            "kind": "equivalence", "key": e["id"]["key"], "status": e["status"],
-            "verdict": e["verdict"], "gradient_rel_error": e.get("gradient_rel_error"),
-            "trajectory_ratio": e.get("trajectory_ratio"), "dtype": e.get("dtype")}
-    calibration = [x for r in latest if r["kind"] == "calibration" and r["status"] == "ok"
-                   for x in r["step_seconds"]]
-    return {"schema": SCHEMA, "profile": profile, "profile_digest": digest,
-            "environment": _identity_env(runs or latest),
-            "calibration_seconds": calibration, "source": source,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "configurations": configurations}
-
-
-def load_summary(path: Path) -> dict[str, Any]:
-    """A committed baseline (.json summary) or a results file (.jsonl[.gz], summarised here)."""
-    path = Path(path)
-    if not path.exists():
-        raise BenchError(f"{path} does not exist")
-    if path.name.endswith((".jsonl", ".jsonl.gz")):
-        return summarise(read_records(path), str(path))
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BenchError(f"baseline {path} is not valid JSON: {e}") from None
-    if not isinstance(data, dict) or not {"profile", "configurations"} <= set(data):
-        raise BenchError(f"{path} is not an accumbench baseline (no profile/configurations)")
-    if data.get("schema") != SCHEMA:
-        raise BenchError(f"baseline {path} has schema {data.get('schema', 1)}, this accumbench "
-                         f"writes {SCHEMA}: re-create it (make baseline)")
-    return data
-
-
 # -- comparison ----------------------------------------------------------------------------------
 @dataclass
 class Finding:
@@ -176,21 +108,41 @@ def same_machine(baseline: dict, current: dict) -> bool:
     return all(a.get(k) == b.get(k) for k in ("device", "cpu_allocator"))
 
 
+def _status(entry: dict) -> str:
+    """A baseline configuration is ok only if it was ok in every run that has it."""
+    return next((r["status"] for r in entry["runs"] if r and r["status"] != "ok"), "ok")
+
+
+def _pairs(old: dict, ref: dict | None) -> list[tuple[dict, dict]]:
+    """(configuration, its large batch) of each run that has both, timed."""
+    if not ref:
+        return []
+    return [(o, r) for o, r in zip(old["runs"], ref["runs"])
+            if o and r and o["update_seconds"] and r["update_seconds"]]
+
+
+def _span(values: list[float], fmt: str = "{:.2f}") -> str:
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if math.isclose(lo, hi) else f"{fmt.format(lo)}-{fmt.format(hi)}"
+
+
 def compare(baseline: dict, current: dict, tol: Tolerances = Tolerances()) -> list[Finding]:
+    """Gate one run (`current`) against a baseline of one or more runs."""
     if baseline["profile"] != current["profile"]:
         raise BenchError(f"the baseline is from profile {baseline['profile']!r}, the current results "
                          f"from {current['profile']!r}: compare runs of the same profile")
+    if run_count(current) != 1:
+        raise BenchError(f"check one run at a time: the current results hold {run_count(current)}")
     same = same_machine(baseline, current)
-    cal_b = np.median(baseline.get("calibration_seconds") or [np.nan])
-    cal_c = np.median(current.get("calibration_seconds") or [np.nan])
+    calibration = ([np.median(c) if c else np.nan for c in baseline["calibration_seconds"]],
+                   np.median(current["calibration_seconds"][0] or [np.nan]))
     out: list[Finding] = []
     b, c = baseline["configurations"], current["configurations"]
     for name in sorted(set(b) | set(c)):
         old, new = b.get(name), c.get(name)
         if new is None:
-            ok_before = old.get("status") == "ok"
             out.append(Finding(name, "present", "yes", "missing", "must run",
-                               "REGRESSION" if ok_before else "info"))
+                               "REGRESSION" if _status(old) == "ok" else "info"))
             continue
         if old is None:
             out.append(Finding(name, "present", "new", "yes", "", "new"))
@@ -199,96 +151,116 @@ def compare(baseline: dict, current: dict, tol: Tolerances = Tolerances()) -> li
             out.append(Finding(name, "settings", old["key"], new["key"], "same key",
                                "not comparable"))
             continue
-        if old["status"] != new["status"]:
-            out.append(Finding(name, "status", old["status"], new["status"], "ok stays ok",
-                               "REGRESSION" if old["status"] == "ok" else "info"))
-        if old["status"] != "ok" or new["status"] != "ok":
+        status_old, status_new = _status(old), new["runs"][0]["status"]
+        if status_old != status_new:
+            out.append(Finding(name, "status", status_old, status_new, "ok stays ok",
+                               "REGRESSION" if status_old == "ok" else "info"))
+        if status_old != "ok" or status_new != "ok":
             continue
         if old["kind"] == "run":
-            out += _run_findings(name, old, new, b, c, same, cal_b, cal_c, tol)
+            out += _run_findings(name, old, new, b, c, same, calibration, tol)
         else:
             out += _equivalence_findings(name, old, new, tol)
     return out
 
 
-def _run_findings(name, old, new, b, c, same, cal_b, cal_c, tol) -> list[Finding]:
+def _speed_finding(name, old, new, same, calibration, tol) -> Finding | None:
+    """The update times of every baseline run (each over its own calibration step) against the
+    current run's."""
+    cal_old, cal_new = calibration
+    timed = [(np.asarray(r["update_seconds"]), cal) for r, cal in zip(old["runs"], cal_old)
+             if r and r["update_seconds"]]
+    x = np.asarray(new["runs"][0]["update_seconds"])
+    if not timed or not x.size:
+        return None
+    machine, factor = (("same machine", tol.speed_same) if same else
+                       ("another machine", tol.speed_calibrated))
+    if np.isfinite(cal_new) and all(np.isfinite(cal) for _, cal in timed):
+        basis = f"{machine}: update times / calibration step"
+        x, y = x / cal_new, np.concatenate([t / cal for t, cal in timed])
+    elif same:  # a sweep without its calibration step: raw times, on the same machine only
+        basis, y = "same machine: raw update times", np.concatenate([t for t, _ in timed])
+    else:
+        return None
+    ratio = float(np.median(x) / np.median(y))
+    p = mann_whitney_greater(x, y)
+    bad = ratio > factor and p < tol.speed_p
+    return Finding(name, "median update time", f"{np.median(y):.4g}",
+                   f"{np.median(x):.4g} ({ratio:.2f}x, p={p:.1g})",
+                   f"<= {factor:.2f}x or p >= {tol.speed_p}", "REGRESSION" if bad else "ok", basis)
+
+
+def _run_findings(name, old, new, b, c, same, calibration, tol) -> list[Finding]:
     out = []
-    if old["purpose"] == "measure" and old["update_seconds"] and new["update_seconds"]:
-        x, y = np.asarray(new["update_seconds"]), np.asarray(old["update_seconds"])
-        machine, factor = (("same machine", tol.speed_same) if same else
-                           ("another machine", tol.speed_calibrated))
-        if np.isfinite(cal_b) and np.isfinite(cal_c):
-            basis = f"{machine}: update times / calibration step"
-            x, y = x / cal_c, y / cal_b
-        else:  # a sweep without its calibration step: raw times, on the same machine only
-            basis = "same machine: raw update times" if same else None
-        if basis:
-            ratio = float(np.median(x) / np.median(y))
-            p = mann_whitney_greater(x, y)
-            bad = ratio > factor and p < tol.speed_p
-            out.append(Finding(name, "median update time", f"{np.median(y):.4g}",
-                               f"{np.median(x):.4g} ({ratio:.2f}x, p={p:.1g})",
-                               f"<= {factor:.2f}x or p >= {tol.speed_p}",
-                               "REGRESSION" if bad else "ok", basis))
-        ref_old, ref_new = b.get(old.get("reference") or ""), c.get(new.get("reference") or "")
-        if (old["strategy"] != "large_batch" and ref_old and ref_new
-                and ref_old.get("update_seconds") and ref_new.get("update_seconds")):
-            r_old = np.median(ref_old["update_seconds"]) / np.median(old["update_seconds"])
-            r_new = np.median(ref_new["update_seconds"]) / np.median(new["update_seconds"])
-            bad = r_new < r_old * (1 - tol.ratio_drop)
-            out.append(Finding(name, "speed / large batch", f"{r_old:.2f}", f"{r_new:.2f}",
-                               f">= {r_old * (1 - tol.ratio_drop):.2f}",
-                               "REGRESSION" if bad else "ok", "within each run"))
-        ref_mem_old = (ref_old or {}).get("memory") or {}
-        ref_mem_new = (ref_new or {}).get("memory") or {}
-        # the first probe that measured (as in the report): allocator counters where they exist.
-        # Process RSS is not gated beside them: a fresh clone on the baseline's own machine read
-        # every configuration's RSS peak ~28 MiB higher while the allocator's did not move
-        primary = next((p for p in PROBE_ORDER if p in old["memory"]), None)
-        for probe, peak in old["memory"].items():
-            cur = new["memory"].get(probe)
-            if cur is None or probe != primary:
-                continue
-            # process RSS includes per-thread memory (TensorFlow's pools grow with the cores),
-            # so its ratios move between machines: gated on the baseline's machine only
-            machine_free = same or probe != "process_rss"
-            if (old["accum"] > 1 and machine_free and ref_mem_old.get(probe)
-                    and ref_mem_new.get(probe)):
-                s_old, s_new = peak / ref_mem_old[probe], cur / ref_mem_new[probe]
-                # a rise of saving_rise, or of half the saving where the saving is small (0.92
-                # may not become 1.0: that is the whole saving lost)
-                allowed = s_old + min(tol.saving_rise, max(0.0, 1 - s_old) / 2)
-                bad = s_new > allowed
-                out.append(Finding(name, f"peak / large batch [{probe}]", f"{s_old:.2f}",
-                                   f"{s_new:.2f}", f"<= {allowed:.2f}",
-                                   "REGRESSION" if bad else "ok", "within each run"))
-            if same:
-                rel, slack = ((tol.memory_rel, 2 * MIB) if probe == "tf_allocator"
-                              else (tol.rss_rel, 16 * MIB))
-                limit = peak * (1 + rel) + slack
-                out.append(Finding(name, f"peak MiB [{probe}]", f"{peak / MIB:.1f}",
-                                   f"{cur / MIB:.1f}", f"<= {limit / MIB:.1f}",
-                                   "REGRESSION" if cur > limit else "ok", "same machine"))
-    if old["purpose"] == "outcome" and old.get("accuracy") is not None and new.get("accuracy") is not None:
-        p0, p1 = old["accuracy"], new["accuracy"]
+    cur = new["runs"][0]
+    ref_old, ref_new = b.get(old.get("reference") or ""), c.get(new.get("reference") or "")
+    cur_ref = ref_new["runs"][0] if ref_new else None
+    if old["purpose"] == "measure":
+        speed = _speed_finding(name, old, new, same, calibration, tol)
+        out += [speed] if speed else []
+        pairs = _pairs(old, ref_old)
+        if (old["strategy"] != "large_batch" and pairs and cur["update_seconds"]
+                and cur_ref and cur_ref["update_seconds"]):
+            r_old = [np.median(r["update_seconds"]) / np.median(o["update_seconds"])
+                     for o, r in pairs]
+            r_new = np.median(cur_ref["update_seconds"]) / np.median(cur["update_seconds"])
+            limit = min(r_old) * (1 - tol.ratio_drop)
+            out.append(Finding(name, "speed / large batch", _span(r_old), f"{r_new:.2f}",
+                               f">= {limit:.2f}", "REGRESSION" if r_new < limit else "ok",
+                               "within each run"))
+    # the first probe that measured (as in the report): allocator counters where they exist.
+    # Process RSS is not gated beside them: a fresh clone on the baseline's own machine read
+    # every configuration's RSS peak ~28 MiB higher while the allocator's did not move
+    runs_old = [r for r in old["runs"] if r]
+    primary = next((p for p in PROBE_ORDER if all(p in r["memory"] for r in runs_old)), None)
+    if primary and primary in cur["memory"]:
+        peak_new = cur["memory"][primary]
+        # process RSS includes per-thread memory (TensorFlow's pools grow with the cores),
+        # so its ratios move between machines: gated on the baseline's machine only
+        shares = [o["memory"][primary] / r["memory"][primary]
+                  for o, r in zip(old["runs"], (ref_old or {}).get("runs") or [])
+                  if o and r and r["memory"].get(primary)]
+        if (old["accum"] > 1 and (same or primary != "process_rss") and shares
+                and cur_ref and cur_ref["memory"].get(primary)):
+            s_old, s_new = max(shares), peak_new / cur_ref["memory"][primary]
+            # a rise of saving_rise, or of half the saving where the saving is small (0.92
+            # may not become 1.0: that is the whole saving lost)
+            allowed = s_old + min(tol.saving_rise, max(0.0, 1 - s_old) / 2)
+            out.append(Finding(name, f"peak / large batch [{primary}]", _span(shares),
+                               f"{s_new:.2f}", f"<= {allowed:.2f}",
+                               "REGRESSION" if s_new > allowed else "ok", "within each run"))
+        if same:
+            peaks = [r["memory"][primary] / MIB for r in runs_old]
+            rel, slack = ((tol.memory_rel, 2) if primary == "tf_allocator" else (tol.rss_rel, 16))
+            limit = max(peaks) * (1 + rel) + slack
+            out.append(Finding(name, f"peak MiB [{primary}]", _span(peaks, "{:.1f}"),
+                               f"{peak_new / MIB:.1f}", f"<= {limit:.1f}",
+                               "REGRESSION" if peak_new / MIB > limit else "ok", "same machine"))
+    accuracies = [r["accuracy"] for r in runs_old if r["accuracy"] is not None]
+    if old["purpose"] == "outcome" and accuracies and cur.get("accuracy") is not None:
+        p0, p1 = min(accuracies), cur["accuracy"]
         n0, n1 = old.get("test_samples") or 1, new.get("test_samples") or 1
         se = math.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
         limit = p0 - max(0.01, tol.accuracy_z * se)
-        out.append(Finding(name, "test accuracy", f"{p0:.4f}", f"{p1:.4f}", f">= {limit:.4f}",
-                           "REGRESSION" if p1 < limit else "ok",
+        out.append(Finding(name, "test accuracy", _span(accuracies, "{:.4f}"), f"{p1:.4f}",
+                           f">= {limit:.4f}", "REGRESSION" if p1 < limit else "ok",
                            f"{tol.accuracy_z:g} standard errors of {n1} test samples"))
     return out
 
 
 def _equivalence_findings(name, old, new, tol) -> list[Finding]:
     out = []
-    if old["verdict"] != new["verdict"]:
-        out.append(Finding(name, "verdict", old["verdict"], new["verdict"], "unchanged",
+    runs_old, cur = [r for r in old["runs"] if r], new["runs"][0]
+    verdicts = sorted({r["verdict"] for r in runs_old})
+    if cur["verdict"] not in verdicts:
+        out.append(Finding(name, "verdict", "/".join(verdicts), cur["verdict"], "unchanged",
                            "REGRESSION"))
-    e0, e1 = old.get("gradient_rel_error"), new.get("gradient_rel_error")
-    if e0 is not None and e1 is not None:
-        limit = max(e0, 1e-7 if old.get("dtype") != "float64" else 1e-15) * tol.l1_factor
-        out.append(Finding(name, "L1 gradient error", f"{e0:.2e}", f"{e1:.2e}",
+    errors = [r["gradient_rel_error"] for r in runs_old if r.get("gradient_rel_error") is not None]
+    e1 = cur.get("gradient_rel_error")
+    if errors and e1 is not None:
+        floor = 1e-7 if old.get("dtype") != "float64" else 1e-15
+        limit = max(max(errors), floor) * tol.l1_factor
+        out.append(Finding(name, "L1 gradient error", _span(errors, "{:.2e}"), f"{e1:.2e}",
                            f"<= {limit:.1e}", "REGRESSION" if e1 > limit else "ok"))
     return out
 
@@ -298,8 +270,10 @@ def render(findings: list[Finding], baseline: dict, current: dict, verbose: bool
     env_b, env_c = baseline.get("environment") or {}, current.get("environment") or {}
     head = [f"profile {current['profile']}: {len(current['configurations'])} configurations, "
             f"current on {env_c.get('device')} ({env_c.get('cpu_allocator')} allocator) vs "
-            f"baseline {baseline.get('source', '')} on {env_b.get('device')} "
+            f"baseline {', '.join(baseline['sources'])} on {env_b.get('device')} "
             f"({env_b.get('cpu_allocator')} allocator)",
+            f"baseline: {run_count(baseline)} run(s); a range is the spread of its runs; each limit "
+            f"starts from the worst of them",
             "speed compared as: update times / the calibration step timed in each sweep ("
             + ("same machine)" if same else "another machine; raw peaks are not gated)")]
     shown = [f for f in findings if verbose or f.result not in ("ok",)]

@@ -1,0 +1,132 @@
+"""What the regression check compares: the figures of one or more sweeps of a profile, keyed by
+configuration name.
+
+A baseline is the *envelope of several clean runs* on one machine, not a single run. Measured
+here (AMD EPYC, 2 cores): a configuration's update times are tight within one process and far
+apart between processes — grn_vsn accumulate 16x8 timed 25-30 ms in one clean sweep and
+35-44 ms in the next, minutes later, same code — so one run is one draw of a per-process
+spread that more timed updates do not narrow (asv runs each benchmark in several processes for
+the same reason). Each configuration keeps one entry per run; the gates allow what the
+baseline's runs already showed and test beyond that.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+from bench.report.frames import read_records, steady_seconds
+from bench.results import store
+from bench.results.identity import SCHEMA
+
+#: Layout of a summary; 1 was one run per configuration.
+FORMAT = 2
+
+def _identity_env(records: list[dict]) -> dict[str, Any]:
+    env = next((r["environment"] for r in records if r.get("environment")), {})
+    return {k: env.get(k) for k in ("device", "cpu_model", "usable_cpus", "gpus", "cpu_allocator",
+                                    "tensorflow", "keras")}
+
+
+def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
+    """The comparable figures of one sweep (a summary with one run)."""
+    data = [r for r in records if r["kind"] in ("run", "equivalence", "calibration")]
+    latest = list(store.by_key(data).values())
+    profiles = {(r.get("profile"), r.get("profile_digest")) for r in latest}
+    if len(profiles) != 1 or None in next(iter(profiles)):
+        raise BenchError(f"{source}: expected the results of one sweep profile, found "
+                         f"{sorted(str(p) for p in profiles)}")
+    (profile, digest), = profiles
+    runs = [r for r in latest if r["kind"] == "run"]
+    large = {(r["config"]["model"], r["config"]["effective_batch"], r["config"]["seed"],
+              r["config"].get("purpose", "measure")): r["id"]["name"]
+             for r in runs if r["config"]["strategy"] == "large_batch"}
+    configurations: dict[str, dict] = {}
+    for r in runs:
+        c = r["config"]
+        purpose = c.get("purpose", "measure")
+        configurations[r["id"]["name"]] = {
+            "kind": "run", "key": r["id"]["key"], "purpose": purpose, "model": c["model"],
+            "strategy": c["strategy"], "pair": c["pair"], "accum": c["accum"],
+            "reference": large.get((c["model"], c["effective_batch"], c["seed"], purpose)),
+            "test_samples": (r.get("dataset") or {}).get("n_test"),
+            "runs": [{
+                "status": r["status"],
+                "update_seconds": steady_seconds(r).tolist() if r["status"] == "ok" else [],
+                "memory": {n: m["peak_bytes"] for n, m in (r.get("memory") or {}).items()
+                           if m.get("available") and m.get("peak_bytes") is not None},
+                "accuracy": r.get("final_test_accuracy")}]}
+    for e in (r for r in latest if r["kind"] == "equivalence"):
+        configurations[e["id"]["name"]] = {
+            "kind": "equivalence", "key": e["id"]["key"], "dtype": e.get("dtype"),
+            "runs": [{"status": e["status"], "verdict": e["verdict"],
+                      "gradient_rel_error": e.get("gradient_rel_error"),
+                      "trajectory_ratio": e.get("trajectory_ratio")}]}
+    calibration = [x for r in latest if r["kind"] == "calibration" and r["status"] == "ok"
+                   for x in r["step_seconds"]]
+    return {"schema": SCHEMA, "format": FORMAT, "profile": profile, "profile_digest": digest,
+            "environment": _identity_env(runs or latest), "sources": [source],
+            "calibration_seconds": [calibration],
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "configurations": configurations}
+
+
+def combine(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs of one profile on one machine as one baseline: run i of every configuration
+    comes from the same sweep (None where that sweep lacks it), so ratios pair within a run."""
+    if len(summaries) == 1:
+        return summaries[0]
+    first = summaries[0]
+    for s in summaries[1:]:
+        for field in ("profile", "profile_digest", "environment"):
+            if s[field] != first[field]:
+                raise BenchError(f"a baseline combines runs of one profile on one machine: "
+                                 f"{s['sources'][0]} has {field} {s[field]!r}, "
+                                 f"{first['sources'][0]} has {first[field]!r}")
+    names = sorted({n for s in summaries for n in s["configurations"]})
+    configurations: dict[str, dict] = {}
+    for name in names:
+        entries = [s["configurations"].get(name) for s in summaries]
+        present = [e for e in entries if e is not None]
+        keys = {e["key"] for e in present}
+        if len(keys) != 1:
+            raise BenchError(f"{name}: the runs have different settings (keys {sorted(keys)}); "
+                             f"combine runs of the same code and profile")
+        fixed = {k: v for k, v in present[0].items() if k != "runs"}
+        configurations[name] = {**fixed, "runs": [e["runs"][0] if e else None for e in entries]}
+    return {**{k: v for k, v in first.items() if k != "created"},
+            "sources": [src for s in summaries for src in s["sources"]],
+            "calibration_seconds": [c for s in summaries for c in s["calibration_seconds"]],
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "configurations": configurations}
+
+
+def load_summary(path: Path) -> dict[str, Any]:
+    """A committed baseline (.json summary) or a results file (.jsonl[.gz], summarised here)."""
+    path = Path(path)
+    if not path.exists():
+        raise BenchError(f"{path} does not exist")
+    if path.name.endswith((".jsonl", ".jsonl.gz")):
+        return summarise(read_records(path), str(path))
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BenchError(f"baseline {path} is not valid JSON: {e}") from None
+    if not isinstance(data, dict) or not {"profile", "configurations"} <= set(data):
+        raise BenchError(f"{path} is not an accumbench baseline (no profile/configurations)")
+    if data.get("schema") != SCHEMA or data.get("format", 1) != FORMAT:
+        raise BenchError(f"baseline {path} has schema {data.get('schema', 1)} format "
+                         f"{data.get('format', 1)}, this accumbench writes {SCHEMA} format "
+                         f"{FORMAT}: re-create it (make baseline)")
+    return data
+
+
+def load_runs(paths: list[Path]) -> dict[str, Any]:
+    """One summary from several results files or summaries (runs of one profile, one machine)."""
+    return combine([load_summary(p) for p in paths])
+
+
+def run_count(summary: dict[str, Any]) -> int:
+    return len(summary["calibration_seconds"])

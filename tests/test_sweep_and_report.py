@@ -340,6 +340,9 @@ def test_a_baseline_combines_only_runs_of_one_machine_and_one_profile(mini_sweep
     two = combine([summarise(records, "a"), summarise(records, "b")])
     with pytest.raises(BenchError, match="one run at a time"):
         compare(two, two)
+    three = combine([two, summarise(records, "c")])  # a baseline takes one more run
+    assert three["sources"] == ["a", "b", "c"] and len(three["calibration_seconds"]) == 3
+    assert all(len(c["runs"]) == 3 for c in three["configurations"].values())
 
 
 def test_unknown_profile_in_pytest_is_a_usage_error():

@@ -88,14 +88,15 @@ def combine(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     names = sorted({n for s in summaries for n in s["configurations"]})
     configurations: dict[str, dict] = {}
     for name in names:
-        entries = [s["configurations"].get(name) for s in summaries]
-        present = [e for e in entries if e is not None]
+        entries = [(s["configurations"].get(name), run_count(s)) for s in summaries]
+        present = [e for e, _ in entries if e is not None]
         keys = {e["key"] for e in present}
         if len(keys) != 1:
             raise BenchError(f"{name}: the runs have different settings (keys {sorted(keys)}); "
                              f"combine runs of the same code and profile")
         fixed = {k: v for k, v in present[0].items() if k != "runs"}
-        configurations[name] = {**fixed, "runs": [e["runs"][0] if e else None for e in entries]}
+        configurations[name] = {**fixed, "runs": [run for e, n in entries
+                                                  for run in (e["runs"] if e else [None] * n)]}
     return {**{k: v for k, v in first.items() if k != "created"},
             "sources": [src for s in summaries for src in s["sources"]],
             "calibration_seconds": [c for s in summaries for c in s["calibration_seconds"]],

@@ -39,12 +39,12 @@ def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
         raise BenchError(f"{source}: expected the results of one sweep profile, found "
                          f"{sorted(str(p) for p in profiles)}")
     (profile, digest), = profiles
-    runs = [r for r in latest if r["kind"] == "run"]
+    run_records = [r for r in latest if r["kind"] == "run"]
     large = {(r["config"]["model"], r["config"]["effective_batch"], r["config"]["seed"],
               r["config"].get("purpose", "measure")): r["id"]["name"]
-             for r in runs if r["config"]["strategy"] == "large_batch"}
+             for r in run_records if r["config"]["strategy"] == "large_batch"}
     configurations: dict[str, dict] = {}
-    for r in runs:
+    for r in run_records:
         c = r["config"]
         purpose = c.get("purpose", "measure")
         configurations[r["id"]["name"]] = {
@@ -67,7 +67,7 @@ def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
     calibration = [x for r in latest if r["kind"] == "calibration" and r["status"] == "ok"
                    for x in r["step_seconds"]]
     return {"schema": SCHEMA, "format": FORMAT, "profile": profile, "profile_digest": digest,
-            "environment": _identity_env(runs or latest), "sources": [source],
+            "environment": _identity_env(run_records or latest), "sources": [source],
             "calibration_seconds": [calibration],
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "configurations": configurations}

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any
 
 import numpy as np
 from tabulate import tabulate
@@ -114,12 +113,14 @@ def _status(entry: dict) -> str:
     return next((r["status"] for r in entry["runs"] if r and r["status"] != "ok"), "ok")
 
 
+def _present(entry: dict) -> list[dict]:
+    """The baseline runs that have this configuration."""
+    return [r for r in entry["runs"] if r]
+
+
 def _pairs(old: dict, ref: dict | None) -> list[tuple[dict, dict]]:
-    """(configuration, its large batch) of each run that has both, timed."""
-    if not ref:
-        return []
-    return [(o, r) for o, r in zip(old["runs"], ref["runs"])
-            if o and r and o["update_seconds"] and r["update_seconds"]]
+    """(configuration, its large batch) of each baseline run that has both."""
+    return [(o, r) for o, r in zip(old["runs"], ref["runs"]) if o and r] if ref else []
 
 
 def _span(values: list[float], fmt: str = "{:.2f}") -> str:
@@ -199,7 +200,8 @@ def _run_findings(name, old, new, b, c, same, calibration, tol) -> list[Finding]
     if old["purpose"] == "measure":
         speed = _speed_finding(name, old, new, same, calibration, tol)
         out += [speed] if speed else []
-        pairs = _pairs(old, ref_old)
+        pairs = [(o, r) for o, r in _pairs(old, ref_old)
+                 if o["update_seconds"] and r["update_seconds"]]
         if (old["strategy"] != "large_batch" and pairs and cur["update_seconds"]
                 and cur_ref and cur_ref["update_seconds"]):
             r_old = [np.median(r["update_seconds"]) / np.median(o["update_seconds"])
@@ -212,15 +214,14 @@ def _run_findings(name, old, new, b, c, same, calibration, tol) -> list[Finding]
     # the first probe that measured (as in the report): allocator counters where they exist.
     # Process RSS is not gated beside them: a fresh clone on the baseline's own machine read
     # every configuration's RSS peak ~28 MiB higher while the allocator's did not move
-    runs_old = [r for r in old["runs"] if r]
+    runs_old = _present(old)
     primary = next((p for p in PROBE_ORDER if all(p in r["memory"] for r in runs_old)), None)
     if primary and primary in cur["memory"]:
         peak_new = cur["memory"][primary]
         # process RSS includes per-thread memory (TensorFlow's pools grow with the cores),
         # so its ratios move between machines: gated on the baseline's machine only
         shares = [o["memory"][primary] / r["memory"][primary]
-                  for o, r in zip(old["runs"], (ref_old or {}).get("runs") or [])
-                  if o and r and r["memory"].get(primary)]
+                  for o, r in _pairs(old, ref_old) if r["memory"].get(primary)]
         if (old["accum"] > 1 and (same or primary != "process_rss") and shares
                 and cur_ref and cur_ref["memory"].get(primary)):
             s_old, s_new = max(shares), peak_new / cur_ref["memory"][primary]
@@ -251,7 +252,7 @@ def _run_findings(name, old, new, b, c, same, calibration, tol) -> list[Finding]
 
 def _equivalence_findings(name, old, new, tol) -> list[Finding]:
     out = []
-    runs_old, cur = [r for r in old["runs"] if r], new["runs"][0]
+    runs_old, cur = _present(old), new["runs"][0]
     verdicts = sorted({r["verdict"] for r in runs_old})
     if cur["verdict"] not in verdicts:
         out.append(Finding(name, "verdict", "/".join(verdicts), cur["verdict"], "unchanged",

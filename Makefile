@@ -9,13 +9,17 @@ BIN     := $(VENV)/bin
 PROFILE ?= default
 NAME    := $(basename $(notdir $(PROFILE)))
 RESULTS ?= results/$(NAME).jsonl
-BASELINE ?= bench/baselines/$(NAME).json
+# one baseline per machine identity in this folder; the check uses the current machine's
+BASELINE ?= bench/baselines/$(NAME)/
 # a baseline is the envelope of several clean runs (their spread is allowed, README: Regression check)
 BASELINE_RUNS ?= $(RESULTS)
 REPORTS ?= $(if $(filter default,$(NAME)),reports,reports/$(NAME))
 # the default and study profiles' reports also refresh their summaries in README.md (between
 # their markers)
 SUMMARY ?= $(if $(filter default study,$(NAME)),--summary README.md,)
+# the study continues from its committed records (hours of training; outcomes do not depend on
+# the machine), on a fresh clone too
+RESUME ?= $(if $(filter study,$(NAME)),--resume-from reports/study/results.jsonl.gz,)
 PYTEST_ARGS ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
@@ -50,7 +54,7 @@ test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep), two at 
 
 bench: setup  ## run the sweep of PROFILE (default) and write its report; resumes if interrupted
 	$(BIN)/python -m bench sweep --profile $(PROFILE) --results $(RESULTS) --report $(REPORTS) \
-	  $(SUMMARY) -- --benchmark-json results/$(NAME).benchmark.json $(PYTEST_ARGS)
+	  $(SUMMARY) $(RESUME) -- --benchmark-json results/$(NAME).benchmark.json $(PYTEST_ARGS)
 
 bench-report: setup  ## rebuild the report of PROFILE from its stored results (never trains)
 	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS) $(SUMMARY)
@@ -62,7 +66,7 @@ bench-overhead: setup  ## accumulation overhead (ratios, one process) and repeat
 bench-check: setup  ## compare the last sweep of PROFILE with its committed baseline
 	$(BIN)/python -m bench check --baseline $(BASELINE) --current $(RESULTS)
 
-baseline: setup  ## write the sweeps in BASELINE_RUNS (default: PROFILE's last) as its new baseline
+baseline: setup  ## write the sweeps in BASELINE_RUNS (default: PROFILE's last) as this machine's baseline
 	$(BIN)/python -m bench check --current $(BASELINE_RUNS) --write-baseline $(BASELINE)
 
 clean:  ## remove .venv, results/ and the reports of uncommitted profiles (reports/quick)

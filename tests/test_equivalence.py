@@ -63,6 +63,11 @@ def test_keras_builtin_schedule_pitfall_and_constant_rate():
     assert any("schedule(k*n + k-1)" in reason for reason in kb["reasons"])
     assert acc["verdict"] == "equivalent" and acc["lr_steps"] == list(range(8))
 
+    fixed = run("cnn", ["keras_builtin_fixed"], [16], lr_schedule="exponential",
+                updates=8)[("keras_builtin_fixed", 16)]
+    assert fixed["lr_steps"] == list(range(8))         # the fix: the schedule counts updates
+    assert fixed["verdict"] == "equivalent", fixed["reasons"]
+
     const = run("cnn", ["keras_builtin", "accumulate"], [16], updates=5)
     kb, acc = const[("keras_builtin", 16)], const[("accumulate", 16)]
     assert kb["verdict"] == acc["verdict"] == "equivalent"

@@ -180,10 +180,19 @@ def test_an_unavailable_dataset_is_a_row_with_its_message(monkeypatch):
 
 @pytest.mark.e2e
 def test_peak_memory_does_not_depend_on_what_ran_before():
-    """A configuration reads the same as the first job of a fresh worker and right after a
-    configuration at least four times heavier in the same worker, within each probe's measured
-    repeatability: with one thread the BFC allocator's peak repeats within 2%, process RSS
-    within 6%."""
+    """A configuration reads the same in fresh processes of a worker before and after a
+    configuration at least four times heavier.
+
+    One process's reading is one draw: TensorFlow's executor times each kernel's first runs and
+    from then on runs the cheap ones inline on the calling thread and hands the others to its
+    inter-op pool, and that choice (fixed for the rest of the process) changes which
+    intermediate tensors are alive together. Measured here (AMD EPYC family 25, AVX-512,
+    2026-11-29): this configuration's per-update allocator peaks were the same within each
+    process to 0.1% over all 8 updates, and 1 or 2 processes in 10 read all 8 about 1.2 MB
+    (+10%) higher, in any position of the worker, first job or not (the single-threaded
+    executor, with one fixed order, read 2.5x higher). So the test compares the configuration's
+    reading, the lowest of three processes, before and after: within 2% for the allocator (BFC:
+    its peak repeats to the byte for one execution order), 6% for process RSS."""
     small = RunConfig(model="cnn", strategy="accumulate", effective_batch=256, micro=32,
                       dataset="synthetic_mnist", limit_train=256 * 8, limit_test=64,
                       preset="small", probes=("tf_allocator", "process_rss"))
@@ -196,11 +205,13 @@ def test_peak_memory_does_not_depend_on_what_ran_before():
     jobs = [Job.run(c, timeout=300, threads=1) for c in (small, heavy)]
     preload = [r for j in jobs for r in j.data_requests()]
     with Worker() as worker:
-        first, big, after = (worker.wait(worker.submit(j, preload))[0]
-                             for j in (jobs[0], jobs[1], jobs[0]))
-    peak = lambda r, p: r["memory"][p]["peak_bytes"]  # noqa: E731
-    assert first["status"] == big["status"] == after["status"] == "ok"
-    assert peak(big, "tf_allocator") >= 4 * peak(first, "tf_allocator")  # really heavier
-    assert peak(after, "tf_allocator") == pytest.approx(peak(first, "tf_allocator"), rel=0.02)
-    assert peak(after, "process_rss") == pytest.approx(peak(first, "process_rss"), rel=0.06)
-    assert first["isolation"]["pid"] != after["isolation"]["pid"]  # each its own process
+        run = lambda job: worker.wait(worker.submit(job, preload))[0]  # noqa: E731
+        before = [run(jobs[0]) for _ in range(3)]
+        big = run(jobs[1])
+        after = [run(jobs[0]) for _ in range(3)]
+    assert {r["status"] for r in [*before, big, *after]} == {"ok"}
+    lowest = lambda rs, p: min(r["memory"][p]["peak_bytes"] for r in rs)  # noqa: E731
+    assert big["memory"]["tf_allocator"]["peak_bytes"] >= 4 * lowest(before, "tf_allocator")
+    assert lowest(after, "tf_allocator") == pytest.approx(lowest(before, "tf_allocator"), rel=0.02)
+    assert lowest(after, "process_rss") == pytest.approx(lowest(before, "process_rss"), rel=0.06)
+    assert len({r["isolation"]["pid"] for r in [*before, *after]}) == 6  # each its own process

@@ -52,19 +52,34 @@ def test_recording_optimizer_keeps_the_gradient_and_still_updates():
 
 @pytest.mark.parametrize("strategy,micro", [("large_batch", 64), ("accumulate", 16),
                                             ("keras_builtin", 16), ("naive", 16),
-                                            ("plain_micro", 16)])
+                                            ("plain_micro", 16), ("keras_builtin_fixed", 16),
+                                            ("plain_micro_sqrt_lr", 16)])
 def test_each_strategy_updates_once_per_window_and_records_its_schedule_steps(data, strategy, micro):
     trainer, events = _train(data, strategy, micro)
     assert [e.index for e in events] == [0, 1, 2, 3]
     assert all(np.isfinite(e.loss) and e.seconds > 0 for e in events)
     steps = [e.lr_step for e in events]
-    # Keras' built-in accumulation evaluates the schedule on its micro-step counter; plain
-    # training at b takes k optimizer steps per window (a speed reference, never judged)
-    assert steps == ([3, 7, 11, 15] if strategy in ("keras_builtin", "plain_micro")
-                     else [0, 1, 2, 3])
+    # Keras' built-in accumulation evaluates the schedule on its micro-step counter (fixed: the
+    # update index); plain training at b takes k optimizer steps per window
+    assert steps == ([3, 7, 11, 15] if strategy in ("keras_builtin", "plain_micro",
+                                                    "plain_micro_sqrt_lr") else [0, 1, 2, 3])
     if strategy == "keras_builtin":
         assert trainer.finish() == {"micro_steps": 16, "updates_applied": 4,
                                     "unapplied_micro_batches": 0}
+
+
+def test_scaled_plain_training_runs_its_schedule_over_its_own_steps(data):
+    """b/B and sqrt(b/B) of the recipe's rate, decayed over the k times more steps it takes: the
+    rate of window n's last step (4n + 3 of 20, k = 4) is the large batch's at n + 3/4 updates."""
+    rates = {}
+    for strategy in ("large_batch", "plain_micro_linear_lr", "plain_micro_sqrt_lr"):
+        _, events = _train(data, strategy, 64 if strategy == "large_batch" else 16, updates=5)
+        rates[strategy] = np.array([e.lr for e in events])
+    peak = rates["large_batch"][0]
+    halvings = np.array([(4 * n + 3) / 4 for n in range(5)])  # exponential: halves every 4 steps
+    np.testing.assert_allclose(rates["large_batch"], peak * 0.5 ** np.arange(5), rtol=1e-5)
+    np.testing.assert_allclose(rates["plain_micro_linear_lr"], peak / 4 * 0.5 ** halvings, rtol=1e-5)
+    np.testing.assert_allclose(rates["plain_micro_sqrt_lr"], peak / 2 * 0.5 ** halvings, rtol=1e-5)
 
 
 def test_keras_builtin_never_flushes_a_partial_window(data):

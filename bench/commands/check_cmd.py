@@ -10,12 +10,14 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("check", help="regression check of a sweep against a baseline")
     p.add_argument("--baseline", nargs="+", metavar="FILE",
-                   help="baseline summary (.json), or results (.jsonl) of one or more clean runs")
+                   help="baseline summary (.json), a folder of them (one per machine identity: "
+                        "the current run's is used), or results (.jsonl) of one or more clean runs")
     p.add_argument("--current", nargs="+", required=True, metavar="FILE",
                    help="results (.jsonl) or summary (.json) of one run; with --write-baseline, "
                         "of several clean runs on one machine (their spread becomes the baseline's)")
     p.add_argument("--write-baseline", metavar="FILE.json",
-                   help="write the runs of --current as a new baseline instead of checking")
+                   help="write the runs of --current as a new baseline instead of checking (a "
+                        "folder: named by the runs' machine identity)")
     p.add_argument("--verbose", action="store_true", help="show every check, not only failures")
     for name in Tolerances.names():
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
@@ -27,19 +29,28 @@ def run(args) -> int:
     from dataclasses import replace
 
     from bench.errors import BenchError
-    from bench.report.baseline import load_runs, run_count
+    from bench.report.baseline import baseline_for, baseline_path, load_runs, run_count
     from bench.report.check import Tolerances, compare, render
+    from bench.results import machine
 
     current = load_runs([Path(p) for p in args.current])
     if args.write_baseline:
-        Path(args.write_baseline).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.write_baseline).write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
-        print(f"wrote baseline {args.write_baseline} ({len(current['configurations'])} "
-              f"configurations, {run_count(current)} run(s))")
+        target = baseline_path(Path(args.write_baseline), current)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+        identity = machine.of_environment(current["environment"])
+        print(f"wrote baseline {target} ({len(current['configurations'])} configurations, "
+              f"{run_count(current)} run(s)) on "
+              f"{machine.label(identity, current['environment'].get('device'))}")
         return 0
     if not args.baseline:
         raise BenchError("check needs --baseline (or --write-baseline)")
-    baseline = load_runs([Path(p) for p in args.baseline])
+    paths = [Path(p) for p in args.baseline]
+    if len(paths) == 1 and paths[0].is_dir():
+        chosen, why = baseline_for(paths[0], current)
+        print(f"baseline {chosen}: {why}")
+        paths = [chosen]
+    baseline = load_runs(paths)
     tol = replace(Tolerances(), **{n: getattr(args, n) for n in Tolerances.names()
                                    if getattr(args, n) is not None})
     findings = compare(baseline, current, tol)

@@ -18,6 +18,9 @@ def add_parser(sub) -> None:
     p.add_argument("--report", metavar="DIR", help="report directory (default: reports/<profile>)")
     p.add_argument("--no-report", action="store_true", help="run the sweep only")
     p.add_argument("--summary", metavar="README.md", help="also refresh this README's summary")
+    p.add_argument("--resume-from", metavar="RESULTS", dest="resume_from",
+                   help="committed results (e.g. reports/study/results.jsonl.gz) to continue "
+                        "from: their finished configurations are not run again")
     p.add_argument("pytest_args", nargs="*", metavar="-- PYTEST ARGS",
                    help="passed to pytest, e.g. -- --accumbench-rerun --accumbench-set "
                         "measure.updates=30")
@@ -43,6 +46,10 @@ def run(args) -> int:
     name = load_profile(args.profile).name  # a bad profile fails here, with one line
     results = Path(args.results or f"results/{name}.jsonl")
     lock = acquire(results)  # one writer per results file; busy or unwritable: one line, exit 2
+    if args.resume_from:
+        from bench.sweep.resume import adopt
+
+        print(adopt(Path(args.resume_from), results))
     pytest_run = subprocess.Popen(command(args.profile, str(results), args.pytest_args),
                                   pass_fds=(lock,), env={**os.environ, INHERITED_FD: str(lock)},
                                   preexec_fn=child_preexec(signal.SIGTERM))

@@ -1,29 +1,17 @@
-"""What ran the numbers: library versions, devices, CPU model, threads.
+"""What ran the numbers: library versions, devices, threads, and the machine identity.
 
-`device` is the identity the regression check compares: the GPU's name where TensorFlow sees
-one, else the CPU model and the number of usable cores (two machines with the same core count
-can differ five-fold in TensorFlow speed, so the count alone is not an identity).
+`machine` (`bench.results.machine`) is what "the same machine" means to the regression check,
+the baselines and the report: CPU family and instruction set, cores, TensorFlow, Keras, oneDNN
+and the allocator. `device` stays a short name for people (a GPU's name, else the CPU model
+and usable cores): two different cores here share the name "AMD EPYC (2 cores)".
 """
 from __future__ import annotations
 
 import os
 import platform
-import re
 import sys
-from functools import lru_cache
 
-
-@lru_cache(maxsize=1)
-def cpu_model() -> str:
-    """The CPU's model name (Linux /proc/cpuinfo; the platform's processor string elsewhere)."""
-    try:
-        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
-        match = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
-        if match:
-            return " ".join(match.group(1).split())
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+from bench.results.machine import cpu_model, machine_identity, usable_cpus
 
 
 def visible_gpus() -> list[str]:
@@ -42,13 +30,6 @@ def visible_gpus() -> list[str]:
             pynvml.nvmlShutdown()
     except Exception:  # no driver, no library: no GPU
         return []
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def describe() -> dict:
@@ -78,4 +59,5 @@ def describe() -> dict:
         "device": f"{gpus[0]} x{len(gpus)}" if gpus else f"{cpu_model()} ({cores} cores)",
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
         "cpu_allocator": cpu_allocator(),
+        "machine": machine_identity(cpu_allocator(), gpus),
     }

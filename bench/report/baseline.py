@@ -17,17 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.report.frames import read_records, steady_seconds
-from bench.results import store
+from bench.report.frames import steady_seconds
+from bench.results import machine, store
 from bench.results.identity import SCHEMA
 
 #: Layout of a summary; 1 was one run per configuration.
 FORMAT = 2
 
 def _identity_env(records: list[dict]) -> dict[str, Any]:
+    """The environment a summary names its machine by: the identity (`machine`; absent from
+    records made before identities, which are then of unknown identity) and, for people, the
+    short device name."""
     env = next((r["environment"] for r in records if r.get("environment")), {})
-    return {k: env.get(k) for k in ("device", "cpu_model", "usable_cpus", "gpus", "cpu_allocator",
-                                    "tensorflow", "keras")}
+    picked = {k: env.get(k) for k in ("device", "cpu_model", "usable_cpus", "gpus",
+                                      "cpu_allocator", "tensorflow", "keras")}
+    identity = machine.of_environment(env)
+    return {**picked, "machine": identity} if identity else picked
 
 
 def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
@@ -110,7 +115,7 @@ def load_summary(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise BenchError(f"{path} does not exist")
     if path.name.endswith((".jsonl", ".jsonl.gz")):
-        return summarise(read_records(path), str(path))
+        return summarise(store.read_records(path), str(path))
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -127,6 +132,38 @@ def load_summary(path: Path) -> dict[str, Any]:
 def load_runs(paths: list[Path]) -> dict[str, Any]:
     """One summary from several results files or summaries (runs of one profile, one machine)."""
     return combine([load_summary(p) for p in paths])
+
+
+def baseline_for(path: Path, current: dict[str, Any]) -> tuple[Path, str]:
+    """The baseline file to check `current` against, and why that one.
+
+    `path` is a baseline file, or a folder of baselines of one profile, one per machine
+    identity (`make baseline` names each by its identity): the one of the current run's
+    identity if there is one, else the newest, which the check then compares only on what
+    does not depend on the machine."""
+    path = Path(path)
+    if not path.is_dir():
+        return path, "the baseline given"
+    candidates = sorted(path.glob("*.json"))
+    if not candidates:
+        raise BenchError(f"{path} holds no baseline (.json); write one with make baseline")
+    mine = machine.of_environment(current.get("environment"))
+    summaries = {p: load_summary(p) for p in candidates}
+    for p, s in summaries.items():
+        if mine and not machine.differences(machine.of_environment(s.get("environment")), mine):
+            return p, "the baseline of this machine identity"
+    newest = max(candidates, key=lambda p: summaries[p].get("created", ""))
+    return newest, (f"no baseline of this machine identity among {len(candidates)} in {path}; "
+                    f"the newest")
+
+
+def baseline_path(target: Path, summary: dict[str, Any]) -> Path:
+    """Where `--write-baseline TARGET` writes: TARGET itself, or, for a folder, a file named by
+    the runs' machine identity."""
+    target = Path(target)
+    if target.is_dir() or str(target).endswith("/"):
+        return target / f"{machine.slug(machine.of_environment(summary.get('environment')))}.json"
+    return target
 
 
 def run_count(summary: dict[str, Any]) -> int:

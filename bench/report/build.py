@@ -44,11 +44,11 @@ def build_report(results_paths: list[Path], out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     answers = [_answer(res, m) for m in res.models]
     figs = _figures(res, answers, out_dir)
-    _csvs(res, answers, out_dir)
+    files = _csvs(res, answers, out_dir)
     write_compressed(res.records + res.sessions + ([res.plan] if res.plan else []),
                      out_dir / "results.jsonl.gz")
     path = out_dir / "README.md"
-    path.write_text(readme(res, answers, figs))
+    path.write_text(readme(res, answers, figs, files))
     return path
 
 
@@ -57,7 +57,8 @@ def _answer(res: Results, model: str) -> ModelAnswer:
     data = runs.dataset.dropna() if len(runs) else pd.Series(dtype=object)
     if not len(data) and len(res.eq):
         data = res.eq[res.eq.model == model].dataset.dropna()
-    label = data.iloc[0] if len(data) else "?"
+    declared = res.model_settings(model).get("dataset")
+    label = data.iloc[0] if len(data) else f"{declared or 'data'} (not run yet)"
     B = res.model_settings(model).get("effective_batch")
     probe = next((p for p in res.probes() if f"mem_{p}" in runs and runs[f"mem_{p}"].notna().any()),
                  None)
@@ -188,19 +189,28 @@ def _schedule_name(updates: int) -> str:
 
 
 def keras_line(res: Results, answers: list[ModelAnswer]) -> str | None:
-    const = equivalence_rows(res, None, "keras_builtin") if len(res.eq) else res.eq
+    const = (equivalence_rows(res, None, "keras_builtin", dtype=None, jit=None) if len(res.eq)
+             else res.eq)
     pitfall = equivalence_rows(res, None, "keras_builtin", schedule=None) if len(res.eq) else res.eq
     if len(pitfall):
         pitfall = pitfall[pitfall.lr_schedule != "constant"]
     parts = []
     if len(const):
-        acc = equivalence_rows(res, None, "accumulate")
-        same = all(
-            const[(const.model == m)].verdict.eq("equivalent").all()
-            == acc[acc.model == m].verdict.eq("equivalent").all() for m in set(const.model))
-        parts.append("with a constant learning rate it averages correctly: same verdicts as the "
-                     "harness's accumulation on every model" if same else
-                     "with a constant learning rate its verdicts differ from the harness's")
+        acc = equivalence_rows(res, None, "accumulate", dtype=None, jit=None)
+        where = lambda r: (r.model, r.pair, r.dtype, bool(r.jit))  # noqa: E731
+        harness = {where(r): r.verdict for r in acc.itertuples()}
+        differ = [r for r in const.itertuples() if where(r) in harness
+                  and r.verdict != harness[where(r)]]
+        compared = sum(where(r) in harness for r in const.itertuples())
+        if not differ:
+            parts.append(f"with a constant learning rate it averages correctly: the same verdict "
+                         f"as the harness's accumulation in all {compared} analyses that ran both")
+        else:
+            parts.append(f"with a constant learning rate its verdict matches the harness's "
+                         f"accumulation in {compared - len(differ)} of {compared} analyses; not "
+                         + ", ".join(f"{r.model} {r.pair} {r.dtype}{' XLA' if r.jit else ''} "
+                                     f"({r.verdict}; the harness's: {harness[where(r)]})"
+                                     for r in differ))
     for _, p in pitfall.iterrows():
         if p.verdict != "not equivalent":
             parts.append(f"with {_schedule_name(p.updates)} on {p.model} at {p.pair} it was "
@@ -249,11 +259,13 @@ def variants_line(res: Results, answers: list[ModelAnswer]) -> str | None:
 
 
 def naive_line(res: Results, answers: list[ModelAnswer]) -> str | None:
-    e = equivalence_rows(res, None, "naive") if len(res.eq) else res.eq
+    e = equivalence_rows(res, None, "naive", dtype=None, jit=None) if len(res.eq) else res.eq
     if not len(e):
         return None
     ok = e[e.verdict == "equivalent"]
-    parts = [f"never equivalent ({len(e) - len(ok)} of {len(e)} analyses fail)"]
+    parts = [f"never equivalent ({len(e) - len(ok)} of {len(e)} analyses fail, every precision "
+             f"and XLA included)" if not len(ok) else
+             f"{len(e) - len(ok)} of {len(e)} analyses fail"]
     last = e.reasons[e.reasons.str.contains("last micro-batch", regex=False)]
     if len(last):
         parts.append(last.iloc[0].split(" / ")[0])
@@ -268,25 +280,38 @@ def naive_line(res: Results, answers: list[ModelAnswer]) -> str | None:
 # -- the run -------------------------------------------------------------------------------------
 def timing(res: Results) -> dict[str, Any]:
     """The sweep's wall time and what share of it trained (timed updates + evaluation of every
-    run; runs that shared the machine count by their share of it)."""
+    run; runs that shared the machine count by their share of it).
+
+    A session writes its record (its wall time) when it ends; one stopped outright never does.
+    Only runs that started inside a recorded session count towards the share, so the share
+    stays a share; the others are counted apart (`unrecorded_runs`)."""
     per_shard: dict = {}
     for s in res.sessions:  # sessions of one shard add up; shards ran side by side
         per_shard[s.get("shard")] = per_shard.get(s.get("shard"), 0.0) + s["wall_seconds"]
     wall = max(per_shard.values(), default=0.0)
     jobs = max((s.get("jobs", 1) for s in res.sessions), default=1)
+    spans = [(s["started_at"], s["finished_at"]) for s in res.sessions
+             if s.get("started_at") and s.get("finished_at")]
     train = analyses = 0.0
+    unrecorded = 0
     for r in res.records:
+        if r["kind"] not in ("run", "equivalence"):
+            continue
+        started = r.get("started_at")
+        if spans and started and not any(a <= started <= b for a, b in spans):
+            unrecorded += 1
+            continue
         share = 1.0 if not r.get("threads") else 1.0 / jobs
         seconds = r.get("seconds") or {}
         if r["kind"] == "run":
             train += share * ((seconds.get("updates") or 0) + (seconds.get("evaluation") or 0))
-        elif r["kind"] == "equivalence":
+        else:
             analyses += share * (seconds.get("total") or 0)
     gpus = max((len(s.get("gpus") or []) for s in res.sessions), default=0)
     return {"wall_seconds": wall, "training_seconds": train, "analysis_seconds": analyses,
             "sessions": len(res.sessions), "jobs": jobs, "gpus": gpus,
             "shards": len([k for k in per_shard if k]),
-            "machine_seconds": sum(per_shard.values()),
+            "machine_seconds": sum(per_shard.values()), "unrecorded_runs": unrecorded,
             "training_share": train / sum(per_shard.values()) if wall else None,
             "analysis_share": analyses / sum(per_shard.values()) if wall else None}
 
@@ -318,9 +343,15 @@ def run_facts(res: Results) -> list[str]:
     for r in res.records:
         for name, m in (r.get("memory") or {}).items():
             notes.setdefault(name, (m.get("available"), m.get("reason")))
+    machines = res.machines()
     lines = [f"- **Machine**: {res.device}; TensorFlow {env.get('tensorflow', '?')}, Keras "
              f"{env.get('keras', '?')}, Python {env.get('python', '?')}; CPU allocator "
              f"`{env.get('cpu_allocator', '?')}`."]
+    if machines:
+        mixed = (" Speed and memory figures mix these identities: compare them within one."
+                 if len(machines) > 1 else "")
+        lines.append("- **Machine identity** (CPU family and instruction set, cores): "
+                     + "; ".join(f"{name}: {n} run(s)" for name, n in machines) + "." + mixed)
     incomplete = incomplete_line(res)
     if incomplete:
         lines.append(f"- {incomplete}")
@@ -331,25 +362,31 @@ def run_facts(res: Results) -> list[str]:
                f"up to {t['jobs']} outcome runs or analyses at once (measure runs always alone)")
         shards = (f" in {t['shards']} shards run side by side ({_clock(t['machine_seconds'])} "
                   f"of machine time)" if t["shards"] > 1 else "")
+        unrecorded = (f" {t['unrecorded_runs']} further configuration(s) ran in sessions that "
+                      f"were stopped before recording their time, and are not in these figures."
+                      if t["unrecorded_runs"] else "")
         lines.append(f"- **Sweep**: {_clock(t['wall_seconds'])} of wall time over "
-                     f"{t['sessions']} session(s){shards}, {how}{share}.")
+                     f"{t['sessions']} recorded session(s){shards}, {how}{share}.{unrecorded}")
     lines.append("- **Data**: " + ("; ".join(data) or "?") + ".")
-    lines.append("- **Memory probes**: " + "; ".join(
+    lines.append("- **Memory probes**: " + ("; ".join(
         f"`{n}` " + ("measured" if ok else f"not available ({why})") for n, (ok, why) in notes.items())
         + ". Memory columns use the first that measured, in the order tf_allocator, nvml, "
-          "process_rss.")
-    lines.append("- **Speed**: effective batch / median seconds per update after 3 warm-up "
-                 "updates; the timed region holds taking the window from the feed (a gather "
-                 "from the training tensors), the update and the wait for the device, for every "
-                 "strategy alike. Ratios carry 95% bootstrap intervals over update times; ≈ "
-                 "marks a ratio whose interval contains 1 (not ranked).")
+          "process_rss." if notes else "none ran: this profile has no speed or memory runs "
+                                       "(the default profile measures those)."))
+    if len(res.runs) and (res.runs.phase == "measure").any():
+        lines.append("- **Speed**: effective batch / median seconds per update after 3 warm-up "
+                     "updates; the timed region holds taking the window from the feed (a gather "
+                     "from the training tensors), the update and the wait for the device, for every "
+                     "strategy alike. Ratios carry 95% bootstrap intervals over update times; ≈ "
+                     "marks a ratio whose interval contains 1 (not ranked).")
     return lines
 
 
 # -- per model -----------------------------------------------------------------------------------
 def model_table(res: Results, a: ModelAnswer) -> str:
     rows = []
-    order = {"large_batch": 0, "accumulate": 1, "keras_builtin": 2, "naive": 3, "plain_micro": 4}
+    order = {"large_batch": 0, "accumulate": 1, "keras_builtin": 2, "keras_builtin_fixed": 3,
+             "naive": 4, "plain_micro_linear_lr": 5, "plain_micro_sqrt_lr": 6, "plain_micro": 7}
     for r in [*sorted(a.rows, key=lambda r: (r.accum, order.get(r.strategy, 9))),
               *sorted(a.variants, key=lambda r: (r.variant, r.accum, order.get(r.strategy, 9)))]:
         precision = (r.record or {}).get("config", {}).get("precision") or "float32"
@@ -569,16 +606,28 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
     return figs
 
 
-def _csvs(res: Results, answers: list[ModelAnswer], out: Path) -> None:
+FILES = {"summary.csv": "speed and memory per measured configuration (float32, mixed precision, "
+                          "XLA), with ratios and intervals",
+         "outcome.csv": "level 3 per judged configuration",
+         "runs.csv": "every run record, one row each",
+         "equivalence.csv": "every level-1/level-2 analysis, one row each"}
+
+
+def _csvs(res: Results, answers: list[ModelAnswer], out: Path) -> list[str]:
+    """Writes the CSV files that have rows (and removes stale ones); returns their names."""
+    written = []
     if len(res.runs):
         res.runs.to_csv(out / "runs.csv", index=False)
+        written.append("runs.csv")
     if len(res.eq):
         res.eq.to_csv(out / "equivalence.csv", index=False)
+        written.append("equivalence.csv")
     rows = []
     for a in answers:
-        for r in a.rows:
+        for r in [*a.rows, *a.variants]:
             m = r.memory.get(a.probe, {}) if a.probe else {}
-            rows.append({"model": a.model, "strategy": r.strategy, "pair": r.pair, "status": r.status,
+            rows.append({"model": a.model, "strategy": r.strategy, "pair": r.pair,
+                         "variant": r.variant or "float32", "status": r.status,
                          "samples_per_s": r.throughput,
                          "speed_ratio": r.speed.value if r.speed else None,
                          "speed_low": r.speed.low if r.speed else None,
@@ -588,15 +637,21 @@ def _csvs(res: Results, answers: list[ModelAnswer], out: Path) -> None:
                          "total_ratio": m.get("total_ratio"), "above_ratio": m.get("above_ratio")})
     if rows:
         pd.DataFrame(rows).to_csv(out / "summary.csv", index=False)
+        written.append("summary.csv")
     outcome = [{"model": a.model, "strategy": r.strategy, "pair": r.pair, "seeds": r.verdict.seeds,
                 "mean_difference": r.verdict.mean_difference, "low": r.verdict.low,
                 "high": r.verdict.high, "margin": r.verdict.margin, "verdict": r.verdict.verdict}
                for a in answers if a.outcome for r in a.outcome.rows]
     if outcome:
         pd.DataFrame(outcome).to_csv(out / "outcome.csv", index=False)
+        written.append("outcome.csv")
+    for name in set(FILES) - set(written):  # a file of an earlier report would contradict it
+        (out / name).unlink(missing_ok=True)
+    return written
 
 
-def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path, str]]) -> str:
+def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path, str]],
+           files: list[str]) -> str:
     out = ["# Is gradient accumulation equivalent to the large batch?", "",
            f"Profile `{res.profile}` ({res.digest}), on {res.device}. Each row: is the harness's "
            f"accumulation (k micro-batches, one update of their exact mean) the same training as "
@@ -637,10 +692,7 @@ def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path,
     out += ["## Figures", ""]
     for title, path, caption in figs:
         out += [f"### {title}", "", f"![{title}]({Path(path).name})", "", f"*{caption}*", ""]
-    out += ["## Files", "",
-            "- `summary.csv`: speed and memory per configuration, with ratios and intervals",
-            "- `outcome.csv`: level 3 per judged configuration",
-            "- `runs.csv`, `equivalence.csv`: every record, one row each",
+    out += ["## Files", "", *(f"- `{name}`: {FILES[name]}" for name in FILES if name in files),
             "- `results.jsonl.gz`: the stored results this report was made from "
             "(`python -m bench report --results reports/.../results.jsonl.gz` rebuilds it)", ""]
     return "\n".join(out)

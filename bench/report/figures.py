@@ -26,10 +26,16 @@ STYLE = {  # color, marker, line style
     "keras_builtin": ("tab:orange", "^", "--"),
     "naive": ("tab:red", "x", ":"),
     "plain_micro": ("tab:gray", "d", "-."),
+    "keras_builtin_fixed": ("tab:brown", "v", "--"),
+    "plain_micro_linear_lr": ("tab:olive", "P", "-."),
+    "plain_micro_sqrt_lr": ("tab:cyan", "*", "-."),
 }
 LABEL = {"large_batch": "large batch (B×1)", "accumulate": "accumulate (harness)",
          "keras_builtin": "Keras built-in", "naive": "naive blog loop",
-         "plain_micro": "plain training at b (reference)"}
+         "plain_micro": "plain training at b (reference)",
+         "keras_builtin_fixed": "Keras built-in, schedule fixed",
+         "plain_micro_linear_lr": "no accumulation: b, rate × b/B",
+         "plain_micro_sqrt_lr": "no accumulation: b, rate × √(b/B)"}
 
 
 def _style(strategy: str):
@@ -262,7 +268,9 @@ def outcome_intervals(panels: dict[str, dict], title: str, path: Path, caption: 
                             [100 * (v.high - v.mean_difference)]], color=color, capsize=4,
                             marker="|", ms=12, lw=2)
         ax.set_yticks(range(len(d["rows"])),
-                      [f"{r['strategy']} {r['pair']}\n{r['verdict'].verdict}" for r in d["rows"]],
+                      [f"{r['strategy']} {r['pair']}\n{r['verdict'].verdict}, "
+                       f"{len(r['accuracy'])} seed{'s' if len(r['accuracy']) != 1 else ''}"
+                       for r in d["rows"]],
                       fontsize=7)
         ax.set_ylim(-0.7, len(d["rows"]) - 0.3)
         ax.invert_yaxis()

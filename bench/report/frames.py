@@ -14,25 +14,10 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.results import store
+from bench.results import machine, store
 
 PROBE_ORDER = ("tf_allocator", "nvml", "process_rss")
 MIB = 2**20
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """A results file, plain or gzip-compressed (reports keep a compressed copy)."""
-    path = Path(path)
-    if not path.exists():
-        raise BenchError(f"results file {path} does not exist (run the sweep first: make bench)")
-    if path.suffix == ".gz":
-        import tempfile
-
-        with tempfile.NamedTemporaryFile(suffix=".jsonl") as tmp:
-            tmp.write(gzip.decompress(path.read_bytes()))
-            tmp.flush()
-            return store.read(Path(tmp.name))
-    return store.read(path)
 
 
 def write_compressed(records: list[dict[str, Any]], path: Path) -> None:
@@ -72,6 +57,15 @@ class Results:
         devices = sorted(set(self.runs["device"].dropna())) if len(self.runs) else []
         return ", ".join(devices) or "unknown device"
 
+    def machines(self) -> list[tuple[str, int]]:
+        """Each machine identity (`bench.results.machine.label`) that ran configurations here,
+        with its number of runs: speed and memory compare only within one identity."""
+        if not len(self.runs):
+            return []
+        counts = self.runs["machine"].fillna(self.runs["device"].fillna("unknown device")
+                                             + " [identity unknown]").value_counts()
+        return [(str(k), int(v)) for k, v in counts.items()]
+
     def environment(self) -> dict[str, Any]:
         return next((r["environment"] for r in self.records if r.get("environment")), {})
 
@@ -84,7 +78,7 @@ class Results:
 def load(paths: list[Path]) -> Results:
     records = []
     for path in paths:
-        records += read_records(Path(path))
+        records += store.read_records(Path(path))
     if not records:
         raise BenchError(f"no results in {', '.join(map(str, paths))}")
     plans = [r for r in records if r["kind"] == "plan"]
@@ -105,6 +99,11 @@ def load(paths: list[Path]) -> Results:
     return Results(latest, plan, sessions, runs, eq, profile or "?", digest or "?", declared)
 
 
+def _machine_label(environment: dict | None) -> str | None:
+    identity = machine.of_environment(environment)
+    return f"{machine.label(identity)} [identity {identity['id']}]" if identity else None
+
+
 def _run_row(r: dict) -> dict:
     c, t = r["config"], r.get("throughput") or {}
     state = r.get("model_state") or {}
@@ -120,6 +119,7 @@ def _run_row(r: dict) -> dict:
         "majority": (r.get("dataset") or {}).get("test_majority_rate"),
         "achievable": (r.get("dataset") or {}).get("achievable_accuracy"),
         "device": (r.get("environment") or {}).get("device"),
+        "machine": _machine_label(r.get("environment")),
         "throughput": r.get("throughput_samples_per_s"), "iqr": t.get("iqr_relative"),
         "accuracy": r.get("final_test_accuracy"), "auc": r.get("final_test_auc"),
         "updates": r.get("updates"), "initial_sha": (r.get("pairing") or {}).get("initial_weights_sha"),

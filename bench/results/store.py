@@ -9,6 +9,7 @@ dropped so that configuration runs again.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
@@ -139,6 +140,23 @@ def read(path: Path, *, drop_truncated_tail: bool = False) -> list[dict[str, Any
         validate(record, f"{path}:{number}")
         records.append(record)
     return records
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """A results file, plain or gzip-compressed (reports keep a compressed copy)."""
+    path = Path(path)
+    if not path.exists():
+        raise BenchError(f"results file {path} does not exist (run the sweep first: make bench)")
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError) as e:
+            raise BenchError(f"results file {path} is not a readable gzip file: {e}") from None
+        with tempfile.NamedTemporaryFile(suffix=".jsonl") as tmp:
+            tmp.write(raw)
+            tmp.flush()
+            return read(Path(tmp.name))
+    return read(path)
 
 
 def validate(record: Any, where: str) -> None:

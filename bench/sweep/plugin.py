@@ -134,11 +134,13 @@ class SweepPlugin:
             os.close(self.lock_fd)
 
     def pytest_benchmark_update_machine_info(self, config, machine_info) -> None:
-        from bench.measure.environment import cpu_model, usable_cpus
+        from bench.results.machine import machine_identity
         from bench.runtime import cpu_allocator
 
-        machine_info.update(cpu_model=cpu_model(), usable_cpus=usable_cpus(),
-                            accumbench_cpu_allocator=cpu_allocator())
+        identity = machine_identity(cpu_allocator())
+        machine_info.update(cpu_model=identity["cpu"]["model_name"], usable_cpus=identity["cores"],
+                            accumbench_cpu_allocator=cpu_allocator(),
+                            accumbench_machine=identity)
 
 
 def pytest_generate_tests(metafunc) -> None:

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.execute.client import Handle, Worker
-from bench.measure.environment import cpu_model, usable_cpus, visible_gpus
+from bench.measure.environment import visible_gpus
 from bench.results import store
 from bench.results.identity import SCHEMA
+from bench.results.machine import cpu_model, machine_identity, usable_cpus
+from bench.runtime import cpu_allocator
 from bench.sweep.plan import SweepItem
 from bench.sweep.profiles import Profile
 
@@ -222,6 +224,7 @@ class SweepSession:
                 "finished_at": _now(), "wall_seconds": round(time.perf_counter() - self.started, 1),
                 "items_run": self.ran, "items_skipped": self.skipped, "jobs": self.jobs,
                 "interrupted": interrupted, "cpu_model": cpu_model(), "usable_cpus": usable_cpus(),
+                "machine": machine_identity(cpu_allocator(), self.gpus),
                 "gpus": self.gpus, "shard": self.shard})
 
 

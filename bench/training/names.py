@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bench.errors import BenchError
 
-STRATEGY_NAMES = ("large_batch", "accumulate", "keras_builtin", "naive", "plain_micro")
+STRATEGY_NAMES = ("large_batch", "accumulate", "keras_builtin", "naive", "plain_micro",
+                  "keras_builtin_fixed", "plain_micro_linear_lr", "plain_micro_sqrt_lr")
 #: Trained and timed beside the others, never judged for equivalence.
 SPEED_REFERENCES = ("plain_micro",)
 SCHEDULES = ("constant", "exponential", "cosine")

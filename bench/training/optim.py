@@ -7,6 +7,7 @@ last call in variables, so the harness measures this instead of assuming it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import keras
@@ -29,26 +30,41 @@ class ConstantSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 class RecordedSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Wraps a schedule; `last_step` / `last_rate` hold the arguments of its most recent call."""
+    """Wraps a schedule; `last_step` / `last_rate` hold the step it evaluated and the rate of its
+    most recent call.
 
-    def __init__(self, inner: keras.optimizers.schedules.LearningRateSchedule):
-        self.inner = inner
+    `counter_per_update` > 1 evaluates the schedule at `iterations // k`, the update index, when
+    the optimizer's counter advances k times per update (Keras' built-in accumulation counts
+    micro-batches): the one-line fix for `optimizer(gradient_accumulation_steps=k)` with a
+    schedule."""
+
+    def __init__(self, inner: keras.optimizers.schedules.LearningRateSchedule,
+                 counter_per_update: int = 1):
+        self.inner, self.counter_per_update = inner, counter_per_update
         self.last_step = keras.Variable(-1, dtype="int64", trainable=False, name="lr_step")
         self.last_rate = keras.Variable(0.0, dtype="float64", trainable=False, name="lr_rate")
 
     def __call__(self, step):
+        if self.counter_per_update > 1:
+            step = keras.ops.floor_divide(step, self.counter_per_update)
         rate = self.inner(step)
         self.last_step.assign(keras.ops.cast(step, "int64"))
         self.last_rate.assign(keras.ops.cast(rate, "float64"))
         return rate
 
     def get_config(self):
-        return {"inner": keras.optimizers.schedules.serialize(self.inner)}
+        return {"inner": keras.optimizers.schedules.serialize(self.inner),
+                "counter_per_update": self.counter_per_update}
 
 
-def make_schedule(kind: str, learning_rate: float, total_updates: int) -> RecordedSchedule:
-    """constant; exponential (halves every fifth of the run); cosine (to 0 over the run)."""
-    total_updates = max(1, total_updates)
+def make_schedule(kind: str, learning_rate: float, total_updates: int,
+                  clock: "ScheduleClock | None" = None) -> RecordedSchedule:
+    """constant; exponential (halves every fifth of the run); cosine (to 0 over the run).
+
+    `clock` says how the strategy's optimizer counts (default: one step per update)."""
+    clock = clock or ScheduleClock()
+    learning_rate *= clock.lr_factor
+    total_updates = max(1, total_updates * clock.steps_per_update)
     if kind == "constant":
         inner = ConstantSchedule(learning_rate)
     elif kind == "exponential":
@@ -58,7 +74,22 @@ def make_schedule(kind: str, learning_rate: float, total_updates: int) -> Record
         inner = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_updates)
     else:
         raise BenchError(f"unknown learning-rate schedule {kind!r} (schedules: {', '.join(SCHEDULES)})")
-    return RecordedSchedule(inner)
+    return RecordedSchedule(inner, clock.counter_per_update)
+
+
+@dataclass(frozen=True)
+class ScheduleClock:
+    """How a strategy's optimizer meets the learning-rate schedule.
+
+    `steps_per_update`: optimizer steps per update that the schedule should run over (plain
+    training at b takes k real steps per window); `counter_per_update`: how far the optimizer's
+    counter advances per update when that is not a real step (Keras' built-in accumulation
+    counts micro-batches; dividing by k makes the schedule see updates); `lr_factor`: scales the
+    recipe's rate (the linear or square-root rule for a smaller batch)."""
+
+    lr_factor: float = 1.0
+    steps_per_update: int = 1
+    counter_per_update: int = 1
 
 
 _RECORDING: dict[type, type] = {}

@@ -40,7 +40,7 @@ def build_trainer(config: TrainingConfig, spec: InputSpec, total_updates: int, d
         if prepare_model is not None:
             prepare_model(model)
         schedule = make_schedule(config.lr_schedule, config.learning_rate or recipe.learning_rate,
-                                 total_updates)
+                                 total_updates, strategy.schedule_clock(config.plan))
         opt = make_optimizer(recipe.optimizer, schedule, recipe.weight_decay,
                              strategy.builtin_accumulation_steps(config.plan), record_gradients,
                              loss_scale=config.precision == "mixed_float16",

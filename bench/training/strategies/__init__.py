@@ -1,5 +1,7 @@
-"""Strategies by name: large_batch (reference), accumulate, keras_builtin, naive, and the speed
-reference plain_micro."""
+"""Strategies by name: large_batch (reference), accumulate, keras_builtin, naive, the speed
+reference plain_micro, and the study's follow-up questions: keras_builtin_fixed (the schedule
+fixed to count updates) and plain_micro_linear_lr / plain_micro_sqrt_lr (no accumulation, the
+rate scaled for the smaller batch)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -7,13 +9,15 @@ from functools import lru_cache
 from bench.training.names import SPEED_REFERENCES, STRATEGY_NAMES, unknown_strategy
 from bench.training.strategies.accumulate import Accumulate
 from bench.training.strategies.base import Strategy, Trainer, TrainerParts, UpdateEvent
-from bench.training.strategies.keras_builtin import KerasBuiltin
+from bench.training.strategies.keras_builtin import KerasBuiltin, KerasBuiltinFixedSchedule
 from bench.training.strategies.large_batch import LargeBatch
 from bench.training.strategies.naive import Naive
-from bench.training.strategies.plain_micro import PlainMicro
+from bench.training.strategies.plain_micro import PlainMicro, ScaledPlainMicro
 
 STRATEGIES: dict[str, Strategy] = {s.name: s for s in
-                                   [LargeBatch(), Accumulate(), KerasBuiltin(), Naive(), PlainMicro()]}
+                                   [LargeBatch(), Accumulate(), KerasBuiltin(), Naive(), PlainMicro(),
+                                    KerasBuiltinFixedSchedule(), ScaledPlainMicro("linear"),
+                                    ScaledPlainMicro("sqrt")]}
 assert tuple(STRATEGIES) == STRATEGY_NAMES and SPEED_REFERENCES == tuple(
     name for name, s in STRATEGIES.items() if not s.judged), "bench.training.names is out of date"
 

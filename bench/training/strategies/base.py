@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 
 from bench.training.feed import Window
-from bench.training.optim import RecordedSchedule
+from bench.training.optim import RecordedSchedule, ScheduleClock
 from bench.training.plan import AccumulationPlan
 
 
@@ -180,6 +180,12 @@ class Strategy(ABC):
     def builtin_accumulation_steps(self, plan: AccumulationPlan) -> int | None:
         """Steps for `optimizer(gradient_accumulation_steps=...)`; only keras_builtin uses it."""
         return None
+
+    def schedule_clock(self, plan: AccumulationPlan) -> ScheduleClock:
+        """How this strategy's optimizer counts against the learning-rate schedule (default:
+        one optimizer step per update, the recipe's rate). Overridden by the strategies that
+        step k times per window or scale the rate."""
+        return ScheduleClock()
 
     @abstractmethod
     def trainer(self, parts: TrainerParts) -> Trainer:

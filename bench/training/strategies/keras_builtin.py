@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench.training.feed import EpochFeed, Window
-from bench.training.optim import inner
+from bench.training.optim import ScheduleClock, inner
 from bench.training.strategies.base import OnUpdate, Strategy, Trainer, TrainerParts
 
 
@@ -97,3 +97,15 @@ class KerasBuiltin(Strategy):
 
     def trainer(self, parts: TrainerParts) -> Trainer:
         return FitTrainer(parts)
+
+
+class KerasBuiltinFixedSchedule(KerasBuiltin):
+    """The one-line fix users can apply: the same built-in accumulation, with the schedule
+    evaluated at `iterations // k` (the update index) instead of the micro-batch counter."""
+
+    name = "keras_builtin_fixed"
+    summary = ("Keras' built-in accumulation with the schedule fixed to count updates "
+               "(schedule(step // k))")
+
+    def schedule_clock(self, plan) -> ScheduleClock:
+        return ScheduleClock(counter_per_update=plan.accum)

@@ -8,8 +8,11 @@ are those of batch-b training, so it is never compared for equivalence.
 """
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
+from bench.training.optim import ScheduleClock
 from bench.training.strategies.base import Strategy, Trainer, TrainerParts, micro
 
 
@@ -42,3 +45,22 @@ class PlainMicro(Strategy):
 
     def trainer(self, parts: TrainerParts) -> Trainer:
         return PlainMicroTrainer(parts)
+
+
+class ScaledPlainMicro(PlainMicro):
+    """"Do I need accumulation at all?": plain training at b, the rate scaled from the large
+    batch's by b/B (the linear rule) or sqrt(b/B), the schedule run over its k-times-more
+    steps. Judged at the outcome level (its trajectory is batch-b training by design)."""
+
+    judged = True
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.name = f"plain_micro_{rule}_lr"
+        self.summary = (f"plain training at b, learning rate x {'b/B' if rule == 'linear' else 'sqrt(b/B)'}"
+                        f", schedule over its k steps per window")
+
+    def schedule_clock(self, plan) -> ScheduleClock:
+        share = 1 / plan.accum  # b / B
+        return ScheduleClock(lr_factor=share if self.rule == "linear" else math.sqrt(share),
+                             steps_per_update=plan.accum)

@@ -42,9 +42,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-def print_json(obj) -> None:
-    from bench.results.store import dumps
-
-    print(dumps(obj))

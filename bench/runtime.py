@@ -134,15 +134,30 @@ def configure_devices(replicas: int = 1) -> None:
         pass  # already initialised in this process: keep what it has (distribution() checks)
 
 
+_MULTIWORKER = None
+
+
+def multiworker_strategy():
+    """This process's MultiWorkerMirroredStrategy (created once: TensorFlow requires it to
+    exist before any other op of the process; the launcher in `bench.execute.multiworker`
+    starts the processes that use it)."""
+    global _MULTIWORKER
+    if _MULTIWORKER is None:
+        import tensorflow as tf
+
+        _MULTIWORKER = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=tf.distribute.experimental.CommunicationOptions(
+                implementation=tf.distribute.experimental.CommunicationImplementation.RING))
+    return _MULTIWORKER
+
+
 def distribution(replicas: int = 1, workers: int = 1):
     """The default strategy for one replica, a MirroredStrategy over `replicas` devices, or
     this process's MultiWorkerMirroredStrategy when it is one of `workers` > 1."""
     import tensorflow as tf
 
     if workers > 1:
-        from bench.execute.multiworker import strategy
-
-        return strategy()
+        return multiworker_strategy()
     if replicas == 1:
         return tf.distribute.get_strategy()
     for kind in ("GPU", "CPU"):

@@ -190,9 +190,10 @@ def test_peak_memory_does_not_depend_on_what_ran_before():
     2026-11-29): this configuration's per-update allocator peaks were the same within each
     process to 0.1% over all 8 updates, and 1 or 2 processes in 10 read all 8 about 1.2 MB
     (+10%) higher, in any position of the worker, first job or not (the single-threaded
-    executor, with one fixed order, read 2.5x higher). So the test compares the configuration's
-    reading, the lowest of three processes, before and after: within 2% for the allocator (BFC:
-    its peak repeats to the byte for one execution order), 6% for process RSS."""
+    executor, with one fixed order, read 2.5x higher); with both cores busy with other work, 6
+    in 24. So the test compares the configuration's reading, the lowest of five processes,
+    before and after (all five high: under 0.1% even when loaded): within 2% for the allocator
+    (BFC: its peak repeats to the byte for one execution order), 6% for process RSS."""
     small = RunConfig(model="cnn", strategy="accumulate", effective_batch=256, micro=32,
                       dataset="synthetic_mnist", limit_train=256 * 8, limit_test=64,
                       preset="small", probes=("tf_allocator", "process_rss"))
@@ -206,12 +207,14 @@ def test_peak_memory_does_not_depend_on_what_ran_before():
     preload = [r for j in jobs for r in j.data_requests()]
     with Worker() as worker:
         run = lambda job: worker.wait(worker.submit(job, preload))[0]  # noqa: E731
-        before = [run(jobs[0]) for _ in range(3)]
+        before = [run(jobs[0]) for _ in range(5)]
         big = run(jobs[1])
-        after = [run(jobs[0]) for _ in range(3)]
+        after = [run(jobs[0]) for _ in range(5)]
     assert {r["status"] for r in [*before, big, *after]} == {"ok"}
-    lowest = lambda rs, p: min(r["memory"][p]["peak_bytes"] for r in rs)  # noqa: E731
-    assert big["memory"]["tf_allocator"]["peak_bytes"] >= 4 * lowest(before, "tf_allocator")
-    assert lowest(after, "tf_allocator") == pytest.approx(lowest(before, "tf_allocator"), rel=0.02)
-    assert lowest(after, "process_rss") == pytest.approx(lowest(before, "process_rss"), rel=0.06)
-    assert len({r["isolation"]["pid"] for r in [*before, *after]}) == 6  # each its own process
+    peaks = {p: [[r["memory"][p]["peak_bytes"] for r in rs] for rs in (before, after)]
+             for p in ("tf_allocator", "process_rss")}  # shown when an assertion fails
+    assert big["memory"]["tf_allocator"]["peak_bytes"] >= 4 * min(peaks["tf_allocator"][0])
+    (b, a), (b_rss, a_rss) = peaks["tf_allocator"], peaks["process_rss"]
+    assert min(a) == pytest.approx(min(b), rel=0.02), peaks
+    assert min(a_rss) == pytest.approx(min(b_rss), rel=0.06), peaks
+    assert len({r["isolation"]["pid"] for r in [*before, *after]}) == 10  # each its own process

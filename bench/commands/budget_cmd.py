@@ -85,9 +85,9 @@ def run(args) -> int:
               "probe": probe, "fit": fit.to_dict(), "states": states,
               "leave_one_out": loo, "candidates": rows, "choice": best}
     if args.json:
-        from bench.cli import print_json
+        from bench.results.store import dumps
 
-        print_json(result)
+        print(dumps(result))
         return 0 if best else 1
     measured = dict(points)
     table = [[r["micro"], r["accum"], f"{r['predicted_bytes'] / MIB:,.1f}",

@@ -80,10 +80,10 @@ def run(args) -> int:
         for record in records:
             put(Path(args.out), record)
     if args.json:
-        from bench.cli import print_json
+        from bench.results.store import dumps
 
         for record in records:
-            print_json(record)
+            print(dumps(record))
     else:
         print("\n\n".join(render(r) for r in records))
     return 0

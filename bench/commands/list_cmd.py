@@ -43,11 +43,11 @@ def inventory(data_dir: str | None = None) -> dict:
 
 
 def run(args) -> int:
-    from bench.cli import print_json
+    from bench.results.store import dumps
 
     inv = inventory(args.data_dir)
     if args.json:
-        print_json(inv)
+        print(dumps(inv))
         return 0
     rows = [[n, m["summary"], m["default_preset"] + " (" + ", ".join(m["presets"]) + ")",
              ", ".join(f"{d}: {p:,}" for d, p in m["trainable_parameters"].items())]

@@ -95,9 +95,9 @@ def run(args) -> int:
 
         put(Path(args.out), record)
     if args.json:
-        from bench.cli import print_json
+        from bench.results.store import dumps
 
-        print_json(record)
+        print(dumps(record))
     elif not args.quiet:
         print(summary(record))
     return 0 if record["status"] == "ok" else 1

@@ -27,22 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.execute.lifecycle import child_preexec
-
-_STRATEGY = None
-
-
-def strategy():
-    """This process's MultiWorkerMirroredStrategy (created once: TensorFlow requires it to
-    exist before any other op of the process)."""
-    global _STRATEGY
-    if _STRATEGY is None:
-        import tensorflow as tf
-
-        _STRATEGY = tf.distribute.MultiWorkerMirroredStrategy(
-            communication_options=tf.distribute.experimental.CommunicationOptions(
-                implementation=tf.distribute.experimental.CommunicationImplementation.RING))
-    return _STRATEGY
-
+from bench.runtime import multiworker_strategy
 
 def cluster_size() -> int | None:
     """Workers in the cluster this process belongs to ($TF_CONFIG), or None."""
@@ -146,8 +131,9 @@ def _task_trajectory(payload: dict, data_dir: str | None):
     data = load_dataset(payload["dataset"], sources=Sources.from_env(data_dir),
                         seed=config.seed, limit_train=payload["limit_train"])
     feed = WindowFeed(data.train, config.plan, config.seed, data_dtype(config.precision))
-    return trajectory.run_updates(config, data.spec, feed, payload["updates"], strategy(),
-                                  payload["initial"], make_comparable, record_first_gradient=True)
+    return trajectory.run_updates(config, data.spec, feed, payload["updates"],
+                                  multiworker_strategy(), payload["initial"], make_comparable,
+                                  record_first_gradient=True)
 
 
 TASKS = {"run": _task_run, "trajectory": _task_trajectory}
@@ -166,7 +152,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     import_tensorflow_quietly()
     configure_allocator()
     configure_threads(args.threads)
-    strategy()  # first: TensorFlow wants the collective context before any other op
+    multiworker_strategy()  # first: TensorFlow wants the collective context before any other op
     result = TASKS[args.task](pickle.loads(Path(args.payload).read_bytes()), args.data_dir)
     Path(args.out).write_bytes(pickle.dumps(result))
     return 0

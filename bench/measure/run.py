@@ -147,9 +147,9 @@ def measured_run(cfg: RunConfig, sources=None) -> dict[str, Any]:
     if cfg.workers > 1:
         if "TF_CONFIG" not in os.environ:
             return _multiworker_run(cfg, sources)
-        from bench.execute.multiworker import strategy
+        from bench.runtime import multiworker_strategy
 
-        strategy()  # a node of a cluster: the collective context comes before any other op
+        multiworker_strategy()  # a cluster's node: the collective context comes before any op
     record = base_record(cfg)
     record["malloc_trim_threshold"] = pin_malloc_trim_threshold()
     started = time.perf_counter()

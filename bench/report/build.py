@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
@@ -22,7 +23,7 @@ from bench.report.rows import (
     measure_rows,
     outcome_level,
 )
-from bench.results import store
+from bench.results import machine, store
 
 
 @dataclass
@@ -149,8 +150,12 @@ def _caveat(res: Results, a: ModelAnswer) -> str:
     bad = e[e.verdict == "not equivalent"] if len(e) else e
     if len(bad):
         reason = bad.reasons.iloc[0]
-        notes.append("BatchNormalization normalises each micro-batch with its own statistics"
+        notes.append("BatchNormalization normalises each micro-batch with its own statistics "
+                     "and updates its moving statistics k times per update"
                      if "BatchNormalization" in reason else reason.split(";")[0])
+    warmup = bn_warmup_note(res, a)
+    if warmup:
+        notes.append(warmup)
     worse = [r for r in _accumulating(a.rows, "accumulate")
              if (r.memory.get(a.probe) or {}).get("total_ratio", 0) > 1]
     if worse:
@@ -164,6 +169,39 @@ def _caveat(res: Results, a: ModelAnswer) -> str:
     if a.outcome is not None and not a.outcome.learned:
         notes.append(a.outcome.learned_note)
     return "; ".join(notes) or "—"
+
+
+#: Keras' BatchNormalization default: moving = momentum * moving + (1 - momentum) * batch
+BN_MOMENTUM = 0.99
+
+
+def bn_warmup_note(res: Results, a: ModelAnswer) -> str | None:
+    """For a model with BatchNormalization trained briefly: how much of the moving statistics'
+    initial values (mean 0, variance 1) the inference statistics still hold after the large
+    batch's updates, and after accumulation's k times as many moving-average updates. A short
+    run compares half-warmed inference statistics with warmed ones, not the training."""
+    from models.registry import get_model
+
+    try:
+        config = get_model(a.model).config(res.model_settings(a.model).get("preset"))
+    except (KeyError, TypeError):
+        return None
+    if not getattr(config, "batch_norm", False) or not a.outcome or not a.outcome.rows:
+        return None
+    runs = res.runs
+    lb = runs[(runs.model == a.model) & (runs.phase == "outcome")
+              & (runs.strategy == "large_batch") & (runs.status == "ok")]
+    if not len(lb):
+        return None
+    updates = int(lb.updates.iloc[0])
+    left = BN_MOMENTUM ** updates
+    if left < 0.01:
+        return None
+    k = max(int(r.pair.split("x")[1]) for r in a.outcome.rows)
+    return (f"BN warm-up: after {updates} updates the large batch's moving statistics "
+            f"(momentum {BN_MOMENTUM}) still hold {left:.1%} of their initial values, "
+            f"accumulation's ({k}x as many moving-average steps) {BN_MOMENTUM ** (k * updates):.1%}"
+            f": L3 here partly measures warm inference statistics, not training")
 
 
 def answer_table(res: Results, answers: list[ModelAnswer]) -> str:
@@ -258,6 +296,87 @@ def variants_line(res: Results, answers: list[ModelAnswer]) -> str | None:
     return "**Mixed precision and XLA on this device**: " + "; ".join(parts) + "."
 
 
+def _outcome_text(row) -> str:
+    v = row.verdict
+    if v.mean_difference is None:
+        return f"{row.pair}: {v.verdict}"
+    if v.low is None:
+        return (f"{row.pair} {_pts(v.mean_difference)} pts, {v.seeds} seed"
+                f"{'s' if v.seeds != 1 else ''} so far: {v.verdict}")
+    side = (" (better)" if v.verdict == "different" and v.low is not None and v.low > 0 else "")
+    return (f"{row.pair} {_pts(v.mean_difference)} pts {v.interval}, {v.seeds} seeds: "
+            f"{v.verdict}{side}")
+
+
+def _outcome_rows(a: ModelAnswer, strategy: str) -> list:
+    return [r for r in (a.outcome.rows if a.outcome else []) if r.strategy == strategy]
+
+
+def followups_line(res: Results, answers: list[ModelAnswer]) -> list[str]:
+    """The questions that follow the answer, where the profile trained them: Keras' built-in
+    accumulation with the schedule fixed, and plain training at b with a scaled rate."""
+    fixed = [f"{a.model} {_outcome_text(r)}" for a in answers
+             for r in _outcome_rows(a, "keras_builtin_fixed")]
+    lines = []
+    if fixed:
+        lines.append("**Keras' built-in accumulation with the schedule fixed** (the schedule "
+                     "evaluated at `iterations // k`, the update index: one line, a "
+                     "`LearningRateSchedule` whose `__call__` divides its step by k): "
+                     + "; ".join(fixed) + ".")
+    plain = [f"{a.model}, rate × {'b/B' if rule == 'linear' else '√(b/B)'}: {_outcome_text(r)}"
+             for a in answers for rule in ("linear", "sqrt")
+             for r in _outcome_rows(a, f"plain_micro_{rule}_lr")]
+    if plain:
+        lines.append("**Do I need accumulation at all?** Plain training at the micro-batch b, "
+                     "same epochs, k times more updates, the rate scaled from the large "
+                     "batch's, against the large batch: " + "; ".join(plain) + ".")
+    return lines
+
+
+def recommendations(res: Results, answers: list[ModelAnswer]) -> list[str]:
+    """One line per model that has outcome rows: what to use, from the numbers."""
+    out = []
+    for a in answers:
+        if not a.outcome or not a.outcome.learned:
+            continue
+        verdicts = {(r.strategy, r.pair): r.verdict for r in a.outcome.rows}
+        parts = []
+        acc = [(p, v) for (s, p), v in verdicts.items() if s == "accumulate"]
+        if acc:
+            ok = [p for p, v in acc if v.verdict == "equivalent"]
+            k = max((int(p.split("x")[1]) for p in ok), default=None)
+            level12 = equivalence_rows(res, a.model, "accumulate") if len(res.eq) else res.eq
+            l12 = (", and at levels 1 and 2" if len(level12) and
+                   (level12.verdict == "equivalent").all() else "")
+            memory = next((r for r in a.rows if r.strategy == "accumulate" and r.accum == k), None)
+            cost = ""
+            if memory is not None and a.probe and memory.memory.get(a.probe, {}).get("total_ratio"):
+                speed = f" at {memory.speed.value:.2f}× the speed" if memory.speed else ""
+                cost = (f": {memory.memory[a.probe]['total_ratio']:.2f} of the memory{speed}")
+            parts.append(f"accumulate with k ≤ {k}{cost}, equivalent at the trained outcome{l12}"
+                         if k else "accumulate: not shown equivalent at the trained outcome ("
+                         + ", ".join(f"{p} {v.verdict}" for p, v in acc) + ")")
+        builtin = [v.verdict for (s, _), v in verdicts.items() if s == "keras_builtin"]
+        fixed = [v.verdict for (s, _), v in verdicts.items() if s == "keras_builtin_fixed"]
+        if builtin and any(v == "different" for v in builtin):
+            parts.append("Keras' built-in: only with a constant rate"
+                         + (" or the fixed schedule (equivalent here)"
+                            if fixed and all(v == "equivalent" for v in fixed) else "")
+                         + " — with the schedule as given it lost accuracy")
+        if any(v.verdict == "different" for (s, _), v in verdicts.items() if s == "naive"):
+            parts.append("never the naive loop")
+        plain = [(s, p, v) for (s, p), v in verdicts.items() if s.startswith("plain_micro_")
+                 and v.mean_difference is not None]
+        good = [f"{'√' if 'sqrt' in s else 'linear'} rule at {p}" for s, p, v in plain
+                if v.low is not None and v.low > -v.margin]
+        if good:
+            parts.append("no accumulation needed for accuracy: plain training at b with the "
+                         + " or ".join(good) + " matched or beat the large batch")
+        if parts:
+            out.append(f"**{a.model}**: " + "; ".join(parts) + ".")
+    return out
+
+
 def naive_line(res: Results, answers: list[ModelAnswer]) -> str | None:
     e = equivalence_rows(res, None, "naive", dtype=None, jit=None) if len(res.eq) else res.eq
     if not len(e):
@@ -348,8 +467,9 @@ def run_facts(res: Results) -> list[str]:
              f"{env.get('keras', '?')}, Python {env.get('python', '?')}; CPU allocator "
              f"`{env.get('cpu_allocator', '?')}`."]
     if machines:
+        measured = len(res.runs) and (res.runs.phase == "measure").any()
         mixed = (" Speed and memory figures mix these identities: compare them within one."
-                 if len(machines) > 1 else "")
+                 if len(machines) > 1 and measured else "")
         lines.append("- **Machine identity** (CPU family and instruction set, cores): "
                      + "; ".join(f"{name}: {n} run(s)" for name, n in machines) + "." + mixed)
     incomplete = incomplete_line(res)
@@ -527,8 +647,11 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
         probe = answers[0].probe
         cap = (f"Total memory (held state + peak above the baseline, probe {probe}) relative to "
                f"the large batch's, against k; one run each, no error bars. Between two clean "
-               "runs of the quick profile on this machine, allocator peaks moved by -3.6% to "
-               "+6.8% and process RSS by up to +10%: differences smaller than that are noise.")
+               "runs of the quick profile (AMD EPYC AVX2, 2 cores, 2026-11-27), allocator peaks "
+               "moved by -3.6% to +6.8% and process RSS by up to +10%; on AMD EPYC family 25 "
+               "(AVX-512, 2026-11-29) one process in ten read a CNN configuration's allocator "
+               "peak 10% higher (TensorFlow's per-process execution order): differences "
+               "smaller than that are noise, on any machine.")
         figs.append(("Memory against the large batch", figures.ratio_panels(
             memory, "total peak memory / B×1", f"Peak memory relative to the large batch — {device}",
             out / "memory.png", cap), cap))
@@ -593,6 +716,19 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
                "repeated for reference.")
         figs.append(("Learning curves", figures.learning_curves(
             curves, f"Test accuracy while training — {device}", out / "curves.png", cap), cap))
+    timed, identities = _time_to_accuracy(res, answers)
+    if timed:
+        cap = ("Test accuracy against the seconds of timed training updates (evaluation "
+               "excluded), mean over seeds, per strategy and pair: what accumulation costs in "
+               "time to a given accuracy. Outcome runs share the machine (two at a time, one "
+               "core each), so these times are rougher than the measure runs'. Wall time "
+               "compares only within one machine identity: "
+               "each panel uses the runs of one (named in its title); models without a large "
+               "batch of a known identity are left out (" + (", ".join(identities) or "none")
+               + ").")
+        figs.append(("Time to accuracy", figures.time_to_accuracy(
+            timed, "Test accuracy against training time, one machine identity per panel",
+            out / "time_to_accuracy.png", cap), cap))
     outcome = {a.model: {"margin": a.outcome.margin, "rows": [
         {"strategy": r.strategy, "pair": r.pair, "accuracy": r.accuracy, "reference": r.reference,
          "verdict": r.verdict} for r in a.outcome.rows]} for a in answers
@@ -611,6 +747,35 @@ FILES = {"summary.csv": "speed and memory per measured configuration (float32, m
          "outcome.csv": "level 3 per judged configuration",
          "runs.csv": "every run record, one row each",
          "equivalence.csv": "every level-1/level-2 analysis, one row each"}
+
+
+def _time_to_accuracy(res: Results, answers: list[ModelAnswer]) -> tuple[dict, list[str]]:
+    """Per model, the outcome runs of the machine identity that ran its large batch most often:
+    {model: {"identity": label, "curves": {"strategy pair": [[(seconds, accuracy), ...]]}}},
+    and the models left out (no large batch of a known identity)."""
+    panels, left_out = {}, []
+    for a in answers:
+        runs = [r for r in res.records if r["kind"] == "run" and r["status"] == "ok"
+                and r["config"]["model"] == a.model and r["config"].get("purpose") == "outcome"]
+        known = [(machine.of_environment(r.get("environment")), r) for r in runs]
+        lb_ids = [i["id"] for i, r in known if i and r["config"]["strategy"] == "large_batch"]
+        if not lb_ids:
+            if runs:
+                left_out.append(a.model)
+            continue
+        chosen = max(set(lb_ids), key=lb_ids.count)
+        curves: dict[str, list] = {}
+        label = ""
+        for identity, r in known:
+            if not identity or identity["id"] != chosen:
+                continue
+            label = machine.label(identity)
+            cumulative = np.cumsum(r["update_seconds"])
+            points = [(float(cumulative[p["update"] - 1]), p["test_accuracy"]) for p in r["curve"]
+                      if 0 < p["update"] <= len(cumulative)]
+            curves.setdefault(f"{r['config']['strategy']} {r['config']['pair']}", []).append(points)
+        panels[a.model] = {"identity": label, "curves": curves}
+    return panels, left_out
 
 
 def _csvs(res: Results, answers: list[ModelAnswer], out: Path) -> list[str]:
@@ -657,9 +822,15 @@ def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path,
            f"accumulation (k micro-batches, one update of their exact mean) the same training as "
            f"the large batch at each level, and what does it cost at each k (ratios to B×1; "
            f"≈ = within noise)?", "", answer_table(res, answers), ""]
-    for line in (keras_line(res, answers), naive_line(res, answers), variants_line(res, answers)):
+    for line in (keras_line(res, answers), *followups_line(res, answers), naive_line(res, answers),
+                 variants_line(res, answers)):
         if line:
             out += [f"- {line}"]
+    advice = recommendations(res, answers)
+    if advice:
+        out += ["", "**What to use, per model** (from the trained outcomes above and, where "
+                "this profile measured them, levels 1-2, memory and speed):", "",
+                *(f"- {x}" for x in advice)]
     out += ["", *run_facts(res), "",
             "**Levels**: L1 — the gradient a strategy applies vs the large batch's, same weights "
             "and data (float32 tolerance 1e-5, float64 1e-12); L2 — weights after each of N "

@@ -198,18 +198,31 @@ def level2(panels: dict[str, list[dict]], title: str, path: Path, caption: str) 
     return _finish(fig, title, path, caption, legend=_legend(axes))
 
 
+#: The study's follow-up questions, drawn in a panel of their own (the main one stays legible)
+FOLLOW_UPS = ("keras_builtin_fixed", "plain_micro_linear_lr", "plain_micro_sqrt_lr")
+
+
 def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, path: Path,
                     caption: str) -> Path:
     """Per model: test accuracy against samples seen, mean over seeds with the seeds' range
-    shaded; the naive loop, whose curves are far below, in a panel of its own."""
+    shaded; the naive loop, whose curves are far below, in a panel of its own, and so are the
+    follow-up questions (Keras' built-in with the schedule fixed, no accumulation) where any
+    model has them."""
     models = list(panels)
-    fig, axes = plt.subplots(len(models), 2, figsize=(13, 4.0 * len(models)), squeeze=False)
-    for (ax_main, ax_naive), model in zip(axes, models):
+    follow = any(label.split(" ")[0] in FOLLOW_UPS for m in models for label in panels[m])
+    cols = 3 if follow else 2
+    fig, axes = plt.subplots(len(models), cols, figsize=(6.5 * cols, 4.0 * len(models)),
+                             squeeze=False)
+    for row, model in zip(axes, models):
+        ax_main, ax_naive = row[0], row[1]
+        ax_follow = row[2] if follow else None
+        panel_of = lambda s: (ax_naive if s == "naive" else  # noqa: E731
+                              ax_follow if s in FOLLOW_UPS else ax_main)
         # colour and marker say the strategy, the line the pair (solid: the smallest k)
         ks = sorted({_k(label) for label in panels[model]} - {1})
         for label, runs in panels[model].items():
             strategy = label.split(" ")[0]
-            ax = ax_naive if strategy == "naive" else ax_main
+            ax = panel_of(strategy)
             color, marker, ls = _style(strategy)
             if _k(label) > 1:
                 ls = ("-", "--", ":", "-.")[ks.index(_k(label)) % 4]
@@ -221,18 +234,26 @@ def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, 
             ax.plot(x, ys.mean(axis=0), color=color, ls=ls, marker=marker, ms=3,
                     label=f"{label} (n={len(ys)})")
             ax.fill_between(x, ys.min(axis=0), ys.max(axis=0), color=color, alpha=0.15)
-            if strategy == "large_batch":  # the reference, repeated beside the naive loop
-                ax_naive.plot(x, ys.mean(axis=0), color=color, ls=ls, lw=1, label=label)
-        if not any(label.startswith("naive") for label in panels[model]):
-            ax_naive.clear()  # nothing to set apart: say so instead of an empty panel
-            ax_naive.axis("off")
-            ax_naive.text(0.5, 0.5, f"{model}: the naive blog loop is not trained in this "
-                          "profile", ha="center", va="center", fontsize=9, color="0.4",
-                          transform=ax_naive.transAxes)
-            panel_axes = [(ax_main, "large batch and accumulation")]
-        else:
-            panel_axes = [(ax_main, "large batch, accumulation, Keras built-in"),
-                          (ax_naive, "the naive blog loop against the large batch")]
+            if strategy == "large_batch":  # the reference, repeated beside the others
+                for other in (ax_naive, ax_follow):
+                    if other is not None:
+                        other.plot(x, ys.mean(axis=0), color=color, ls=ls, lw=1, label=label)
+        panel_axes = [(ax_main, "large batch, accumulation, Keras built-in")]
+        for ax, what, present in (
+                (ax_naive, "the naive blog loop against the large batch",
+                 any(label.startswith("naive") for label in panels[model])),
+                (ax_follow, "Keras' built-in with the schedule fixed; no accumulation (b, "
+                            "scaled rate)",
+                 any(label.split(" ")[0] in FOLLOW_UPS for label in panels[model]))):
+            if ax is None:
+                continue
+            if present:
+                panel_axes.append((ax, what))
+                continue
+            ax.clear()  # nothing to set apart: say so instead of an empty panel
+            ax.axis("off")
+            ax.text(0.5, 0.5, f"{model}: no finished run of\n{what.split(' against')[0]}",
+                    ha="center", va="center", fontsize=9, color="0.4", transform=ax.transAxes)
         for ax, what in panel_axes:
             ax.set_title(f"{model}: {what}", fontsize=9)
             ax.set_xlabel("training samples seen")
@@ -242,6 +263,26 @@ def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, 
             ax.grid(alpha=0.3)
             # beside the panel, where it cannot cover a curve
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return _finish(fig, title, path, caption)
+
+
+def time_to_accuracy(panels: dict[str, dict], title: str, path: Path, caption: str) -> Path:
+    """Per model: test accuracy against seconds of timed updates, mean over seeds (each seed's
+    curve interpolated onto the first seed's times), one machine identity per panel."""
+    fig, axes = _grid(len(panels), width=6.0, sharey=False)
+    for ax, (model, d) in zip(axes, panels.items()):
+        for label, runs in sorted(d["curves"].items()):
+            strategy = label.split(" ")[0]
+            color, marker, ls = _style(strategy)
+            t = np.mean([[p[0] for p in r] for r in runs if len(r) == len(runs[0])], axis=0)
+            acc = np.mean([[p[1] for p in r] for r in runs if len(r) == len(runs[0])], axis=0)
+            ax.plot(t, acc, color=color, marker=marker, ls=ls, ms=3,
+                    label=f"{LABEL.get(strategy, strategy)} {label.split(' ')[1]} (n={len(runs)})")
+        ax.set_title(f"{model} — {d['identity']}", fontsize=8)
+        ax.set_xlabel("seconds of timed training updates")
+        ax.set_ylabel("test accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="lower right")
     return _finish(fig, title, path, caption)
 
 

@@ -31,8 +31,10 @@ def _block(res, report_dir: Path) -> str:
     from bench.report.build import (
         _answer,
         answer_table,
+        followups_line,
         keras_line,
         naive_line,
+        recommendations,
         timing,
         variants_line,
     )
@@ -46,15 +48,23 @@ def _block(res, report_dir: Path) -> str:
              + (f", {t['training_share']:.0%} of it training" if t["training_share"] else "")
              + f". Full report: [`{report_dir}/README.md`]({report_dir}/README.md).", "",
              answer_table(res, answers), ""]
-    lines += [f"- {x}" for x in (keras_line(res, answers), naive_line(res, answers),
-                                  variants_line(res, answers)) if x]
+    lines += [f"- {x}" for x in (keras_line(res, answers), *followups_line(res, answers),
+                                  naive_line(res, answers), variants_line(res, answers)) if x]
+    advice = recommendations(res, answers)
+    if advice:
+        lines += ["", "What to use, per model:", "", *(f"- {x}" for x in advice)]
     return "\n".join(lines)
 
 
 def _outcome_block(res, answers, report_dir: Path) -> str:
     """A profile that only trains to judge outcomes: per model with finished runs, its level-3
     table, and what has not run yet."""
-    from bench.report.build import incomplete_line, outcome_table
+    from bench.report.build import (
+        followups_line,
+        incomplete_line,
+        outcome_table,
+        recommendations,
+    )
 
     done = [a for a in answers if a.outcome is not None and a.outcome.reference]
     lines = [f"Profile `{res.profile}` on {res.device}. Full report: "
@@ -69,7 +79,11 @@ def _outcome_block(res, answers, report_dir: Path) -> str:
                   f"margin ±{o.margin * 100:g} points:", "", outcome_table(a), ""]
     waiting = [a.model for a in answers if a not in done]
     if waiting:
-        lines.append(f"Not run yet: {', '.join(waiting)}.")
+        lines += [f"Not run yet: {', '.join(waiting)}.", ""]
+    lines += [f"- {x}" for x in followups_line(res, answers)]
+    advice = recommendations(res, answers)
+    if advice:
+        lines += ["", "What to use, per model:", "", *(f"- {x}" for x in advice)]
     return "\n".join(lines).strip("\n")
 
 

@@ -260,7 +260,7 @@ def test_each_gate_fires_on_a_doctored_run(mini_sweep, tmp_path, capsys, what, c
     code = main(["check", "--baseline", str(results), "--current", str(tmp_path / "doctored.jsonl")])
     out = capsys.readouterr().out
     assert code == 1, out
-    assert "regression(s)" in out and f"[{cause}]" in out.splitlines()[-1], out
+    assert "that fail the check" in out and f"[{cause}]" in out.splitlines()[-1], out
 
 
 @pytest.mark.e2e

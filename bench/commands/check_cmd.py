@@ -1,4 +1,6 @@
-"""`check`: compare a sweep with a baseline; exit 1 on a regression, 0 otherwise."""
+"""`check`: compare a sweep with a baseline; exit 1 on a regression or on what it could not
+compare (a changed profile, changed settings, configurations the baseline lacks) unless
+`--accept-changes` accepts the latter; 0 otherwise."""
 from __future__ import annotations
 
 import json
@@ -19,6 +21,10 @@ def add_parser(sub) -> None:
                    help="write the runs of --current as a new baseline instead of checking (a "
                         "folder: named by the runs' machine identity)")
     p.add_argument("--verbose", action="store_true", help="show every check, not only failures")
+    p.add_argument("--accept-changes", action="store_true",
+                   help="exit 0 although the profile's settings changed, or configurations are "
+                        "not comparable or not in the baseline (they are still listed); for "
+                        "checking runs of another profile version, e.g. older shared runs")
     for name in Tolerances.names():
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
                        help=f"gate setting (default {getattr(Tolerances(), name)})")
@@ -30,7 +36,7 @@ def run(args) -> int:
 
     from bench.errors import BenchError
     from bench.report.baseline import baseline_for, baseline_path, load_runs, run_count
-    from bench.report.check import Tolerances, compare, render
+    from bench.report.check import Tolerances, compare, failing, render
     from bench.results import machine
 
     current = load_runs([Path(p) for p in args.current])
@@ -54,5 +60,5 @@ def run(args) -> int:
     tol = replace(Tolerances(), **{n: getattr(args, n) for n in Tolerances.names()
                                    if getattr(args, n) is not None})
     findings = compare(baseline, current, tol)
-    print(render(findings, baseline, current, args.verbose))
-    return 1 if any(f.result == "REGRESSION" for f in findings) else 0
+    print(render(findings, baseline, current, args.verbose, args.accept_changes))
+    return 1 if failing(findings, args.accept_changes) else 0

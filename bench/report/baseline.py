@@ -35,6 +35,14 @@ def _identity_env(records: list[dict]) -> dict[str, Any]:
     return {**picked, "machine": identity} if identity else picked
 
 
+def _held(record: dict[str, Any]) -> int | None:
+    """Weights + optimizer slots + accumulators, in bytes (None for records without them)."""
+    state = record.get("model_state")
+    if not state:
+        return None
+    return sum(int(state.get(k) or 0) for k in ("weights", "optimizer_slots", "accumulators"))
+
+
 def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
     """The comparable figures of one sweep (a summary with one run)."""
     data = [r for r in records if r["kind"] in ("run", "equivalence", "calibration")]
@@ -62,7 +70,8 @@ def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
                 "update_seconds": steady_seconds(r).tolist() if r["status"] == "ok" else [],
                 "memory": {n: m["peak_bytes"] for n, m in (r.get("memory") or {}).items()
                            if m.get("available") and m.get("peak_bytes") is not None},
-                "accuracy": r.get("final_test_accuracy")}]}
+                "accuracy": r.get("final_test_accuracy"),
+                "held_bytes": _held(r)}]}
     for e in (r for r in latest if r["kind"] == "equivalence"):
         configurations[e["id"]["name"]] = {
             "kind": "equivalence", "key": e["id"]["key"], "dtype": e.get("dtype"),

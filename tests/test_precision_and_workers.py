@@ -71,7 +71,7 @@ def test_equivalence_in_reduced_precision_gives_verdicts_with_reasons(capsys, pr
                  "--effective-batch", "64", "--micro", "16", "--updates", "4",
                  "--precision", precision, "--json"])
     records = {r["strategy"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
-    assert code == 0
+    assert code == (0 if all(r["verdict"] == "equivalent" for r in records.values()) else 1)
     acc, kb = records["accumulate"], records["keras_builtin"]
     assert acc["dtype"] == precision and acc["gradient_tolerance"] == tolerance
     assert acc["verdict"] == "equivalent", acc["reasons"]

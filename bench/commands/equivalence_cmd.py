@@ -1,4 +1,7 @@
-"""`equivalence`: levels 1 (gradient) and 2 (trajectory) for one model, strategy and pair."""
+"""`equivalence`: levels 1 (gradient) and 2 (trajectory) for one model, strategy and pair.
+
+Exit status: 0 when every analysed configuration is equivalent; 1 when any is NOT EQUIVALENT
+or failed (a CI step can gate on it); 2 for bad input."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +12,7 @@ from tabulate import tabulate
 
 def add_parser(sub) -> None:
     p = sub.add_parser("equivalence", help="is this strategy equivalent to the large batch? "
-                                           "(gradient and trajectory levels)")
+                                           "(gradient and trajectory levels; exit 1 when not)")
     p.add_argument("--model", required=True,
                    help="a registered model, or a builder as package.module:function")
     p.add_argument("--model-output", choices=["logits", "probability"],
@@ -86,7 +89,7 @@ def run(args) -> int:
             print(dumps(record))
     else:
         print("\n\n".join(render(r) for r in records))
-    return 0
+    return 0 if all(r["verdict"] == "equivalent" for r in records) else 1
 
 
 def render(r: dict) -> str:

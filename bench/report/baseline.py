@@ -1,8 +1,8 @@
 """What the regression check compares: the figures of one or more sweeps of a profile, keyed by
 configuration name.
 
-A baseline is the *envelope of several clean runs* on one machine, not a single run. Measured
-here (AMD EPYC, 2 cores): a configuration's update times are tight within one process and far
+A baseline is the *envelope of several clean runs* on one machine identity, not a single run.
+Measured on AMD EPYC AVX2, 2 cores (2026-11-27): a configuration's update times are tight within one process and far
 apart between processes — grn_vsn accumulate 16x8 timed 25-30 ms in one clean sweep and
 35-44 ms in the next, minutes later, same code — so one run is one draw of a per-process
 spread that more timed updates do not narrow (asv runs each benchmark in several processes for

@@ -355,7 +355,11 @@ def recommendations(res: Results, answers: list[ModelAnswer]) -> list[str]:
                 cost = (f": {memory.memory[a.probe]['total_ratio']:.2f} of the memory{speed}")
             parts.append(f"accumulate with k ≤ {k}{cost}, equivalent at the trained outcome{l12}"
                          if k else "accumulate: not shown equivalent at the trained outcome ("
-                         + ", ".join(f"{p} {v.verdict}" for p, v in acc) + ")")
+                         + ", ".join(f"{p} {v.verdict}" + (
+                             f", {_pts(v.mean_difference)} pts {v.interval}; about "
+                             f"{v.seeds_to_decide} seeds would decide"
+                             if v.verdict == "inconclusive" and v.seeds_to_decide else "")
+                             for p, v in acc) + ")")
         builtin = [v.verdict for (s, _), v in verdicts.items() if s == "keras_builtin"]
         fixed = [v.verdict for (s, _), v in verdicts.items() if s == "keras_builtin_fixed"]
         if builtin and any(v == "different" for v in builtin):

@@ -179,7 +179,10 @@ def outcome_level(results: Results, model: str) -> OutcomeLevel | None:
     ref_acc = [float(a) for a in lb.accuracy]
     majority = float(ok.majority.dropna().iloc[0]) if ok.majority.notna().any() else None
     achievable = float(ok.achievable.dropna().iloc[0]) if ok.achievable.notna().any() else None
-    learned, note = _learned(ref_acc, majority, bar)
+    # each seed against its own test set's majority class: a synthetic data set is drawn per
+    # seed (the census stand-in's majority rate was 0.77, 0.63 and 0.76 for seeds 0-2)
+    majorities = [float(m) if m is not None and not pd.isna(m) else None for m in lb.majority]
+    learned, note = _learned(ref_acc, majorities, bar)
     rows = []
     for (strategy, pair), g in o[o.strategy != "large_batch"].groupby(["strategy", "pair"], sort=False):
         good = g[g.status == "ok"]
@@ -204,8 +207,10 @@ def outcome_level(results: Results, model: str) -> OutcomeLevel | None:
                         ref_auc)
 
 
-def _learned(accuracy: list[float], majority: float | None, bar: float | None) -> tuple[bool, str]:
-    """Did the large batch learn? Its accuracy bar, or else clearly above the majority class."""
+def _learned(accuracy: list[float], majority: list[float | None],
+             bar: float | None) -> tuple[bool, str]:
+    """Did the large batch learn? Its accuracy bar, or else every seed clearly above its own
+    test set's majority class."""
     if not accuracy:
         return False, "the large batch has no finished run"
     mean = sum(accuracy) / len(accuracy)
@@ -214,12 +219,15 @@ def _learned(accuracy: list[float], majority: float | None, bar: float | None) -
             return True, f"the large batch reached {mean:.3f} (every seed >= the bar {bar:.2f})"
         return False, (f"the large batch reached only {min(accuracy):.3f} on its worst seed, "
                        f"below the bar {bar:.2f}: nothing is judged")
-    if majority is not None:
-        if min(accuracy) > majority + 0.02:
-            return True, (f"the large batch reached {mean:.3f} against the majority class's "
-                          f"{majority:.3f}")
-        return False, (f"the large batch ({min(accuracy):.3f}) is not clearly above the majority "
-                       f"class ({majority:.3f}): it learned nothing to compare")
+    pairs = [(a, m) for a, m in zip(accuracy, majority) if m is not None]
+    if pairs:
+        margin = min(a - m for a, m in pairs)
+        worst = min(pairs, key=lambda p: p[0] - p[1])
+        if margin > 0.02:
+            return True, (f"the large batch reached {mean:.3f}, every seed at least "
+                          f"{margin * 100:.1f} points above its test set's majority class")
+        return False, (f"the large batch ({worst[0]:.3f}) is not clearly above its test set's "
+                       f"majority class ({worst[1]:.3f}): it learned nothing to compare")
     return True, f"the large batch reached {mean:.3f}"
 
 

@@ -352,7 +352,10 @@ def recommendations(res: Results, answers: list[ModelAnswer]) -> list[str]:
             cost = ""
             if memory is not None and a.probe and memory.memory.get(a.probe, {}).get("total_ratio"):
                 speed = f" at {memory.speed.value:.2f}× the speed" if memory.speed else ""
-                cost = (f": {memory.memory[a.probe]['total_ratio']:.2f} of the memory{speed}")
+                env = (memory.record or {}).get("environment")
+                where = machine.label(machine.of_environment(env), (env or {}).get("device"))
+                cost = (f": {memory.memory[a.probe]['total_ratio']:.2f} of the memory{speed} "
+                        f"on {where}")
             parts.append(f"accumulate with k ≤ {k}{cost}, equivalent at the trained outcome{l12}"
                          if k else "accumulate: not shown equivalent at the trained outcome ("
                          + ", ".join(f"{p} {v.verdict}" + (

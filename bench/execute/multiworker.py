@@ -29,6 +29,7 @@ from typing import Any
 from bench.execute.lifecycle import child_preexec
 from bench.runtime import multiworker_strategy
 
+
 def cluster_size() -> int | None:
     """Workers in the cluster this process belongs to ($TF_CONFIG), or None."""
     spec = os.environ.get("TF_CONFIG")

@@ -216,13 +216,12 @@ def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, 
     for row, model in zip(axes, models):
         ax_main, ax_naive = row[0], row[1]
         ax_follow = row[2] if follow else None
-        panel_of = lambda s: (ax_naive if s == "naive" else  # noqa: E731
-                              ax_follow if s in FOLLOW_UPS else ax_main)
+        panel_of = {"naive": ax_naive, **{s: ax_follow for s in FOLLOW_UPS}}
         # colour and marker say the strategy, the line the pair (solid: the smallest k)
         ks = sorted({_k(label) for label in panels[model]} - {1})
         for label, runs in panels[model].items():
             strategy = label.split(" ")[0]
-            ax = panel_of(strategy)
+            ax = panel_of.get(strategy, ax_main)
             color, marker, ls = _style(strategy)
             if _k(label) > 1:
                 ls = ("-", "--", ":", "-.")[ks.index(_k(label)) % 4]

@@ -314,7 +314,7 @@ def outcome_intervals(panels: dict[str, dict], title: str, path: Path, caption: 
                       fontsize=7)
         ax.set_ylim(-0.7, len(d["rows"]) - 0.3)
         ax.invert_yaxis()
-        ax.set_xlabel("test accuracy minus the large batch's, same seed (points)")
+        ax.set_xlabel("test accuracy − the large batch's, same seed (points)", fontsize=9)
         # the margin in the title: a legend box covered the rows furthest from 0
         ax.set_title(f"{model} (shaded: equivalence margin ±{margin:.2g} pts)", fontsize=10)
         ax.grid(alpha=0.3, axis="x")

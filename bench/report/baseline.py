@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.report.frames import steady_seconds
+from bench.report.frames import held_bytes, steady_seconds
 from bench.results import machine, store
 from bench.results.identity import SCHEMA
 
@@ -33,14 +33,6 @@ def _identity_env(records: list[dict]) -> dict[str, Any]:
                                       "cpu_allocator", "tensorflow", "keras")}
     identity = machine.of_environment(env)
     return {**picked, "machine": identity} if identity else picked
-
-
-def _held(record: dict[str, Any]) -> int | None:
-    """Weights + optimizer slots + accumulators, in bytes (None for records without them)."""
-    state = record.get("model_state")
-    if not state:
-        return None
-    return sum(int(state.get(k) or 0) for k in ("weights", "optimizer_slots", "accumulators"))
 
 
 def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
@@ -71,7 +63,7 @@ def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
                 "memory": {n: m["peak_bytes"] for n, m in (r.get("memory") or {}).items()
                            if m.get("available") and m.get("peak_bytes") is not None},
                 "accuracy": r.get("final_test_accuracy"),
-                "held_bytes": _held(r)}]}
+                "held_bytes": held_bytes(r)}]}
     for e in (r for r in latest if r["kind"] == "equivalence"):
         configurations[e["id"]["name"]] = {
             "kind": "equivalence", "key": e["id"]["key"], "dtype": e.get("dtype"),

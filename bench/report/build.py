@@ -14,7 +14,7 @@ from bench.report import figures
 from bench.report.answers import ModelAnswer, accumulating, answer_of, sci
 from bench.report.frames import Results, load, write_compressed
 from bench.report.prose import (
-    followups_line,
+    followup_lines,
     keras_line,
     naive_line,
     recommendations,
@@ -255,7 +255,7 @@ def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path,
            f"accumulation (k micro-batches, one update of their exact mean) the same training as "
            f"the large batch at each level, and what does it cost at each k (ratios to B×1; "
            f"≈ = within noise)?", "", answer_table(res, answers), ""]
-    for line in (keras_line(res, answers), *followups_line(res, answers), naive_line(res, answers),
+    for line in (keras_line(res, answers), *followup_lines(res, answers), naive_line(res, answers),
                  variants_line(res, answers)):
         if line:
             out += [f"- {line}"]

@@ -104,6 +104,14 @@ def _machine_label(environment: dict | None) -> str | None:
     return f"{machine.label(identity)} [identity {identity['id']}]" if identity else None
 
 
+def held_bytes(record: dict) -> int | None:
+    """Weights + optimizer slots + accumulators, in bytes (None for records without them)."""
+    state = record.get("model_state")
+    if not state:
+        return None
+    return sum(int(state.get(k) or 0) for k in ("weights", "optimizer_slots", "accumulators"))
+
+
 def _run_row(r: dict) -> dict:
     c, t = r["config"], r.get("throughput") or {}
     state = r.get("model_state") or {}
@@ -124,8 +132,7 @@ def _run_row(r: dict) -> dict:
         "accuracy": r.get("final_test_accuracy"), "auc": r.get("final_test_auc"),
         "updates": r.get("updates"), "initial_sha": (r.get("pairing") or {}).get("initial_weights_sha"),
         "order_sha": (r.get("pairing") or {}).get("data_order_sha"),
-        "held_bytes": (state.get("weights", 0) + state.get("optimizer_slots", 0)
-                       + state.get("accumulators", 0)) if state else None,
+        "held_bytes": held_bytes(r),
         "accumulator_bytes": state.get("accumulators"), "parameters": state.get("parameters"),
         "seconds_updates": (r.get("seconds") or {}).get("updates"),
         "seconds_evaluation": (r.get("seconds") or {}).get("evaluation"),

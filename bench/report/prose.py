@@ -11,6 +11,7 @@ from bench.report.rows import (
     equivalence_rows,
 )
 from bench.results import machine, store
+from models.registry import get_model
 
 
 def caveat(res: Results, a: ModelAnswer) -> str:
@@ -49,8 +50,6 @@ def bn_warmup_note(res: Results, a: ModelAnswer) -> str | None:
     initial values (mean 0, variance 1) the inference statistics still hold after the large
     batch's updates, and after accumulation's k times as many moving-average updates. A short
     run compares half-warmed inference statistics with warmed ones, not the training."""
-    from models.registry import get_model
-
     try:
         config = get_model(a.model).config(res.model_settings(a.model).get("preset"))
     except (KeyError, TypeError):
@@ -165,7 +164,7 @@ def outcome_rows(a: ModelAnswer, strategy: str) -> list:
     return [r for r in (a.outcome.rows if a.outcome else []) if r.strategy == strategy]
 
 
-def followups_line(res: Results, answers: list[ModelAnswer]) -> list[str]:
+def followup_lines(res: Results, answers: list[ModelAnswer]) -> list[str]:
     """The questions that follow the answer, where the profile trained them: Keras' built-in
     accumulation with the schedule fixed, and plain training at b with a scaled rate."""
     fixed = [f"{a.model} {outcome_text(r)}" for a in answers

@@ -12,7 +12,7 @@ from bench.errors import BenchError
 from bench.report.answers import answer_of
 from bench.report.frames import load
 from bench.report.prose import (
-    followups_line,
+    followup_lines,
     incomplete_line,
     keras_line,
     naive_line,
@@ -48,7 +48,7 @@ def _block(res, report_dir: Path) -> str:
              + (f", {t['training_share']:.0%} of it training" if t["training_share"] else "")
              + f". Full report: [`{report_dir}/README.md`]({report_dir}/README.md).", "",
              answer_table(res, answers), ""]
-    lines += [f"- {x}" for x in (keras_line(res, answers), *followups_line(res, answers),
+    lines += [f"- {x}" for x in (keras_line(res, answers), *followup_lines(res, answers),
                                   naive_line(res, answers), variants_line(res, answers)) if x]
     advice = recommendations(res, answers)
     if advice:
@@ -73,7 +73,7 @@ def _outcome_block(res, answers, report_dir: Path) -> str:
     waiting = [a.model for a in answers if a not in done]
     if waiting:
         lines += [f"Not run yet: {', '.join(waiting)}.", ""]
-    lines += [f"- {x}" for x in followups_line(res, answers)]
+    lines += [f"- {x}" for x in followup_lines(res, answers)]
     advice = recommendations(res, answers)
     if advice:
         lines += ["", "What to use, per model:", "", *(f"- {x}" for x in advice)]

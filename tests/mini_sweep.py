@@ -97,7 +97,7 @@ def run_once(root: Path) -> Path:
         done = out / "done.json"
         if not done.exists():
             interrupts = [_interrupt(results, sig, stored) for sig, stored in (
-                (signal.SIGINT, 1), (signal.SIGTERM, 2), (signal.SIGKILL, 8))]
+                (signal.SIGINT, 1), (signal.SIGTERM, 2), (signal.SIGKILL, 13))]
             interrupted = store.read(results)
             first = _sweep(results, "--benchmark-json", str(out / "bench.json"))
             snapshot = store.read(results)

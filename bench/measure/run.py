@@ -61,6 +61,9 @@ class RunConfig:
         "help": "float32, float64, mixed_float16 (with loss scaling) or mixed_bfloat16"})
     workers: int = field(default=1, metadata={
         "help": "MultiWorkerMirroredStrategy workers: B = micro x accum x replicas x workers"})
+    round: int = field(default=1, metadata={
+        "help": "which repetition of a measure configuration this is (each round is another "
+                "process; it changes nothing that trains, only the record's identity)"})
 
     def __post_init__(self) -> None:
         if self.probes is not None and not isinstance(self.probes, tuple):
@@ -94,8 +97,10 @@ class RunConfig:
             if not isinstance(value, int) or value < (1 if name == "epochs" else 0):
                 raise BenchError(f"{name} must be a {'positive' if name == 'epochs' else 'non-negative'} "
                                  f"integer, got {value!r}")
-        if not isinstance(self.workers, int) or self.workers < 1:
-            raise BenchError(f"workers must be a positive integer, got {self.workers!r}")
+        for name in ("workers", "round"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise BenchError(f"{name} must be a positive integer, got {value!r}")
         for name in ("limit_train", "limit_test", "eval_every", "eval_batch"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
@@ -111,7 +116,7 @@ class RunConfig:
                     or v != defaults[k]}
         return make_identity("run", {**defining, "pair": self.plan().label},
                              ["model", "purpose", "strategy", "pair", "precision", "jit",
-                              "lr_schedule", "replicas", "workers", "seed"])
+                              "lr_schedule", "replicas", "workers", "seed", "round"])
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

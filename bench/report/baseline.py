@@ -19,10 +19,11 @@ from typing import Any
 from bench.errors import BenchError
 from bench.report.frames import held_bytes, steady_seconds
 from bench.results import machine, store
-from bench.results.identity import SCHEMA
+from bench.results.identity import SCHEMA, configuration_name
 
-#: Layout of a summary; 1 was one run per configuration.
-FORMAT = 2
+#: Layout of a summary; 1 was one run per configuration, 2 one process per configuration and
+#: run (its update times in `update_seconds`; read as one round), 3 rounds per run.
+FORMAT = 3
 
 def _identity_env(records: list[dict]) -> dict[str, Any]:
     """The environment a summary names its machine by: the identity (`machine`; absent from
@@ -35,6 +36,29 @@ def _identity_env(records: list[dict]) -> dict[str, Any]:
     return {**picked, "machine": identity} if identity else picked
 
 
+def _round(r: dict) -> dict[str, Any]:
+    return {"status": r["status"],
+            "update_seconds": steady_seconds(r).tolist() if r["status"] == "ok" else [],
+            "memory": {n: m["peak_bytes"] for n, m in (r.get("memory") or {}).items()
+                       if m.get("available") and m.get("peak_bytes") is not None},
+            "accuracy": r.get("final_test_accuracy"), "held_bytes": held_bytes(r)}
+
+
+def _one_run(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One sweep's figures of one configuration from its rounds (round 1 first): the rounds'
+    update times one list each; a memory peak per probe, the lowest round's (a process's peak
+    is a draw of TensorFlow's executor order, +1.2 MB in about one process in ten on the CNN,
+    AMD EPYC family 25, 2026-11-29; a regression raises every round); the status of the first
+    round that did not succeed."""
+    ok = [x for x in rounds if x["status"] == "ok"]
+    probes = set.intersection(*(set(x["memory"]) for x in ok)) if ok else set()
+    first = rounds[0]
+    return {"status": next((x["status"] for x in rounds if x["status"] != "ok"), "ok"),
+            "rounds": [x["update_seconds"] for x in ok if x["update_seconds"]],
+            "memory": {p: min(x["memory"][p] for x in ok) for p in sorted(probes)},
+            "accuracy": first["accuracy"], "held_bytes": first["held_bytes"]}
+
+
 def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
     """The comparable figures of one sweep (a summary with one run)."""
     data = [r for r in records if r["kind"] in ("run", "equivalence", "calibration")]
@@ -44,26 +68,24 @@ def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
         raise BenchError(f"{source}: expected the results of one sweep profile, found "
                          f"{sorted(str(p) for p in profiles)}")
     (profile, digest), = profiles
-    run_records = [r for r in latest if r["kind"] == "run"]
+    run_records = sorted((r for r in latest if r["kind"] == "run"),
+                         key=lambda r: r["config"].get("round", 1))
     large = {(r["config"]["model"], r["config"]["effective_batch"], r["config"]["seed"],
-              r["config"].get("purpose", "measure")): r["id"]["name"]
+              r["config"].get("purpose", "measure")): configuration_name(r["id"]["name"])
              for r in run_records if r["config"]["strategy"] == "large_batch"}
     configurations: dict[str, dict] = {}
     for r in run_records:
         c = r["config"]
         purpose = c.get("purpose", "measure")
-        configurations[r["id"]["name"]] = {
+        name = configuration_name(r["id"]["name"])
+        entry = configurations.setdefault(name, {
             "kind": "run", "key": r["id"]["key"], "purpose": purpose, "model": c["model"],
             "strategy": c["strategy"], "pair": c["pair"], "accum": c["accum"],
             "reference": large.get((c["model"], c["effective_batch"], c["seed"], purpose)),
-            "test_samples": (r.get("dataset") or {}).get("n_test"),
-            "runs": [{
-                "status": r["status"],
-                "update_seconds": steady_seconds(r).tolist() if r["status"] == "ok" else [],
-                "memory": {n: m["peak_bytes"] for n, m in (r.get("memory") or {}).items()
-                           if m.get("available") and m.get("peak_bytes") is not None},
-                "accuracy": r.get("final_test_accuracy"),
-                "held_bytes": held_bytes(r)}]}
+            "test_samples": (r.get("dataset") or {}).get("n_test"), "rounds": []})
+        entry["rounds"].append(_round(r))
+    for entry in configurations.values():
+        entry["runs"] = [_one_run(entry.pop("rounds"))]
     for e in (r for r in latest if r["kind"] == "equivalence"):
         configurations[e["id"]["name"]] = {
             "kind": "equivalence", "key": e["id"]["key"], "dtype": e.get("dtype"),
@@ -123,11 +145,23 @@ def load_summary(path: Path) -> dict[str, Any]:
         raise BenchError(f"baseline {path} is not valid JSON: {e}") from None
     if not isinstance(data, dict) or not {"profile", "configurations"} <= set(data):
         raise BenchError(f"{path} is not an accumbench baseline (no profile/configurations)")
+    if data.get("schema") == SCHEMA and data.get("format") == 2:
+        return _from_format_2(data)
     if data.get("schema") != SCHEMA or data.get("format", 1) != FORMAT:
         raise BenchError(f"baseline {path} has schema {data.get('schema', 1)} format "
                          f"{data.get('format', 1)}, this accumbench writes {SCHEMA} format "
                          f"{FORMAT}: re-create it (make baseline)")
     return data
+
+
+def _from_format_2(data: dict[str, Any]) -> dict[str, Any]:
+    """A baseline written before rounds: each run's one process is its one round."""
+    for entry in data["configurations"].values():
+        for run in entry["runs"]:
+            if run is not None and "update_seconds" in run:
+                seconds = run.pop("update_seconds")
+                run["rounds"] = [seconds] if seconds else []
+    return {**data, "format": FORMAT}
 
 
 def load_runs(paths: list[Path]) -> dict[str, Any]:

@@ -2,8 +2,15 @@
 memory as totals and above the baseline, level-3 verdicts from paired seeds.
 
 Speed: a ratio of two runs' median update times (same effective batch, so the inverse ratio of
-their samples per second), with a 95% bootstrap interval from resampling each run's steady-state
-update times; an interval that contains 1 is "within noise" and is not ranked. Memory: *above
+their samples per second). Measured in rounds (several processes per configuration,
+`measure.rounds`), a ratio is taken within each round, the figure is their geometric mean, and
+its interval is a 95% *rerun* (prediction) interval: where the same figure of another sweep
+will land, from the spread between rounds pooled over the model's ratios (one process's speed
+is a draw: tight within it, wider between processes, so resampling one process's update times
+states intervals a rerun leaves). With one round, a 95% bootstrap interval of that process's
+update times, which says nothing about a rerun. An interval that contains 1 is "within noise"
+and is not ranked. Memory: the lowest round's peak (a process's allocator peak is a draw of
+TensorFlow's executor order, up to +1.2 MB on the CNN). *Above
 baseline* is a probe's peak over the allocation after model, optimizer and accumulators were
 built; *total* adds that held state (weights, optimizer slots, accumulators — gradients are
 transient, so they are inside the peak above baseline).
@@ -16,8 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.equivalence.outcome import OutcomeVerdict, judge, not_judged
+from bench.equivalence.outcome import OutcomeVerdict, judge, not_judged, t975
 from bench.report.frames import Results, steady_seconds, variant_of
+from bench.results.identity import configuration_name
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class Ratio:
     value: float
     low: float | None = None
     high: float | None = None
+    rounds: int = 1            # > 1: [low, high] is a rerun (prediction) interval
 
     @property
     def within_noise(self) -> bool:
@@ -38,7 +47,8 @@ class Ratio:
 
 
 def speed_ratio(record: dict, reference: dict, draws: int = 2000, seed: int = 0) -> Ratio | None:
-    """Samples/s of `record` over `reference` (same B), with a bootstrap 95% interval."""
+    """Samples/s of `record` over `reference` (same B), with a bootstrap 95% interval of the
+    two processes' update times (one round: all there is)."""
     a, b = steady_seconds(record), steady_seconds(reference)
     if not len(a) or not len(b):
         return None
@@ -50,6 +60,39 @@ def speed_ratio(record: dict, reference: dict, draws: int = 2000, seed: int = 0)
                  float(np.percentile(boot, 97.5)))
 
 
+def round_logs(rounds: dict[int, dict], reference: dict[int, dict]) -> list[float]:
+    """log(samples/s ratio) in each round that both configurations finished."""
+    out = []
+    for i in sorted(set(rounds) & set(reference)):
+        a, b = steady_seconds(rounds[i]), steady_seconds(reference[i])
+        if len(a) and len(b):
+            out.append(float(np.log(np.median(b) / np.median(a))))
+    return out
+
+
+def pooled_spread(logs: list[list[float]]) -> tuple[float, int] | None:
+    """The standard deviation of a round's log ratio about its configuration's mean, pooled
+    over ratios (each ratio's rounds give rounds - 1 degrees of freedom), and those degrees."""
+    df = sum(len(x) - 1 for x in logs if len(x) > 1)
+    if df < 1:
+        return None
+    ss = sum(float(np.sum((np.asarray(x) - np.mean(x)) ** 2)) for x in logs if len(x) > 1)
+    return float(np.sqrt(ss / df)), df
+
+
+def rerun_ratio(logs: list[float], spread: tuple[float, int] | None) -> Ratio | None:
+    """The geometric mean over rounds, with the 95% interval in which another sweep's figure
+    (the mean of as many rounds) lands: mean ± t(df) · s · sqrt(2 / rounds)."""
+    if not logs:
+        return None
+    mean, n = float(np.mean(logs)), len(logs)
+    if spread is None or n < 2:
+        return Ratio(float(np.exp(mean)), rounds=n)
+    s, df = spread
+    half = t975(df) * s * np.sqrt(2.0 / n)
+    return Ratio(float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half)), n)
+
+
 @dataclass
 class MeasureRow:
     model: str
@@ -59,8 +102,8 @@ class MeasureRow:
     accum: int
     status: str
     error: str | None
-    record: dict | None
-    throughput: float | None = None
+    record: dict | None                   # the first round that finished (else the first)
+    throughput: float | None = None       # median over rounds
     iqr: float | None = None
     speed: Ratio | None = None            # vs the large batch
     small_batch: Ratio | None = None      # plain_micro vs the large batch (the cost of b alone)
@@ -68,67 +111,116 @@ class MeasureRow:
     memory: dict[str, dict[str, float]] = field(default_factory=dict)  # probe -> numbers
     variant: str = ""                     # "" (float32), or e.g. "mixed_float16", "XLA"
     vs_float32: Ratio | None = None       # a variant's speed vs the float32 run of its strategy
+    rounds: dict[int, dict] = field(default_factory=dict)  # round -> its finished record
 
 
-def _by_name(results: Results) -> dict[str, dict]:
-    return {r["id"]["name"]: r for r in results.records if r["kind"] == "run"}
+def _measure_records(results: Results, model: str) -> dict[str, dict[int, dict]]:
+    """Configuration name -> round -> record, for `model`'s measure runs."""
+    out: dict[str, dict[int, dict]] = {}
+    for r in results.records:
+        c = r.get("config") or {}
+        if r["kind"] == "run" and c.get("model") == model and c.get("purpose", "measure") == "measure":
+            out.setdefault(configuration_name(r["id"]["name"]), {})[c.get("round", 1)] = r
+    return out
+
+
+def _peak(rounds: dict[int, dict], probe: str) -> float | None:
+    """The lowest round's peak of `probe` (every round that read it)."""
+    peaks = [m["peak_bytes"] for r in rounds.values()
+             for m in [(r.get("memory") or {}).get(probe) or {}]
+             if m.get("available") and m.get("peak_bytes") is not None]
+    return float(min(peaks)) if peaks else None
 
 
 def measure_rows(results: Results, model: str) -> list[MeasureRow]:
-    """One row per declared measure configuration of `model` (failed and missing ones too)."""
-    runs = results.runs
-    if not len(runs):
+    """One row per declared measure configuration of `model` (failed and missing ones too),
+    its rounds folded into one."""
+    if not len(results.runs):
         return []
-    named = _by_name(results)
-    m = runs[(runs.model == model) & (runs.phase == "measure")]
-    declared = [c["name"] for c in results.declared if c["model"] == model and c["phase"] == "measure"]
-    names = list(dict.fromkeys([*declared, *m.name]))
+    found = _measure_records(results, model)
+    declared = [configuration_name(c["name"]) for c in results.declared
+                if c["model"] == model and c["phase"] == "measure"]
     rows = []
-    for name in names:
-        r = named.get(name)
-        if r is None:
+    for name in dict.fromkeys([*declared, *found]):
+        recs = found.get(name)
+        if not recs:
             strategy, pair = name.split(":")[1:3]
             micro, accum = (int(x) for x in pair.split("x")[:2])
             rows.append(MeasureRow(model, strategy, pair, micro, accum, "not run", None, None))
             continue
-        c = r["config"]
+        ok = {i: r for i, r in sorted(recs.items()) if r["status"] == "ok"}
+        first = next(iter(ok.values()), recs[min(recs)])
+        failed = [f"round {i}: {r['status']} — {r.get('error')}" for i, r in sorted(recs.items())
+                  if r["status"] != "ok"]
+        c = first["config"]
         rows.append(MeasureRow(model, c["strategy"], c["pair"], c["micro"], c["accum"],
-                               r["status"], r.get("error"), r,
-                               variant=variant_of(c.get("precision"), c.get("jit"))))
+                               first["status"], "; ".join(failed) or first.get("error"), first,
+                               variant=variant_of(c.get("precision"), c.get("jit")), rounds=ok))
+    _ratios(rows)
+    for row in rows:
+        if row.status == "ok":
+            _memory(row, rows)
+    return rows
+
+
+def _lookup(rows: list[MeasureRow]):
     ok = {(x.strategy, x.micro, x.record["config"]["seed"], x.variant): x for x in rows
           if x.status == "ok" and x.record}
+
+    def partners(row: MeasureRow):
+        seed, B = row.record["config"]["seed"], row.record["config"]["effective_batch"]
+        return (ok.get(("large_batch", B, seed, row.variant)),  # each variant against its own
+                ok.get(("plain_micro", row.micro, seed, row.variant)),
+                ok.get((row.strategy, row.micro, seed, "")))
+    return partners
+
+
+def _ratios(rows: list[MeasureRow]) -> None:
+    """Every speed ratio of the model's rows: within rounds with a rerun interval from the
+    spread pooled over all of them, or (one round) bootstrapped within the one process."""
+    partners = _lookup(rows)
+    wanted: list[tuple[MeasureRow, str, MeasureRow, MeasureRow]] = []
     for row in rows:
         if row.status != "ok":
             continue
-        seed, B = row.record["config"]["seed"], row.record["config"]["effective_batch"]
-        lb = ok.get(("large_batch", B, seed, row.variant))  # each variant against its own
-        plain = ok.get(("plain_micro", row.micro, seed, row.variant))
-        base = ok.get((row.strategy, row.micro, seed, ""))
-        if row.variant and base is not None:
-            row.vs_float32 = speed_ratio(row.record, base.record)
-        row.throughput = row.record.get("throughput_samples_per_s")
+        row.throughput = float(np.median([r["throughput_samples_per_s"] for r in row.rounds.values()
+                                          if r.get("throughput_samples_per_s") is not None]
+                                         or [np.nan]))
         row.iqr = (row.record.get("throughput") or {}).get("iqr_relative")
+        lb, plain, base = partners(row)
+        if row.variant and base is not None:
+            wanted.append((row, "vs_float32", row, base))
         if lb is not None and row.strategy != "large_batch":
-            row.speed = speed_ratio(row.record, lb.record)
+            wanted.append((row, "speed", row, lb))
         if plain is not None and lb is not None:
-            row.small_batch = speed_ratio(plain.record, lb.record)
+            wanted.append((row, "small_batch", plain, lb))
             if row.strategy not in ("plain_micro", "large_batch"):
-                row.accumulation = speed_ratio(row.record, plain.record)
-        held = _held(row.record)
-        for probe, reading in (row.record.get("memory") or {}).items():
-            if not reading.get("available") or reading.get("peak_bytes") is None:
-                continue
-            above = float(reading["peak_bytes"])
-            numbers = {"above": above, "held": held, "total": above + held}
-            ref = (lb.record.get("memory") or {}).get(probe) if lb is not None else None
-            if ref and ref.get("available") and ref.get("peak_bytes"):
-                ref_held = _held(lb.record)
-                numbers["above_ratio"] = above / ref["peak_bytes"]
-                numbers["total_ratio"] = (above + held) / (ref["peak_bytes"] + ref_held)
-                numbers["held_difference"] = held - ref_held
-                numbers["above_difference"] = above - ref["peak_bytes"]
-            row.memory[probe] = numbers
-    return rows
+                wanted.append((row, "accumulation", row, plain))
+    logs = [round_logs(a.rounds, b.rounds) for _, _, a, b in wanted]
+    spread = pooled_spread(logs)
+    for (row, attr, a, b), x in zip(wanted, logs):
+        ratio = (rerun_ratio(x, spread) if len(x) > 1
+                 else speed_ratio(a.record, b.record))
+        setattr(row, attr, ratio)
+
+
+def _memory(row: MeasureRow, rows: list[MeasureRow]) -> None:
+    lb = _lookup(rows)(row)[0]
+    held = _held(row.record)
+    probes = {p for r in row.rounds.values() for p in (r.get("memory") or {})}
+    for probe in sorted(probes):
+        above = _peak(row.rounds, probe)
+        if above is None:
+            continue
+        numbers = {"above": above, "held": held, "total": above + held}
+        ref = _peak(lb.rounds, probe) if lb is not None else None
+        if ref:
+            ref_held = _held(lb.record)
+            numbers["above_ratio"] = above / ref
+            numbers["total_ratio"] = (above + held) / (ref + ref_held)
+            numbers["held_difference"] = held - ref_held
+            numbers["above_difference"] = above - ref
+        row.memory[probe] = numbers
 
 
 def _held(record: dict) -> float:

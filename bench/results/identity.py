@@ -5,6 +5,9 @@ An identity has a readable *name* (unique within a profile; what tables, the che
 ids show) and a *key* (a hash of every field that defines the configuration). The same name
 with another key is the same configuration with changed settings: "not comparable", never
 silently mixed. The *group* is the name without the seed: the rows that level 3 pairs.
+A speed configuration measured in several processes (rounds) has one identity per round; the
+first round keeps the plain name (and the key it had before rounds existed), later ones end in
+`:round2`, `:round3`; `configuration_name` strips that (what the check and the report group by).
 """
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ def make_identity(kind: str, fields: Mapping[str, Any], label: list[str]) -> Ide
     parts = []
     for name in label:
         value = fields.get(name)
-        if name == "seed":
+        if name in ("seed", "round"):
             continue
         if name in NAME_DEFAULTS and value == NAME_DEFAULTS[name]:
             continue
@@ -58,10 +61,21 @@ def make_identity(kind: str, fields: Mapping[str, Any], label: list[str]) -> Ide
                      f"{value}rep" if name == "replicas" else
                      f"{value}workers" if name == "workers" else str(value))
     group_name = ":".join(parts)
-    without_seed = {k: v for k, v in fields.items() if k != "seed"}
-    seed = fields.get("seed")
+    without_seed = {k: v for k, v in fields.items() if k not in ("seed", "round")}
+    seed, repeat = fields.get("seed"), fields.get("round") or 1
     name = group_name if seed is None else f"{group_name}:seed{seed}"
+    name += f"{ROUND_MARK}{repeat}" if repeat > 1 else ""
     return Identity(kind, name, _digest(kind, fields), group_name, _digest(kind, without_seed))
+
+
+ROUND_MARK = ":round"
+
+
+def configuration_name(name: str) -> str:
+    """The configuration a round belongs to: `cnn:accumulate:16x8:seed0:round2` ->
+    `cnn:accumulate:16x8:seed0` (a name without a round is returned as it is)."""
+    head, mark, tail = name.rpartition(ROUND_MARK)
+    return head if mark and tail.isdigit() else name
 
 
 def identity_of(record: Mapping[str, Any]) -> Identity:

@@ -1,11 +1,13 @@
 """Expand a profile into sweep items, in the order they run.
 
 A calibration step (a plain Keras training step, bench.measure.calibration) is timed first and
-last when the profile measures speed. Per model: the measure runs (large_batch at B x1, every other strategy and speed reference at
-every pair with k > 1; each alone on the machine), then the equivalence analyses (one process
-per dtype and schedule; they share a reference), then the outcome runs, seed by seed (the large
-batch first, then every judged strategy at the outcome pair), so paired comparisons fill in as
-the sweep goes.
+last when the profile measures speed. Then the measure runs of every model (large_batch at B x1,
+every other strategy and speed reference at every pair with k > 1; each alone on the machine),
+round by round: round 2 of any configuration starts after round 1 of all of them, so two rounds
+of one configuration are minutes apart, not neighbours that share the machine's state. Then per
+model: the equivalence analyses (one process per dtype and schedule; they share a reference),
+then the outcome runs, seed by seed (the large batch first, then every judged strategy at the
+outcome pair), so paired comparisons fill in as the sweep goes.
 """
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ def _run(model: str, s: ModelSettings, strategy: str, micro: int, **kw) -> RunCo
                      model_output=s.model_output, **kw)
 
 
-def _measure_items(model: str, s: ModelSettings) -> list[SweepItem]:
+def _measure_items(model: str, s: ModelSettings, repeat: int) -> list[SweepItem]:
+    """Round `repeat` of the model's measure configurations (none past its own rounds)."""
     m = s.measure
     pairs = ([("large_batch", s.effective_batch)] if "large_batch" in m.strategies else [])
     pairs += [(st, micro) for micro in s.accumulating
@@ -62,11 +65,13 @@ def _measure_items(model: str, s: ModelSettings) -> list[SweepItem]:
         pairs += [(st, micro, variant) for micro in ends for st in m.variant_strategies
                   if (st == "large_batch") == (micro == s.effective_batch)]
     items = []
+    if repeat > m.rounds:
+        return items
     for seed in m.seeds:
         for strategy, micro, *variant in pairs:
             cfg = _run(model, s, strategy, micro, purpose="measure", seed=seed,
                        limit_train=m.updates * s.effective_batch, limit_test=m.limit_test,
-                       warmup=m.warmup, **(variant[0] if variant else {}))
+                       warmup=m.warmup, round=repeat, **(variant[0] if variant else {}))
             items.append(SweepItem(cfg.identity().name, "measure", Job.run(cfg, timeout=s.timeout)))
     return items
 
@@ -155,11 +160,13 @@ def expand(profile: Profile, only_models: list[str] | None = None) -> list[Sweep
         if missing:
             raise BenchError(f"profile {profile.name} has no model(s) {', '.join(missing)} "
                              f"(it has {', '.join(profile.models)})")
-    items: list[SweepItem] = []
-    for model, s in profile.models.items():
-        if only_models and model not in only_models:
-            continue
-        items += _measure_items(model, s) + _equivalence_items(model, s) + _outcome_items(model, s)
+    chosen = {m: s for m, s in profile.models.items() if not only_models or m in only_models}
+    rounds = max((s.measure.rounds for s in chosen.values()), default=1)
+    items: list[SweepItem] = [i for repeat in range(1, rounds + 1)
+                              for model, s in chosen.items()
+                              for i in _measure_items(model, s, repeat)]
+    for model, s in chosen.items():
+        items += _equivalence_items(model, s) + _outcome_items(model, s)
     if any(i.phase == "measure" for i in items):
         # a plain Keras step timed at the start and the end: speed across machines, and drift
         items = ([SweepItem("calibration:start", "calibrate", Job.calibration("start", timeout=600))]

@@ -58,6 +58,11 @@ class MeasureSettings:
     updates: int = _help("updates per run (the first `warmup` are not timed)", 24)
     warmup: int = _help("updates excluded from the timing (tracing, first touch)", 3)
     seeds: tuple[int, ...] = _help("seeds per configuration", factory=lambda: (0,))
+    rounds: int = _help(
+        "processes per configuration, interleaved: round 1 of every configuration, then round "
+        "2, ... A process's speed is a draw (tight within it, spread between processes), so "
+        "ratios are taken within a round and their spread between rounds gives the interval",
+        1)
     limit_test: int = _help("test samples evaluated at the end (a sanity check, not judged)", 512)
     precisions: tuple[str, ...] = _help(
         "precisions measured besides float32 (mixed_float16, mixed_bfloat16), for "
@@ -75,6 +80,8 @@ class MeasureSettings:
         object.__setattr__(self, "variant_strategies",
                            _strs(self.variant_strategies, "measure.variant_strategies"))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        if not isinstance(self.rounds, int) or self.rounds < 1:
+            raise BenchError(f"measure.rounds must be a positive integer, got {self.rounds!r}")
         if self.updates < 2 * self.warmup + 2:
             raise BenchError(f"measure.updates must be at least 2 x warmup + 2, got {self.updates}")
 

@@ -1,0 +1,91 @@
+"""Speed gates that pool every configuration of a strategy, or of a model: a change a strategy
+makes everywhere must stand out even where no single configuration's change does.
+
+Two statistics, each a geometric mean of current over baseline:
+- *per strategy*, relative speed within each round: a configuration's log update time minus the
+  mean log time of its model's other strategies measured in the same round (so the machine's
+  drift between rounds and runs cancels; a slower strategy does not move its own yardstick).
+  Machine speed cancels, so it is compared across machine identities too, with a wider limit:
+  the strategies' relative speeds are themselves a property of the CPU.
+- *per model*, update times over the calibration step of each sweep (a model-wide change has
+  nothing within the run to stand out against); same machine identity only.
+
+A run's noise is measured, not assumed: each baseline run is pooled against the others
+(leave-one-out), and a limit is never below the largest value a clean run showed.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Relative = dict[str, float]
+
+
+def _measured(configurations: dict, run: int) -> dict[str, list[float]]:
+    """Log median update time per round of every measure configuration that ran in `run`."""
+    out = {}
+    for name, e in configurations.items():
+        if e["kind"] != "run" or e.get("purpose") != "measure" or run >= len(e["runs"]):
+            continue
+        r = e["runs"][run]
+        if r and r["status"] == "ok" and r["rounds"]:
+            out[name] = [math.log(float(np.median(x))) for x in r["rounds"]]
+    return out
+
+
+def relative_speed(configurations: dict, run: int) -> Relative:
+    """Per configuration: its log time minus the mean log time of its model's other
+    strategies, within each round; the median over rounds."""
+    logs = _measured(configurations, run)
+    out: Relative = {}
+    for name, values in logs.items():
+        e = configurations[name]
+        within = []
+        for i, v in enumerate(values):
+            others = [logs[o][i] for o in logs if len(logs[o]) > i
+                      and configurations[o]["model"] == e["model"]
+                      and configurations[o]["strategy"] != e["strategy"]]
+            if others:
+                within.append(v - float(np.mean(others)))
+        if within:
+            out[name] = float(np.median(within))
+    return out
+
+
+def calibrated_speed(configurations: dict, run: int, calibration: float) -> Relative:
+    """Per configuration: log of its best round's median time over the sweep's calibration step
+    (the best round: a slow process is a draw, a regression slows every round)."""
+    if not np.isfinite(calibration) or calibration <= 0:
+        return {}
+    return {name: min(values) - math.log(calibration)
+            for name, values in _measured(configurations, run).items()}
+
+
+def pooled(current: Relative, baseline: list[Relative], names: list[str]) -> float | None:
+    """exp(mean over `names` of current minus the baseline runs' median): 1.3 = 30% slower."""
+    diffs = []
+    for n in names:
+        old = [b[n] for b in baseline if n in b]
+        if n in current and old:
+            diffs.append(current[n] - float(np.median(old)))
+    return math.exp(float(np.mean(diffs))) if diffs else None
+
+
+def leave_one_out(runs: list[Relative], names: list[str]) -> list[float]:
+    """Each baseline run pooled against the others: the spread clean runs show."""
+    if len(runs) < 2:
+        return []
+    values = [pooled(r, runs[:i] + runs[i + 1:], names) for i, r in enumerate(runs)]
+    return [v for v in values if v is not None]
+
+
+def groups(configurations: dict, names: list[str], by: str) -> dict[str, list[str]]:
+    """Measure configurations by strategy or by model."""
+    out: dict[str, list[str]] = {}
+    for n in names:
+        e = configurations[n]
+        if e["kind"] == "run" and e.get("purpose") == "measure":
+            out.setdefault(e[by], []).append(n)
+    return out
+

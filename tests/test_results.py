@@ -69,3 +69,37 @@ def test_records_are_validated(tmp_path, line, message):
     path.write_text(line + "\n")
     with pytest.raises(BenchError, match=message):
         store.read(path)
+
+
+def test_a_rerun_interval_comes_from_the_spread_between_rounds():
+    import numpy as np
+
+    from bench.report.rows import pooled_spread, rerun_ratio
+
+    # two ratios, three rounds each: log deviations of +-0.1 around their means
+    logs = [[0.0, 0.1, -0.1], [0.5, 0.6, 0.4]]
+    s, df = pooled_spread(logs)
+    assert df == 4 and s == pytest.approx(0.1)
+    r = rerun_ratio(logs[0], (s, df))
+    half = 2.776 * 0.1 * (2 / 3) ** 0.5        # t(4) · s · sqrt(2 / rounds)
+    assert r.value == pytest.approx(1.0) and r.rounds == 3
+    assert np.log(r.high) == pytest.approx(half, rel=1e-3)
+    assert np.log(r.low) == pytest.approx(-half, rel=1e-3)
+    assert rerun_ratio([0.2], None).low is None        # one round: no interval
+    assert pooled_spread([[0.1], [0.3]]) is None        # no round to compare with
+
+
+def test_a_later_round_is_named_after_its_configuration_and_round_one_keeps_its_key():
+    from bench.measure.run import RunConfig
+    from bench.results.identity import configuration_name
+
+    one = RunConfig(model="cnn", strategy="accumulate", effective_batch=128, micro=16)
+    two = RunConfig(model="cnn", strategy="accumulate", effective_batch=128, micro=16, round=2)
+    assert one.identity() == RunConfig(**{**one.to_json(), "round": 1}).identity()
+    assert "round" not in str(one.identity().name) and two.identity().name.endswith(":round2")
+    assert two.identity().key != one.identity().key
+    assert configuration_name(two.identity().name) == one.identity().name
+    assert configuration_name("cnn:accumulate:16x8:seed0:roundabout") == \
+        "cnn:accumulate:16x8:seed0:roundabout"
+    with pytest.raises(BenchError, match="round must be a positive integer"):
+        RunConfig(model="cnn", strategy="accumulate", effective_batch=128, micro=16, round=0)

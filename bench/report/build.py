@@ -57,8 +57,9 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
              for a in answers}
     speed = {m: {s: p for s, p in d.items() if p} for m, d in speed.items() if any(d.values())}
     if speed:
+        bars = "95% rerun intervals" if res.rounds > 1 else "95% intervals of one process"
         cap = ("Samples per second relative to the large batch (B×1) of the same model, against "
-               "k; bars: 95% bootstrap intervals over update times. Plain training at b (gray) "
+               f"k; bars: {bars}. Plain training at b (gray) "
                "is the cost of the small batch alone; the gap from it to accumulation is the cost "
                "of accumulating.")
         figs.append(("Speed against the large batch", figures.ratio_panels(

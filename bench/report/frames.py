@@ -57,6 +57,12 @@ class Results:
         devices = sorted(set(self.runs["device"].dropna())) if len(self.runs) else []
         return ", ".join(devices) or "unknown device"
 
+    @property
+    def rounds(self) -> int:
+        """Processes per measure configuration (1: one process, no rerun interval)."""
+        measured = self.runs[self.runs.phase == "measure"] if len(self.runs) else self.runs
+        return int(measured["round"].max()) if len(measured) else 1
+
     def machines(self) -> list[tuple[str, int]]:
         """Each machine identity (`bench.results.machine.label`) that ran configurations here,
         with its number of runs: speed and memory compare only within one identity."""
@@ -120,6 +126,7 @@ def _run_row(r: dict) -> dict:
         "phase": c.get("purpose", "measure"), "model": c["model"], "strategy": c["strategy"],
         "effective_batch": c["effective_batch"], "micro": c["micro"], "accum": c["accum"],
         "pair": c["pair"], "seed": c["seed"], "replicas": c.get("replicas", 1),
+        "round": c.get("round", 1),
         "status": r["status"], "error": r.get("error"),
         "dataset": (r.get("dataset") or {}).get("label"),
         "dataset_name": (r.get("dataset") or {}).get("name", c.get("dataset")),

@@ -14,6 +14,21 @@ from bench.results import machine, store
 from models.registry import get_model
 
 
+def speed_intervals(rounds: int) -> str:
+    """What a speed ratio's interval means, for a sweep of `rounds` processes per configuration."""
+    if rounds > 1:
+        return (f"Measured in {rounds} rounds (a process per configuration and round; round 2 "
+                f"starts after round 1 of every configuration): a ratio is the geometric mean of "
+                f"its within-round ratios, and its interval a 95% *rerun* interval — where the "
+                f"same figure of another sweep on this machine lands, from the spread between "
+                f"rounds pooled over the model's ratios. ≈ marks a ratio whose interval "
+                f"contains 1 (not ranked).")
+    return ("Measured in one round: ratios carry 95% bootstrap intervals over one process's "
+            "update times, which say nothing about a rerun (a process's speed is a draw; "
+            "`measure.rounds` > 1 gives rerun intervals). ≈ marks a ratio whose interval "
+            "contains 1 (not ranked).")
+
+
 def caveat(res: Results, a: ModelAnswer) -> str:
     notes = []
     e = equivalence_rows(res, a.model, "accumulate")
@@ -355,6 +370,5 @@ def run_facts(res: Results) -> list[str]:
         lines.append("- **Speed**: effective batch / median seconds per update after 3 warm-up "
                      "updates; the timed region holds taking the window from the feed (a gather "
                      "from the training tensors), the update and the wait for the device, for every "
-                     "strategy alike. Ratios carry 95% bootstrap intervals over update times; ≈ "
-                     "marks a ratio whose interval contains 1 (not ranked).")
+                     "strategy alike. " + speed_intervals(res.rounds))
     return lines

@@ -387,3 +387,18 @@ def test_baseline_file_errors(tmp_path):
     with pytest.raises(BenchError, match="re-create it"):
         load_summary(tmp_path / "d.json")
     assert Tolerances().speed_same > 1
+
+
+@pytest.mark.e2e
+def test_a_rerun_lands_inside_the_rerun_intervals_unless_it_moved(mini_sweep, tmp_path, capsys):
+    _, results, _, _, records = mini_sweep
+    code = main(["coverage", "--first", str(results), "--second", str(results)])
+    out = capsys.readouterr().out
+    assert code == 0 and "rerun intervals (2 rounds)" in out and "coverage 100%" in out, out
+    store.rewrite(tmp_path / "moved.jsonl", _slower(records, 2, "accumulate"))
+    code = main(["coverage", "--first", str(results), "--second", str(tmp_path / "moved.jsonl"),
+                 "--verbose"])
+    out = capsys.readouterr().out
+    moved = [line for line in out.splitlines() if "accumulate 16x8" in line
+             and ("speed" in line or "accumulation" in line)]  # not plain/large batch
+    assert code == 0 and moved and all("OUTSIDE" in line for line in moved), out

@@ -2,6 +2,7 @@
 from bench.commands import (
     budget_cmd,
     check_cmd,
+    coverage_cmd,
     equivalence_cmd,
     list_cmd,
     merge_cmd,
@@ -12,4 +13,4 @@ from bench.commands import (
 
 COMMANDS = {"list": list_cmd, "equivalence": equivalence_cmd, "run": run_cmd,
             "fit-budget": budget_cmd, "sweep": sweep_cmd, "merge": merge_cmd,
-            "report": report_cmd, "check": check_cmd}
+            "report": report_cmd, "check": check_cmd, "coverage": coverage_cmd}

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bench.measure.memory_model import ActivationFit, fit_activations
 from bench.report.frames import MIB, Results, short_label
 from bench.report.rows import (
     MeasureRow,
@@ -44,6 +45,34 @@ def answer_of(res: Results, model: str) -> ModelAnswer:
     return ModelAnswer(model, short_label(label), "SYNTHETIC" in label, B,
                        [r for r in rows if not r.variant], outcome_level(res, model), probe,
                        [r for r in rows if r.variant])
+
+
+@dataclass(frozen=True)
+class MemorySplit:
+    """A model's peak above the held state, split: a constant workspace and a part that scales
+    with the batch (fitted to plain training at b and at B: one code path, no accumulators),
+    and what accumulating adds at each measured b (the accumulation runs' measured peak above
+    the line)."""
+
+    fit: ActivationFit
+    plain: list[tuple[int, int]]                 # (batch, peak above baseline), plain training
+    accumulate: list[tuple[int, int]]            # (micro-batch, peak above baseline)
+
+    def extra(self, micro: int, above: float) -> float:
+        """What accumulation at `micro` needs beyond plain training at that batch."""
+        return above - self.fit.transient(micro)
+
+
+def memory_split(a: ModelAnswer) -> MemorySplit | None:
+    """None without plain training at two batch sizes."""
+    if not a.probe:
+        return None
+    pick = lambda strategies: [(r.micro, int(r.memory[a.probe]["above"])) for r in a.rows  # noqa: E731
+                               if r.strategy in strategies and r.memory.get(a.probe)]
+    plain = pick(("large_batch", "plain_micro"))
+    if len({b for b, _ in plain}) < 2:
+        return None
+    return MemorySplit(fit_activations(plain), plain, pick(("accumulate",)))
 
 
 def mib(v) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 from bench.equivalence.verdict import LEVEL2_FACTOR
 from bench.errors import BenchError
 from bench.report import figures
-from bench.report.answers import ModelAnswer, accumulating, answer_of, sci
+from bench.report.answers import ModelAnswer, accumulating, answer_of, memory_split, sci
 from bench.report.frames import Results, load, write_compressed
 from bench.report.prose import (
     followup_lines,
@@ -89,20 +89,15 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
         figs.append(("Memory against the large batch", figures.ratio_panels(
             memory, "total peak memory / B×1", f"Peak memory relative to the large batch — {device}",
             out / "memory.png", cap), cap))
-    mm = {}
-    for a in answers:
-        pts = [(r.micro, int(r.memory[a.probe]["above"])) for r in accumulating(a.rows, "accumulate")
-               if a.probe and r.memory.get(a.probe)]
-        lb = next((r for r in a.rows if r.strategy == "large_batch" and r.status == "ok"), None)
-        if len({p[0] for p in pts}) >= 2:
-            mm[a.model] = {"points": pts, "B": a.B or max(p[0] for p in pts), "probe": a.probe,
-                           "large_batch": lb.memory[a.probe]["above"] if lb and lb.memory.get(a.probe) else None}
+    mm = {a.model: {"split": split, "B": a.B, "probe": a.probe}
+          for a in answers for split in [memory_split(a)] if split is not None}
     if mm:
-        cap = ("The memory model fitted to the accumulation runs (peak above baseline = intercept "
-               "+ slope × b), on a linear axis; the square is the large batch, which the model "
-               "predicts with the error in the legend.")
+        cap = ("Peak above the held state against the batch: plain training at b and at B "
+               "(circles) fit a constant + bytes per sample × b (dashed); triangles are the "
+               "harness's accumulation at b, labelled with what accumulating adds beyond plain "
+               "training at that b. The constant is the part that depends most on the machine.")
         figs.append(("Memory model", figures.memory_model(
-            mm, f"Memory model: peak above baseline against the micro-batch — {device}",
+            mm, f"Memory split: peak above the held state against the batch — {device}",
             out / "memory_model.png", cap), cap))
     l1 = {}
     for a in answers:

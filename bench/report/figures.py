@@ -18,7 +18,6 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from bench.equivalence.verdict import LEVEL2_FACTOR, envelope  # noqa: E402
-from bench.measure.memory_model import fit_activations  # noqa: E402
 
 STYLE = {  # color, marker, line style
     "large_batch": ("black", "s", "-"),
@@ -117,27 +116,29 @@ def _legend(axes) -> list:
 
 
 def memory_model(panels: dict[str, dict], title: str, path: Path, caption: str) -> Path:
-    """Per model: measured peak above baseline against b (linear axis), the fitted line, and
-    the line's prediction error at the large batch."""
+    """Per model: plain training's peak above the held state against the batch (linear axis)
+    with its fitted line, and the accumulation runs with what they add beyond it."""
     fig, axes = _grid(len(panels), sharey=False)
     for ax, (model, d) in zip(axes, panels.items()):
-        pts = d["points"]
-        fit = fit_activations(pts)
-        xs = np.linspace(0, max(d["B"], max(m for m, _ in pts)), 50)
-        ax.plot(xs, [fit.transient(x) / 2**20 for x in xs], color="tab:blue", ls="--", lw=1,
-                label=f"model: {fit.intercept_bytes / 2**20:.1f} MiB + "
+        split = d["split"]
+        fit = split.fit
+        xs = np.linspace(0, max(d["B"] or 0, *(b for b, _ in split.plain)), 50)
+        ax.plot(xs, [fit.transient(x) / 2**20 for x in xs], color="tab:gray", ls="--", lw=1,
+                label=f"{fit.intercept_bytes / 2**20:.1f} MiB + "
                       f"{fit.bytes_per_sample / 2**10:.0f} KiB × b")
-        ax.scatter([m for m, _ in pts], [p / 2**20 for _, p in pts], color="tab:blue",
-                   label="accumulate (measured)", zorder=3)
-        if d.get("large_batch") is not None:
-            measured = d["large_batch"]
-            predicted = fit.transient(d["B"])
-            ax.scatter([d["B"]], [measured / 2**20], color="black", marker="s", zorder=3,
-                       label=f"B×1 measured (model {100 * (predicted - measured) / measured:+.0f}%)")
+        ax.scatter([b for b, _ in split.plain], [p / 2**20 for _, p in split.plain],
+                   color="black", zorder=3, label="plain training (fitted)")
+        if split.accumulate:
+            ax.scatter([b for b, _ in split.accumulate], [p / 2**20 for _, p in split.accumulate],
+                       color="tab:blue", marker="^", zorder=3, label="accumulate at b")
+            for b, p in split.accumulate:
+                ax.annotate(f"{split.extra(b, p) / 2**20:+.1f} MiB", (b, p / 2**20),
+                            textcoords="offset points", xytext=(6, 4), fontsize=7,
+                            color="tab:blue")
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
-        ax.set_xlabel("micro-batch b (samples)")
-        ax.set_ylabel(f"peak above baseline, MiB ({d['probe']})")
+        ax.set_xlabel("batch b (samples)")
+        ax.set_ylabel(f"peak above held state, MiB ({d['probe']})")
         ax.set_title(model, fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")  # the points rise to the right

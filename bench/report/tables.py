@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from bench.measure.memory_model import fit_activations, leave_one_out_errors
 from bench.report.answers import (
     ModelAnswer,
     accumulating,
     ks_of,
     l3_text,
     level12,
+    memory_split,
     memory_text,
     mib,
     per_k,
@@ -136,14 +136,24 @@ def memory_paragraph(a: ModelAnswer, res: Results) -> str | None:
             f"{mib(m['above'])} MiB above it (gradients, activations, workspace) — "
             f"{m['total_ratio']:.2f}× the large batch's total, {m['above_ratio']:.2f}× its part "
             f"above the baseline.")
-    points = [(r.micro, int(r.memory[a.probe]["above"])) for r in acc if r.memory.get(a.probe)]
-    if len({p[0] for p in points}) >= 2:
-        fit = fit_activations(points)
-        loo = [abs(e["relative_error"]) for e in leave_one_out_errors(points)
-               if e["relative_error"] is not None]
-        text += (f" Memory model: {fit.intercept_bytes / MIB:.1f} MiB + "
-                 f"{fit.bytes_per_sample / 1024:.0f} KiB per sample of micro-batch"
-                 + (f" (leave-one-out error at most {max(loo):.0%})" if loo else "") + ".")
+    split = memory_split(a)
+    if split is not None:
+        fit = split.fit
+        extra = "; ".join(f"{b}: {split.extra(b, above) / MIB:+.1f} MiB"
+                          for b, above in split.accumulate)
+        text += (f" Split (plain training at b = {', '.join(str(b) for b, _ in sorted(split.plain))}): "
+                 f"a constant {fit.intercept_bytes / MIB:.1f} MiB + "
+                 f"{fit.bytes_per_sample / 1024:.0f} KiB per sample of batch"
+                 + (f"; accumulating adds beyond plain training at the same b ({extra})"
+                    if extra else "") + ". On your machine: peak ≈ held state + constant + "
+                 "b × bytes per sample (+ what accumulating adds); the constant is the part that "
+                 "depends most on the machine.")
+    rss = smallest.memory.get("process_rss") or {}
+    if (a.probe != "process_rss" and "total_ratio" in rss
+            and (rss["total_ratio"] > 1) != (m["total_ratio"] > 1)):
+        text += (f" Process RSS disagrees in direction: {rss['total_ratio']:.2f}× the large "
+                 f"batch's at {smallest.pair} (RSS holds what the allocator does not count: "
+                 f"traced functions, Python objects, freed memory not returned to the system).")
     return text
 
 

@@ -56,11 +56,12 @@ def _measure_items(model: str, s: ModelSettings, repeat: int) -> list[SweepItem]
     """Round `repeat` of the model's measure configurations (none past its own rounds)."""
     m = s.measure
     pairs = ([("large_batch", s.effective_batch)] if "large_batch" in m.strategies else [])
-    pairs += [(st, micro) for micro in s.accumulating
+    measured = s.measure_micros()
+    pairs += [(st, micro) for micro in measured
               for st in (*m.strategies, *m.references) if st != "large_batch"]
     variants = [{"precision": p} for p in m.precisions if p != "float32"]
     variants += [{"jit": True}] if m.jit else []
-    ends = [s.effective_batch, *([min(s.accumulating)] if s.accumulating else [])]
+    ends = [s.effective_batch, *([min(measured)] if measured else [])]
     for variant in variants:  # precision and XLA rows: the variant strategies at B x1, smallest
         pairs += [(st, micro, variant) for micro in ends for st in m.variant_strategies
                   if (st == "large_batch") == (micro == s.effective_batch)]

@@ -58,6 +58,9 @@ class MeasureSettings:
     updates: int = _help("updates per run (the first `warmup` are not timed)", 24)
     warmup: int = _help("updates excluded from the timing (tracing, first touch)", 3)
     seeds: tuple[int, ...] = _help("seeds per configuration", factory=lambda: (0,))
+    micros: tuple[int, ...] | None = _help(
+        "micro-batch sizes measured (default: every pair of the model); levels 1-2 keep the "
+        "model's pairs", None)
     rounds: int = _help(
         "processes per configuration, interleaved: round 1 of every configuration, then round "
         "2, ... A process's speed is a draw (tight within it, spread between processes), so "
@@ -80,6 +83,8 @@ class MeasureSettings:
         object.__setattr__(self, "variant_strategies",
                            _strs(self.variant_strategies, "measure.variant_strategies"))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        if self.micros is not None:
+            object.__setattr__(self, "micros", _ints(self.micros, "measure.micros"))
         if not isinstance(self.rounds, int) or self.rounds < 1:
             raise BenchError(f"measure.rounds must be a positive integer, got {self.rounds!r}")
         if self.updates < 2 * self.warmup + 2:
@@ -187,6 +192,11 @@ class ModelSettings:
     def accumulating(self) -> tuple[int, ...]:
         """Micro-batch sizes with k > 1, largest first."""
         return tuple(sorted((m for m in self.micros if m != self.effective_batch), reverse=True))
+
+    def measure_micros(self) -> tuple[int, ...]:
+        """The accumulating micro-batch sizes measured for speed and memory."""
+        chosen = self.measure.micros
+        return tuple(m for m in self.accumulating if chosen is None or m in chosen)
 
     def outcome_micros(self) -> tuple[int, ...]:
         if self.outcome is None or not self.accumulating:

@@ -395,7 +395,7 @@ def test_a_rerun_lands_inside_the_rerun_intervals_unless_it_moved(mini_sweep, tm
     code = main(["coverage", "--first", str(results), "--second", str(results)])
     out = capsys.readouterr().out
     assert code == 0 and "rerun intervals (2 rounds)" in out and "coverage 100%" in out, out
-    store.rewrite(tmp_path / "moved.jsonl", _slower(records, 2, "accumulate"))
+    store.rewrite(tmp_path / "moved.jsonl", _slower(records, 5, "accumulate"))
     code = main(["coverage", "--first", str(results), "--second", str(tmp_path / "moved.jsonl"),
                  "--verbose"])
     out = capsys.readouterr().out

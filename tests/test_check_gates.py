@@ -96,3 +96,59 @@ def test_a_missing_configuration_fails_even_when_changes_are_accepted(tmp_path, 
     assert len(doctored) < len(records)
     code, out = _check(tmp_path, capsys, doctored, "--accept-changes")
     assert code == 1 and "[present]" in out.splitlines()[-1], out
+
+
+def _finding(out: str, configuration: str, metric: str) -> tuple[float, float]:
+    """(current, limit) of one verbose finding line (its columns are two spaces apart)."""
+    import re
+
+    line = next(x for x in out.splitlines()
+                if x.startswith(configuration + " ") and f" {metric} " in x)
+    _, _, _, current, limit, *_ = re.split(r"\s{2,}", line)
+    return float(current.split()[0]), float(limit.split()[1])
+
+
+def _rounds(records, name):
+    return [r for r in records if r["kind"] == "run"
+            and configuration_name(r["id"]["name"]) == name]
+
+
+LB, ACC = "cnn:large_batch:128x1:seed0", "cnn:accumulate:16x8:seed0"
+
+
+@pytest.mark.parametrize("gate", ["peak", "speed", "share", "saving"])
+def test_a_per_configuration_gate_fires_just_past_its_limit_and_not_inside(tmp_path, capsys,
+                                                                             records, gate):
+    """Doctor every round of one configuration just past its limit and just inside it: 2% for
+    figures shown to 3 digits, 5% for shares shown to 2 decimals (0.12 is 0.115-0.125)."""
+    name, metric = {"peak": (LB, "peak MiB [tf_allocator]"),
+                    "speed": (LB, "median update time"),
+                    "share": (ACC, "speed / large batch"),
+                    "saving": (ACC, "peak / large batch [tf_allocator]")}[gate]
+    code, out = _check(tmp_path, capsys, records, "--verbose")
+    assert code == 0, out
+    if gate == "speed":  # the finding shows the calibrated median and its ratio to the limit
+        line = next(x for x in out.splitlines() if x.startswith(name + " ") and metric in x)
+        ratio = float(line.split("(")[1].split("x")[0])
+        clean, limit = ratio, 1.60
+    else:
+        clean, limit = _finding(out, name, metric)
+    edge = 0.05 if gate in ("share", "saving") else 0.02
+    for scale, fires in ((1 + edge, True), (1 - edge, False)):
+        doctored = copy.deepcopy(records)
+        for r in _rounds(doctored, name):
+            if gate in ("peak", "saving"):
+                r["memory"]["tf_allocator"]["peak_bytes"] *= scale * limit / clean
+            else:  # samples/s as a share of the large batch falls as the times grow
+                factor = scale * limit / clean if gate == "speed" else scale * clean / limit
+                r["update_seconds"] = [factor * s for s in r["update_seconds"]]
+        code, out = _check(tmp_path, capsys, doctored)
+        assert (f"{name} [{metric}]" in out.splitlines()[-1]) == fires, out
+
+
+def test_a_changed_level_1_verdict_fires(tmp_path, capsys, records):
+    doctored = copy.deepcopy(records)
+    r = _first(doctored, "equivalence", strategy="accumulate")
+    r["verdict"] = "not equivalent"
+    code, out = _check(tmp_path, capsys, doctored)
+    assert code == 1 and f"{r['id']['name']} [verdict]" in out.splitlines()[-1], out

@@ -294,7 +294,9 @@ def _k(label: str) -> int:
 def outcome_intervals(panels: dict[str, dict], title: str, path: Path, caption: str) -> Path:
     """Per model: per judged (strategy, pair), each seed's paired accuracy difference, their
     mean and 95% interval, against the equivalence margin (shaded)."""
-    fig, axes = _grid(len(panels), width=5.2, sharey=False)
+    most = max((len(d["rows"]) for d in panels.values()), default=1)
+    # two label lines per row: about 0.45 inch each, or the labels run into each other
+    fig, axes = _grid(len(panels), width=5.2, height=max(3.6, 0.45 * most + 1.0), sharey=False)
     for ax, (model, d) in zip(axes, panels.items()):
         margin = d["margin"] * 100
         ax.axvspan(-margin, margin, color="tab:green", alpha=0.12)

@@ -1,9 +1,11 @@
 """The committed quick baseline against a quick run of another machine, both ways: no false
 alarm, and the output says what was not compared.
 
-`tests/data/runs/` holds two real quick sweeps of the same code (3db089c and later): one from
-the AVX-512 core of CPU family 26, recorded before machine identities existed (so of unknown
-identity), and one of the baseline's own machine."""
+`tests/data/runs/` holds two real quick sweeps: one from the AVX-512 core of CPU family 26
+(3db089c), recorded before machine identities existed (so of unknown identity) and before the
+quick profile measured in two rounds (so its profile digest differs: comparing it takes
+`--accept-changes`, which still lists and counts the change), and one of the baseline's own
+machine (one of the runs the baseline was made from)."""
 from __future__ import annotations
 
 import copy
@@ -40,8 +42,11 @@ def test_the_committed_baseline_names_its_machine():
 
 def test_another_machines_run_against_the_committed_baseline(capsys):
     code = main(["check", "--baseline", str(BASELINES), "--current", str(AVX512_F26)])
+    assert code == 1 and "[profile digest]" in capsys.readouterr().out.splitlines()[-1]
+    code = main(["check", "--baseline", str(BASELINES), "--current", str(AVX512_F26),
+                 "--accept-changes"])
     out = capsys.readouterr().out
-    assert code == 0, out
+    assert code == 0 and "1 profile digest changed" in out, out
     assert "no baseline of this machine identity" in out
     assert "machine identities differ: unknown identity" in out
     assert "NOT compared: speed of 30 and memory of 30 configurations" in out
@@ -53,7 +58,8 @@ def test_a_baseline_from_another_machine_against_a_run_of_this_one(tmp_path, cap
     written, = tmp_path.glob("*.json")
     assert written.name == "unknown-identity.json"
     capsys.readouterr()
-    code = main(["check", "--baseline", str(tmp_path), "--current", str(_baseline_run())])
+    code = main(["check", "--baseline", str(tmp_path), "--current", str(_baseline_run()),
+                 "--accept-changes"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "machine identities differ: unknown identity" in out and "NOT compared" in out
@@ -67,15 +73,16 @@ def test_across_machines_a_lost_accuracy_still_fires(tmp_path, capsys):
     outcome["final_test_accuracy"] -= 0.3
     store.rewrite(tmp_path / "doctored.jsonl", doctored)
     code = main(["check", "--baseline", str(AVX512_F26), "--current",
-                 str(tmp_path / "doctored.jsonl")])
+                 str(tmp_path / "doctored.jsonl"), "--accept-changes"])
     out = capsys.readouterr().out
     assert code == 1 and "[test accuracy]" in out.splitlines()[-1], out
 
 
-@pytest.mark.parametrize("run", [AVX512_F26, "baseline run"])
-def test_the_test_data_are_real_quick_sweeps(run):
+@pytest.mark.parametrize("run,count", [(AVX512_F26, 30 + 8), ("baseline run", 2 * 30 + 8)])
+def test_the_test_data_are_real_quick_sweeps(run, count):
+    """30 measure configurations (in two rounds since the baseline's runs) and 8 outcome runs."""
     path = _baseline_run() if run == "baseline run" else run
     records = [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
     runs = [r for r in records if r["kind"] == "run"]
-    assert {r["profile"] for r in runs} == {"quick"} and len(runs) == 38
+    assert {r["profile"] for r in runs} == {"quick"} and len(runs) == count
     assert all(r["status"] == "ok" for r in runs)

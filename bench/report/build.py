@@ -79,8 +79,9 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
             memory[a.model] = series
     if memory:
         probe = answers[0].probe
+        each = f"the lowest of {res.rounds} rounds" if res.rounds > 1 else "one run each"
         cap = (f"Total memory (held state + peak above the baseline, probe {probe}) relative to "
-               f"the large batch's, against k; one run each, no error bars. Between two clean "
+               f"the large batch's, against k; {each}, no error bars. Between two clean "
                "runs of the quick profile (AMD EPYC AVX2, 2 cores, 2026-11-27), allocator peaks "
                "moved by -3.6% to +6.8% and process RSS by up to +10%; on AMD EPYC family 25 "
                "(AVX-512, 2026-11-29) one process in ten read a CNN configuration's allocator "

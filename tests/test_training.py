@@ -20,10 +20,10 @@ def data():
     return load_dataset("synthetic_mnist", limit_train=512, limit_test=64)
 
 
-def _train(data, strategy, micro, updates=4, schedule="exponential", B=64):
+def _train(data, strategy, micro, updates=4, schedule="exponential", B=64, jit=False):
     plan = AccumulationPlan.of(B, micro)
-    trainer = build_trainer(TrainingConfig("cnn", strategy, plan, "small", schedule), data.spec,
-                            updates, distribution(1))
+    trainer = build_trainer(TrainingConfig("cnn", strategy, plan, "small", schedule, jit=jit),
+                            data.spec, updates, distribution(1))
     events = []
     trainer.run_epoch(list(WindowFeed(data.train, plan, 0).windows(0))[:updates], 0, events.append)
     return trainer, events
@@ -65,7 +65,7 @@ def test_each_strategy_updates_once_per_window_and_records_its_schedule_steps(da
                                                     "plain_micro_sqrt_lr") else [0, 1, 2, 3])
     if strategy == "keras_builtin":
         assert trainer.finish() == {"micro_steps": 16, "updates_applied": 4,
-                                    "unapplied_micro_batches": 0}
+                                    "unapplied_micro_batches": 0, "xla_used": False}
 
 
 def test_scaled_plain_training_runs_its_schedule_over_its_own_steps(data):
@@ -116,3 +116,20 @@ def test_every_strategy_is_timed_on_the_same_feed(data):
         assert isinstance(epoch, EpochFeed)
         trainer.run_epoch(epoch, 0, events.append)
         assert len(events) == 4 and all(e.seconds > 0 for e in events)
+
+
+@pytest.mark.parametrize("strategy", ["accumulate", "plain_micro"])
+def test_under_xla_the_micro_batch_loop_is_unrolled_and_gives_the_same_update(data, strategy):
+    """XLA on the CPU runs a graph loop's body slowly (5x on the CNN): the harness unrolls the
+    loop when it compiles with XLA. The updates are the same arithmetic either way."""
+    import tensorflow as tf
+
+    from bench.training.strategies.base import micro_indices
+
+    assert isinstance(micro_indices(4, jit=True), range)
+    assert isinstance(micro_indices(4, jit=False), tf.Tensor)
+    graph, _ = _train(data, strategy, 16, updates=2, schedule="constant")
+    xla, events = _train(data, strategy, 16, updates=2, schedule="constant", jit=True)
+    assert len(events) == 2
+    for a, b in zip(graph.p.model.weights, xla.p.model.weights):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-6)

@@ -12,6 +12,9 @@ def add_parser(sub) -> None:
                    "intervals are tested")
     p.add_argument("--second", required=True, metavar="FILE.jsonl", help="a rerun of the same "
                    "profile on the same machine")
+    p.add_argument("--rounds", type=int, default=None, metavar="N",
+                   help="use only the first N rounds of both sweeps (the intervals a sweep of N "
+                        "rounds would state)")
     p.add_argument("--verbose", action="store_true", help="list every ratio")
     p.set_defaults(handler=run, tensorflow=False)
 
@@ -20,13 +23,17 @@ def run(args) -> int:
     from tabulate import tabulate
 
     from bench.errors import BenchError
-    from bench.report.coverage import landings, summary
-    from bench.report.frames import load
+    from bench.report.coverage import first_rounds, landings, summary
+    from bench.report.frames import from_records
+    from bench.results import store
 
-    first, second = load([Path(args.first)]), load([Path(args.second)])
-    if (first.profile, first.digest) != (second.profile, second.digest):
-        raise BenchError(f"compare two sweeps of one profile: {args.first} is {first.profile} "
-                         f"{first.digest}, {args.second} is {second.profile} {second.digest}")
+    if args.rounds is not None and args.rounds < 1:
+        raise BenchError(f"--rounds must be a positive integer, got {args.rounds}")
+    first, second = (from_records(first_rounds(store.read_records(Path(p)), args.rounds))
+                     for p in (args.first, args.second))
+    if first.profile != second.profile:
+        raise BenchError(f"compare two sweeps of one profile: {args.first} is {first.profile}, "
+                         f"{args.second} is {second.profile}")
     found = landings(first, second)
     s = summary(found)
     if not s["ratios"]:

@@ -32,14 +32,30 @@ class Landing:
         return (self.first.high - self.first.low) / 2 / self.first.value
 
 
+def first_rounds(records: list[dict], rounds: int | None) -> list[dict]:
+    """The records of a sweep as if it had measured `rounds` rounds: round r of a sweep starts
+    after round r - 1 of every configuration, so its first rounds are such a sweep."""
+    if rounds is None:
+        return records
+    return [r for r in records if r["kind"] != "run"
+            or (r.get("config") or {}).get("round", 1) <= rounds]
+
+
+def _keys(res: Results, model: str) -> dict[tuple, str]:
+    runs = res.runs[(res.runs.model == model) & (res.runs["round"] == 1)]
+    return {(r.strategy, r.pair, r.variant): r.key for r in runs.itertuples()}
+
+
 def landings(first: Results, second: Results) -> list[Landing]:
-    """Every ratio the first sweep states an interval for and the second measured."""
+    """Every ratio the first sweep states an interval for and the second measured with the
+    same settings (the configurations' keys match; the rest of the profile may differ)."""
     out = []
     for model in first.models:
+        same = {k for k, v in _keys(first, model).items() if _keys(second, model).get(k) == v}
         a = {(r.strategy, r.pair, r.variant): r for r in measure_rows(first, model)}
         b = {(r.strategy, r.pair, r.variant): r for r in measure_rows(second, model)}
         for key, row in a.items():
-            other = b.get(key)
+            other = b.get(key) if key in same else None
             for name in RATIOS:
                 stated = getattr(row, name)
                 again = getattr(other, name) if other is not None else None

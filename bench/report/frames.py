@@ -54,6 +54,12 @@ class Results:
 
     @property
     def device(self) -> str:
+        """The machine every figure and time of this report was measured on: its identity
+        (CPU family and instruction set; a name alone is shared by different cores) when the
+        records carry one, else the device names they give."""
+        labels = set(self.runs["machine"].dropna()) if len(self.runs) else set()
+        if len(labels) == 1 and self.runs["machine"].notna().all():
+            return next(iter(labels)).split(" [identity")[0]
         devices = sorted(set(self.runs["device"].dropna())) if len(self.runs) else []
         return ", ".join(devices) or "unknown device"
 
@@ -87,6 +93,11 @@ def load(paths: list[Path]) -> Results:
         records += store.read_records(Path(path))
     if not records:
         raise BenchError(f"no results in {', '.join(map(str, paths))}")
+    return from_records(records)
+
+
+def from_records(records: list[dict[str, Any]]) -> Results:
+    """The records of one profile run, checked and tabulated."""
     plans = [r for r in records if r["kind"] == "plan"]
     data = [r for r in records if r["kind"] in ("run", "equivalence")]
     profiles = {(r.get("profile"), r.get("profile_digest")) for r in data + plans}

@@ -37,8 +37,16 @@ class SweepItem:
 
     @property
     def group(self) -> str:
-        """The worker that runs it: one for the whole sweep (every data set it needs is loaded
-        and decoded once; every configuration is a fresh child of it)."""
+        """The worker that runs it: every data set it needs is loaded and decoded once per
+        worker, and every configuration is a fresh child of it. One worker for the whole sweep,
+        except that each round of the measure runs gets a worker of its own: children of one
+        worker share its memory layout, and two sweeps' measure runs differed in ways all
+        rounds forked from one worker shared (fnet's ratios to its large batch 0.73 in every
+        round of one sweep, 0.93 in the next; AMD EPYC family 25, 2026-11-30), so rounds from
+        one worker understate the spread a rerun sees."""
+        spec = self.job.spec
+        if self.phase == "measure" and getattr(spec, "round", 1) > 1:
+            return f"measure-round{spec.round}"
         return "sweep"
 
     @property

@@ -6,7 +6,8 @@ micro-batches the accumulators hold exactly the large-batch mean gradient; the o
 applies it once, so schedules and weight decay advance once per update.
 
 Two compiled forms: `fused` traces one function per update (a loop over the k micro-batches inside
-the graph); `per_micro` calls one function per micro-batch and one to apply. Both are kept because
+the graph; unrolled under XLA, see `micro_indices`); `per_micro` calls one function per
+micro-batch and one to apply. Both are kept because
 the benchmark that measures which is faster needs both; `fused` is the default (measured faster on
 CPU, see README).
 """
@@ -14,7 +15,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from bench.training.strategies.base import Strategy, Trainer, TrainerParts, micro
+from bench.training.strategies.base import (
+    Strategy,
+    Trainer,
+    TrainerParts,
+    micro,
+    micro_indices,
+)
 
 
 class AccumulateTrainer(Trainer):
@@ -37,7 +44,7 @@ class AccumulateTrainer(Trainer):
 
         def fused_step(x, y, w):
             total = tf.zeros((), self.vars[0].dtype)
-            for i in tf.range(k):
+            for i in micro_indices(k, parts.jit):
                 total += micro_step(micro(x, i), y[i], w[i])
             apply()
             return total

@@ -140,6 +140,17 @@ def micro(tree, i):
     return tf.nest.map_structure(lambda t: t[i], tree)
 
 
+def micro_indices(k: int, jit: bool):
+    """The loop over a window's k micro-batches inside one traced update: a graph loop
+    (`tf.range`, one copy of the step), or, under XLA, unrolled in Python (k copies). XLA on the
+    CPU runs the loop's body as a separate computation: measured on the CNN at 16x8 (AMD EPYC
+    family 25, AVX-512, 2026-11-30, two interleaved rounds, a process each), the graph loop
+    under XLA ran at 385-413 samples/s, the same update unrolled at 1,929-1,971, Keras'
+    built-in under XLA at 1,371-1,591. Without XLA the graph loop is kept: it traces once for
+    any k, and its float results are the committed baselines'."""
+    return range(k) if jit else tf.range(k)
+
+
 class Strategy(ABC):
     """A way of training: makes the Trainer that runs one configuration's updates.
 

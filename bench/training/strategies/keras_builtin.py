@@ -5,8 +5,9 @@ Nothing here corrects Keras: the learning-rate schedule sees the micro-step coun
 across epochs, and a partial window at the end of training is never applied. A callback only
 observes: it times each update (from the start of the first micro-batch of a window to the end
 of its k-th: the feed, a `tf.data` gather of each micro-batch from the training tensors, is
-inside, as for every strategy) and reads the loss. Per-update losses are recovered from Keras' running epoch mean (all batches
-have the same size, so the difference of consecutive means is exact up to rounding).
+inside, as for every strategy) and reads the loss once per update, as the custom loops do.
+Per-update losses are recovered from Keras' running epoch mean at the ends of consecutive
+windows (all batches have the same size, so that difference is exact up to rounding).
 """
 from __future__ import annotations
 
@@ -23,30 +24,34 @@ from bench.training.strategies.base import OnUpdate, Strategy, Trainer, TrainerP
 
 
 class _UpdateObserver(keras.callbacks.Callback):
-    """Times each update (k micro-batches) and reads the loss `fit` reports for it."""
+    """Times each update (k micro-batches) and reads the loss `fit` reports for it, once per
+    update: reading a log waits for the device, so reading it after every micro-batch would add
+    k - 1 host syncs per update that the custom loops do not have."""
 
     def __init__(self, trainer: "FitTrainer", epoch: int, on_update: OnUpdate) -> None:
         super().__init__()
         self.trainer, self.epoch, self.on_update = trainer, epoch, on_update
         self.k = trainer.p.plan.accum
-        self.prev_mean, self.window_losses, self.start = 0.0, [], 0.0
+        self.prev_mean, self.start = 0.0, 0.0
 
     def on_train_batch_begin(self, batch, logs=None):
         if batch % self.k == 0:
-            self.window_losses, self.start = [], time.perf_counter()
+            self.start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
+        if (batch + 1) % self.k:
+            return
         value = float((logs or {}).get("loss", np.nan))  # waits for the device
-        if self.trainer.running_mean_loss:  # Keras' own train_step: an epoch's running mean
-            self.window_losses.append((batch + 1) * value - batch * self.prev_mean)
+        seconds = time.perf_counter() - self.start
+        if self.trainer.running_mean_loss:
+            # Keras' own train_step logs the epoch's running mean over equal-sized batches: the
+            # window's mean is exact from the means at the ends of this window and the last
+            n = batch + 1
+            loss = (n * value - (n - self.k) * self.prev_mean) / self.k
             self.prev_mean = value
-        else:  # a user's train_step: what it returns, as the user sees it
-            self.window_losses.append(value)
-        if len(self.window_losses) == self.k:
-            seconds = time.perf_counter() - self.start
-            loss = (float(np.mean(self.window_losses)) if self.trainer.running_mean_loss
-                    else self.window_losses[-1])
-            self.trainer._emit(self.epoch, loss, seconds, self.on_update)
+        else:  # a user's train_step: what it returns for the update's last batch
+            loss = value
+        self.trainer._emit(self.epoch, loss, seconds, self.on_update)
 
 
 class FitTrainer(Trainer):
@@ -80,12 +85,15 @@ class FitTrainer(Trainer):
                            callbacks=[_UpdateObserver(self, epoch, on_update)])
 
     def finish(self) -> dict:
-        """How many micro-batches sit in Keras' accumulators, never applied."""
+        """How many micro-batches sit in Keras' accumulators, never applied; and whether `fit`
+        really compiled with XLA (Keras turns `jit_compile` off, with a warning, for a model it
+        cannot compile, e.g. one with a RandomZoom layer)."""
         opt = inner(self.p.optimizer)
         micro_steps = int(opt._iterations.numpy())  # raw counter: Keras advances it per micro-batch
         k = opt.gradient_accumulation_steps or 1
         return {"micro_steps": micro_steps, "updates_applied": micro_steps // k,
-                "unapplied_micro_batches": micro_steps % k}
+                "unapplied_micro_batches": micro_steps % k,
+                "xla_used": bool(getattr(self.fit_model, "jit_compile", False))}
 
 
 class KerasBuiltin(Strategy):

@@ -1,7 +1,7 @@
 """A speed reference, not a strategy to judge: plain training at the micro-batch size.
 
 Each window of B samples becomes k ordinary updates of b samples (one optimizer step each), in
-one traced function with the same `tf.range` loop as `accumulate`. Against it, a row can split
+one traced function with the same loop as `accumulate` (`micro_indices`). Against it, a row can split
 its cost: how much is the small batch (plain_micro vs large_batch) and how much the
 accumulation itself (accumulate vs plain_micro). Its learning-rate schedule and its trajectory
 are those of batch-b training, so it is never compared for equivalence.
@@ -13,7 +13,13 @@ import math
 import tensorflow as tf
 
 from bench.training.optim import ScheduleClock
-from bench.training.strategies.base import Strategy, Trainer, TrainerParts, micro
+from bench.training.strategies.base import (
+    Strategy,
+    Trainer,
+    TrainerParts,
+    micro,
+    micro_indices,
+)
 
 
 class PlainMicroTrainer(Trainer):
@@ -28,7 +34,7 @@ class PlainMicroTrainer(Trainer):
 
         def fused(x, y, w):
             total = tf.zeros((), self.vars[0].dtype)
-            for i in tf.range(k):
+            for i in micro_indices(k, parts.jit):
                 total += plain_step(micro(x, i), y[i], w[i])
             return total / k
 

@@ -58,7 +58,7 @@ def test_profiles_load_and_expand():
         i.job.exclusive for i in default if i.phase in ("outcome", "equivalence"))
     outcome = [i for i in default if i.phase == "outcome"]
     assert {i.model for i in outcome} == {"cnn", "cnn_bn"}
-    assert len(outcome) == 3 * 4 + 3 * 2  # cnn: 4 strategies, cnn_bn: 2; 3 seeds each
+    assert len(outcome) == 3 * 3 + 3 * 2  # cnn: 3 strategies, cnn_bn: 2; 3 seeds each
     assert all(i.job.spec.micro == 16 and i.job.spec.lr_schedule == "cosine"
                for i in outcome if i.job.spec.strategy != "large_batch")
     eq = [i.id for i in default if i.phase == "equivalence"]

@@ -139,11 +139,12 @@ def _figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[
         if groups:
             curves[a.model] = groups
     if curves:
+        apart = any(label.startswith("naive") for g in curves.values() for label in g)
         cap = ("Test accuracy during training, mean over paired seeds (shaded: the seeds' range); "
                "colour and marker: the strategy, line: the pair (solid: the smallest k, dashed: "
                "the next). Where the accumulation's line lies on the large batch's, the overlap *is* the "
-               "result: same trained model. The naive loop is drawn apart, with the large batch "
-               "repeated for reference.")
+               "result: same trained model." + (" The naive loop is drawn apart, with the large "
+                                                "batch repeated for reference." if apart else ""))
         figs.append(("Learning curves", figures.learning_curves(
             curves, f"Test accuracy while training — {device}", out / "curves.png", cap), cap))
     timed, identities = _time_to_accuracy(res, answers)

@@ -11,7 +11,8 @@ import numpy as np
 from bench.report.frames import Results
 from bench.report.rows import Ratio, measure_rows
 
-RATIOS = ("speed", "small_batch", "accumulation", "vs_float32")
+#: every ratio once: a row's `small_batch` is plain training's own `speed`, repeated on each row
+RATIOS = ("speed", "accumulation", "vs_float32")
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ def first_rounds(records: list[dict], rounds: int | None) -> list[dict]:
 
 
 def _keys(res: Results, model: str) -> dict[tuple, str]:
-    runs = res.runs[(res.runs.model == model) & (res.runs["round"] == 1)]
+    runs = res.runs[(res.runs.model == model) & (res.runs["round"] == 1)
+                    & (res.runs.phase == "measure")]
     return {(r.strategy, r.pair, r.variant): r.key for r in runs.itertuples()}
 
 

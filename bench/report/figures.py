@@ -101,6 +101,7 @@ def ratio_panels(panels: dict[str, dict[str, list[tuple[int, float, float | None
             ax.errorbar(x, y, yerr=err, color=color, marker=marker, ls=ls, capsize=3,
                         label=LABEL.get(strategy, strategy))
         _k_axis(ax, ks)
+        ax.set_xlim(min(ks) / 1.3, max(ks) * 1.3)  # room for the markers set beside the last k
         ax.set_title(model, fontsize=10)
         ax.set_ylabel(ylabel)
     return _finish(fig, title, path, caption, legend=_legend(axes))
@@ -211,12 +212,14 @@ def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, 
     model has them."""
     models = list(panels)
     follow = any(label.split(" ")[0] in FOLLOW_UPS for m in models for label in panels[m])
-    cols = 3 if follow else 2
-    fig, axes = plt.subplots(len(models), cols, figsize=(6.5 * cols, 4.0 * len(models)),
+    naive = any(label.startswith("naive") for m in models for label in panels[m])
+    cols = 1 + naive + follow  # a panel the profile has nothing for is left out
+    fig, axes = plt.subplots(len(models), cols, figsize=(6.5 * max(cols, 2), 4.0 * len(models)),
                              squeeze=False)
     for row, model in zip(axes, models):
-        ax_main, ax_naive = row[0], row[1]
-        ax_follow = row[2] if follow else None
+        ax_main = row[0]
+        ax_naive = row[1] if naive else None
+        ax_follow = row[1 + naive] if follow else None
         panel_of = {"naive": ax_naive, **{s: ax_follow for s in FOLLOW_UPS}}
         # colour and marker say the strategy, the line the pair (solid: the smallest k)
         ks = sorted({_k(label) for label in panels[model]} - {1})

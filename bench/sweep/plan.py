@@ -39,11 +39,10 @@ class SweepItem:
     def group(self) -> str:
         """The worker that runs it: every data set it needs is loaded and decoded once per
         worker, and every configuration is a fresh child of it. One worker for the whole sweep,
-        except that each round of the measure runs gets a worker of its own: children of one
-        worker share its memory layout, and two sweeps' measure runs differed in ways all
-        rounds forked from one worker shared (fnet's ratios to its large batch 0.73 in every
-        round of one sweep, 0.93 in the next; AMD EPYC family 25, 2026-11-30), so rounds from
-        one worker understate the spread a rerun sees."""
+        except that each round of the measure runs beyond the first gets a worker of its own,
+        so that rounds are as independent as two sweeps are (children of one worker share its
+        memory layout): a default sweep whose three rounds all came from one worker stated
+        +-14% intervals that held 68% of a rerun's ratios (AMD EPYC family 25, 2026-11-30)."""
         spec = self.job.spec
         if self.phase == "measure" and getattr(spec, "round", 1) > 1:
             return f"measure-round{spec.round}"

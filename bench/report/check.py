@@ -274,12 +274,6 @@ def _held_findings(name, old, new) -> list[Finding]:
                     "the same (exact)", result, "any machine: computed from the built objects")]
 
 
-def _best_round(rounds: list[list[float]], scale: float = 1.0) -> float:
-    """A run's figure for one configuration: its fastest round's median (a slow process is a
-    draw of that process, a regression slows every round)."""
-    return min(float(np.median(x)) for x in rounds) / scale
-
-
 def _speed_finding(name, old, new, calibration, tol) -> Finding | None:
     """The current run's best round against the baseline's slowest run's best round (each over
     its own run's calibration step), and a one-sided Mann-Whitney test of all their update
@@ -299,15 +293,16 @@ def _speed_finding(name, old, new, calibration, tol) -> Finding | None:
     else:  # a sweep without its calibration step: raw times
         basis = "same machine: raw update times, best round, slowest baseline run"
         cal_new, timed = 1.0, [(t, 1.0) for t, _ in timed]
-    values = [_best_round(t, cal) for t, cal in timed]
+    values = [pooled.best_round(t) / cal for t, cal in timed]
     worst = int(np.argmax(values))
-    ratio = _best_round(rounds, cal_new) / values[worst]
+    current = pooled.best_round(rounds) / cal_new
+    ratio = current / values[worst]
     x = np.concatenate(rounds) / cal_new
     y = np.concatenate(timed[worst][0]) / timed[worst][1]
     p = mann_whitney_greater(x, y)
     bad = ratio > tol.speed_same and p < tol.speed_p
     return Finding(name, "median update time", _span(values, "{:.4g}"),
-                   f"{_best_round(rounds, cal_new):.4g} ({ratio:.2f}x, p={p:.1g})",
+                   f"{current:.4g} ({ratio:.2f}x, p={p:.1g})",
                    f"<= {tol.speed_same:.2f}x or p >= {tol.speed_p}",
                    "REGRESSION" if bad else "ok", basis)
 

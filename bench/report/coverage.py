@@ -53,7 +53,8 @@ def landings(first: Results, second: Results) -> list[Landing]:
     same settings (the configurations' keys match; the rest of the profile may differ)."""
     out = []
     for model in first.models:
-        same = {k for k, v in _keys(first, model).items() if _keys(second, model).get(k) == v}
+        theirs = _keys(second, model)
+        same = {k for k, v in _keys(first, model).items() if theirs.get(k) == v}
         a = {(r.strategy, r.pair, r.variant): r for r in measure_rows(first, model)}
         b = {(r.strategy, r.pair, r.variant): r for r in measure_rows(second, model)}
         for key, row in a.items():

@@ -53,9 +53,14 @@ def relative_speed(configurations: dict, run: int) -> Relative:
     return out
 
 
+def best_round(rounds: list[list[float]]) -> float:
+    """A run's figure for one configuration: its fastest round's median update time (a slow
+    process is a draw of that process, a regression slows every round)."""
+    return min(float(np.median(x)) for x in rounds)
+
+
 def calibrated_speed(configurations: dict, run: int, calibration: float) -> Relative:
-    """Per configuration: log of its best round's median time over the sweep's calibration step
-    (the best round: a slow process is a draw, a regression slows every round)."""
+    """Per configuration: log of its best round's time over the sweep's calibration step."""
     if not np.isfinite(calibration) or calibration <= 0:
         return {}
     return {name: min(values) - math.log(calibration)

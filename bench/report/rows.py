@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bench.equivalence.outcome import OutcomeVerdict, judge, not_judged, t975
-from bench.report.frames import Results, steady_seconds, variant_of
+from bench.report.frames import Results, held_bytes, steady_seconds, variant_of
 from bench.results.identity import configuration_name
 
 
@@ -156,14 +156,16 @@ def measure_rows(results: Results, model: str) -> list[MeasureRow]:
         rows.append(MeasureRow(model, c["strategy"], c["pair"], c["micro"], c["accum"],
                                first["status"], "; ".join(failed) or first.get("error"), first,
                                variant=variant_of(c.get("precision"), c.get("jit")), rounds=ok))
-    _ratios(rows)
+    partners = _lookup(rows)
+    _ratios(rows, partners)
     for row in rows:
         if row.status == "ok":
-            _memory(row, rows)
+            _memory(row, partners(row)[0])
     return rows
 
 
 def _lookup(rows: list[MeasureRow]):
+    """row -> (its large batch, plain training at its b, its float32 run), among `rows`."""
     ok = {(x.strategy, x.micro, x.record["config"]["seed"], x.variant): x for x in rows
           if x.status == "ok" and x.record}
 
@@ -175,10 +177,9 @@ def _lookup(rows: list[MeasureRow]):
     return partners
 
 
-def _ratios(rows: list[MeasureRow]) -> None:
+def _ratios(rows: list[MeasureRow], partners) -> None:
     """Every speed ratio of the model's rows: within rounds with a rerun interval from the
     spread pooled over all of them, or (one round) bootstrapped within the one process."""
-    partners = _lookup(rows)
     wanted: list[tuple[MeasureRow, str, MeasureRow, MeasureRow]] = []
     for row in rows:
         if row.status != "ok":
@@ -204,8 +205,7 @@ def _ratios(rows: list[MeasureRow]) -> None:
         setattr(row, attr, ratio)
 
 
-def _memory(row: MeasureRow, rows: list[MeasureRow]) -> None:
-    lb = _lookup(rows)(row)[0]
+def _memory(row: MeasureRow, lb: MeasureRow | None) -> None:
     held = _held(row.record)
     probes = {p for r in row.rounds.values() for p in (r.get("memory") or {})}
     for probe in sorted(probes):
@@ -224,8 +224,7 @@ def _memory(row: MeasureRow, rows: list[MeasureRow]) -> None:
 
 
 def _held(record: dict) -> float:
-    s = record.get("model_state") or {}
-    return float(s.get("weights", 0) + s.get("optimizer_slots", 0) + s.get("accumulators", 0))
+    return float(held_bytes(record) or 0)
 
 
 @dataclass

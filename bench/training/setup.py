@@ -13,6 +13,7 @@ from bench.training.config import TrainingConfig
 from bench.training.objective import mean_loss, output_width, summed_loss
 from bench.training.optim import make_optimizer, make_schedule
 from bench.training.strategies import Trainer, TrainerParts, get_strategy
+from bench.training.xla import split_for_xla
 from models.specs import InputSpec
 
 
@@ -47,7 +48,8 @@ def build_trainer(config: TrainingConfig, spec: InputSpec, total_updates: int, d
                              loss_scale_growth=config.loss_scale_growth)
         width = output_width(model)
         parts = TrainerParts(model, opt, schedule, summed_loss(entry.output, width),
-                             mean_loss(entry.output, width), config.plan, distribution, config.jit)
+                             mean_loss(entry.output, width), config.plan, distribution, config.jit,
+                             split_for_xla(model) if config.jit else None)
         trainer = strategy.trainer(parts)
         trainer.build()
     return trainer

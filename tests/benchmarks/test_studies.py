@@ -21,7 +21,7 @@ def test_accumulation_overhead(benchmark):
     from bench.measure.studies import overhead
 
     result = benchmark.pedantic(overhead, rounds=1, iterations=1)
-    benchmark.extra_info.update(ratios=result["ratios"], targets_met=result["targets_met"],
+    benchmark.extra_info.update(cells=result["cells"], targets_met=result["targets_met"],
                                 throughput_samples_per_s=result["throughput_samples_per_s"])
     _save("overhead", result)
 

@@ -13,9 +13,11 @@ from typing import Callable, Iterable
 import keras
 import tensorflow as tf
 
+from bench.errors import BenchError
 from bench.training.feed import Window
 from bench.training.optim import RecordedSchedule, ScheduleClock
 from bench.training.plan import AccumulationPlan
+from bench.training.xla import XlaSplit
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,13 @@ class TrainerParts:
     plan: AccumulationPlan
     distribution: tf.distribute.Strategy
     jit: bool = False
+    xla: XlaSplit | None = None  # under XLA: the step model and the preprocessing kept outside
+
+    @property
+    def step_model(self) -> keras.Model:
+        """The model the training step calls: under XLA, the part after the layers XLA cannot
+        compile (its inputs come preprocessed, see `Trainer.prepare`); otherwise the model."""
+        return self.xla.step_model if self.xla else self.model
 
 
 class Trainer(ABC):
@@ -54,7 +63,17 @@ class Trainer(ABC):
     def __init__(self, parts: TrainerParts) -> None:
         self.p = parts
         self.updates_done = 0
-        self.vars = parts.model.trainable_variables
+        self.vars = parts.step_model.trainable_variables
+        pre = parts.xla.preprocess if parts.xla else None
+        # uncompiled, on the whole window at once: (k, n, ...) -> (k * n, ...) -> (k, n, ...)
+        self._preprocess = pre and tf.function(
+            lambda x: tf.nest.map_structure(
+                lambda t: tf.reshape(t, tf.concat([tf.shape(tf.nest.flatten(x)[0])[:2],
+                                                   tf.shape(t)[1:]], 0)),
+                pre(tf.nest.map_structure(
+                    lambda a: tf.reshape(a, tf.concat([[-1], tf.shape(a)[2:]], 0)), x),
+                    training=True)),
+            reduce_retracing=True)
 
     def build(self) -> None:
         """Create optimizer state (and accumulators) before any baseline is taken."""
@@ -85,7 +104,11 @@ class Trainer(ABC):
         self.updates_done += 1
 
     def prepare(self, window: Window):
-        """Host arrays or CPU tensors -> the update's inputs (per replica when distributed)."""
+        """Host arrays or CPU tensors -> the update's inputs (per replica when distributed);
+        under XLA, the preprocessing kept outside the compiled step runs here, timed."""
+        if self._preprocess is not None:
+            x, y, w = window
+            window = (self._preprocess(x), y, w)
         if self.p.plan.replicas == 1:
             return tuple(tf.nest.map_structure(tf.convert_to_tensor, window))
         b = self.p.plan.micro
@@ -97,8 +120,9 @@ class Trainer(ABC):
         return self.p.distribution.experimental_distribute_values_from_function(per_replica)
 
     def finish(self) -> dict:
-        """Diagnostics at the end of training (e.g. micro-batches left unapplied)."""
-        return {}
+        """Diagnostics at the end of training (e.g. micro-batches left unapplied); under XLA,
+        whether it was used and which layers ran outside the compiled step."""
+        return xla_record(self.p, used=self.p.jit)
 
     # shared by the custom loops -------------------------------------------------------------
     def loss_and_grads(self, x, y, w, samples: int | None = None):
@@ -113,7 +137,7 @@ class Trainer(ABC):
         (sum g_i)^2). Densifying first makes every harness loop apply the true gradient.
         """
         with tf.GradientTape() as tape:
-            pred = self.p.model(x, training=True)
+            pred = self.p.step_model(x, training=True)
             loss = self.p.loss(y, pred, sample_weight=w) / tf.cast(
                 samples or self.p.plan.effective_batch, "float64" if pred.dtype == tf.float64
                 else "float32")
@@ -125,6 +149,10 @@ class Trainer(ABC):
                       for g in grads]
 
     def compile_fn(self, fn):
+        """`fn` traced once; under XLA compiled, or refused with the layer that prevents it
+        (Keras' `fit` would quietly drop XLA instead: its record says so, `xla_used`)."""
+        if self.p.jit and self.p.xla and self.p.xla.unsupported:
+            raise BenchError(self.p.xla.unsupported)
         return tf.function(fn, jit_compile=self.p.jit, reduce_retracing=True)
 
     def run_replicas(self, fn, inputs):
@@ -133,6 +161,17 @@ class Trainer(ABC):
         if self.p.plan.replicas == 1:
             return fn(*inputs)
         return d.reduce(tf.distribute.ReduceOp.SUM, d.run(fn, args=tuple(inputs)), axis=None)
+
+
+def xla_record(parts: TrainerParts, used: bool) -> dict:
+    """What a record says about XLA: nothing when it was not asked for."""
+    if not parts.jit:
+        return {}
+    out = {"xla_used": used}
+    if parts.xla and parts.xla.preprocess is not None:
+        out["xla_outside"] = list(parts.xla.outside)
+        out["xla_outside_because"] = list(parts.xla.blockers)
+    return out
 
 
 def micro(tree, i):

@@ -20,7 +20,13 @@ import tensorflow as tf
 
 from bench.training.feed import EpochFeed, Window
 from bench.training.optim import ScheduleClock, inner
-from bench.training.strategies.base import OnUpdate, Strategy, Trainer, TrainerParts
+from bench.training.strategies.base import (
+    OnUpdate,
+    Strategy,
+    Trainer,
+    TrainerParts,
+    xla_record,
+)
 
 
 class _UpdateObserver(keras.callbacks.Callback):
@@ -56,13 +62,14 @@ class _UpdateObserver(keras.callbacks.Callback):
 
 class FitTrainer(Trainer):
     """Trains `fit_model` with `model.fit` at the micro-batch size, one update per k batches;
-    the weights are those of `parts.model` (the same variables, or a wrapper around them)."""
+    the weights are those of `parts.model` (the same variables, or a wrapper around them).
+    Under XLA it fits the step model, with the preprocessing in the `tf.data` pipeline."""
 
     running_mean_loss = True  # logs["loss"] is Keras' running mean over the epoch
 
     def __init__(self, parts: TrainerParts, fit_model: keras.Model | None = None) -> None:
         super().__init__(parts)
-        self.fit_model = fit_model or parts.model
+        self.fit_model = fit_model or parts.step_model
         if not getattr(self.fit_model, "compiled", False):
             self.fit_model.compile(optimizer=parts.optimizer, loss=parts.mean_loss,
                                    jit_compile=parts.jit)
@@ -81,6 +88,9 @@ class FitTrainer(Trainer):
             flat = [tf.nest.map_structure(lambda a: a.reshape(-1, *a.shape[2:]), w) for w in windows]
             data = tf.data.Dataset.from_tensor_slices(
                 tf.nest.map_structure(lambda *a: np.concatenate(a), *flat)).batch(b)
+        if self.p.xla and self.p.xla.preprocess is not None:  # as a user would: in the pipeline
+            pre = self.p.xla.preprocess
+            data = data.map(lambda x, y, w: (_as_tuple(pre(x, training=True)), y, w))
         self.fit_model.fit(data, epochs=epoch + 1, initial_epoch=epoch, verbose=0, shuffle=False,
                            callbacks=[_UpdateObserver(self, epoch, on_update)])
 
@@ -91,9 +101,15 @@ class FitTrainer(Trainer):
         opt = inner(self.p.optimizer)
         micro_steps = int(opt._iterations.numpy())  # raw counter: Keras advances it per micro-batch
         k = opt.gradient_accumulation_steps or 1
+        used = bool(getattr(self.fit_model, "jit_compile", False))
         return {"micro_steps": micro_steps, "updates_applied": micro_steps // k,
-                "unapplied_micro_batches": micro_steps % k,
-                "xla_used": bool(getattr(self.fit_model, "jit_compile", False))}
+                "unapplied_micro_batches": micro_steps % k, "xla_used": used,
+                **xla_record(self.p, used)}
+
+
+def _as_tuple(x):
+    """tf.data carries tuples, not lists (a preprocessing model with several outputs)."""
+    return tuple(x) if isinstance(x, list) else x
 
 
 class KerasBuiltin(Strategy):

@@ -17,7 +17,7 @@ class NaiveTrainer(Trainer):
         super().__init__(parts)
         if parts.plan.replicas > 1:
             raise NotImplementedError("the naive blog loop is single-device (no tf.distribute)")
-        loss_fn, model = parts.mean_loss, parts.model
+        loss_fn, model = parts.mean_loss, parts.step_model
 
         optimizer = parts.optimizer
 

@@ -1,6 +1,7 @@
 """A user's accumulation code, named by import path: `--strategy package.module:factory`.
 
-The factory is called with keyword arguments `model` (the built `keras.Model`), `optimizer` (the
+The factory is called with keyword arguments `model` (the built `keras.Model`; under `--jit`, the
+part XLA compiles, its inputs preprocessed, see `bench.training.xla`), `optimizer` (the
 recipe's optimizer), `loss` (the recipe's `keras.losses.Loss`, Keras' default mean reduction)
 and `accum_steps` (k), and returns one of the two shapes accumulation takes in the wild:
 
@@ -39,6 +40,10 @@ class UserUpdateTrainer(Trainer):
         self.update_fn, self.path = update_fn, path
         self.reports_loss = True
 
+    def finish(self) -> dict:
+        """Whether XLA ran is the user's update function's business: not known here."""
+        return {"xla_used": None} if self.p.jit else {}
+
     def update(self, window):
         x, y, w = window
         batches = [(micro(x, i), y[i], w[i]) for i in range(self.p.plan.accum)]
@@ -64,7 +69,7 @@ class UserStrategy(Strategy):
         if parts.plan.replicas > 1:
             raise BenchError(f"strategy {self.name!r}: a user's strategy runs on one device "
                              f"(replicas 1)")
-        produced = call(self.factory, self.name, "strategy", model=parts.model,
+        produced = call(self.factory, self.name, "strategy", model=parts.step_model,
                         optimizer=parts.optimizer, loss=parts.mean_loss,
                         accum_steps=parts.plan.accum)
         if isinstance(produced, keras.Model):

@@ -143,7 +143,9 @@ def keras_line(res: Results, answers: list[ModelAnswer]) -> str | None:
 
 
 def variants_line(res: Results, answers: list[ModelAnswer]) -> str | None:
-    """What mixed precision and XLA cost here, and whether accumulation stays equivalent."""
+    """What mixed precision and XLA do to speed here (faster, slower or within noise, read
+    from the intervals), whether XLA really compiled, and whether accumulation stays
+    equivalent under them."""
     parts = []
     for a in answers:
         for variant in sorted({r.variant for r in a.variants}):
@@ -154,13 +156,33 @@ def variants_line(res: Results, answers: list[ModelAnswer]) -> str | None:
             precision = "float32" if variant == "XLA" else variant.split(" + ")[0]
             e = equivalence_rows(res, a.model, "accumulate", dtype=precision,
                                  jit="XLA" in variant)
-            verdict = (f"; the harness's accumulation {e.iloc[0].verdict} (L1 "
+            verdict = (f"; the harness's accumulation stays {e.iloc[0].verdict} under it (L1 "
                        f"{e.iloc[0].gradient_rel_error:.1e}, tolerance "
                        f"{e.iloc[0].gradient_tolerance:.0e})") if len(e) else ""
-            parts.append(f"{variant} on {a.model}: samples/s × the float32 run: {cost}{verdict}")
+            parts.append(f"{variant} on {a.model} is {_direction(rows)} here: samples/s × the "
+                         f"float32 run {cost}{_xla_note(rows) if 'XLA' in variant else ''}{verdict}")
     if not parts:
         return None
     return "**Mixed precision and XLA on this device**: " + "; ".join(parts) + "."
+
+
+def _direction(rows) -> str:
+    """Slower or faster than float32 where every interval says so; else within noise."""
+    if all(r.vs_float32.high is not None and r.vs_float32.high < 1 for r in rows):
+        return "slower than float32"
+    if all(r.vs_float32.low is not None and r.vs_float32.low > 1 for r in rows):
+        return "faster than float32"
+    return "not clearly faster or slower than float32"
+
+
+def _xla_note(rows) -> str:
+    """Whether the records say XLA compiled the step (records before 2026-11-30 do not say)."""
+    used = [(r.record or {}).get("end_of_training", {}).get("xla_used") for r in rows]
+    if any(u is False for u in used):
+        return " (XLA was NOT used by every one of them: Keras fell back without it)"
+    if used and all(u is True for u in used):
+        return " (the records confirm XLA compiled each step)"
+    return ""
 
 
 def outcome_text(row) -> str:

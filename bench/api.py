@@ -9,7 +9,7 @@
 `model`, `data` and `strategy` are what the command line takes — import paths
 (`package.module:name`), an `.npz` path, a registered name — or the Python objects themselves:
 a model builder, arrays (a tuple or dict, as an .npz holds them) or a data loader, and a
-strategy factory (the contracts are in `bench.training.strategies.user` and the README). The
+strategy factory (the contracts are in `bench.engine.training.strategies.user` and the README). The
 analysis runs in this process (levels 1 and 2, with the controls and reasons of the built-in
 strategies); nothing is written to disk.
 """
@@ -19,6 +19,9 @@ import itertools
 import sys
 import types
 from typing import Any, Callable
+
+from bench.config.request import EquivalenceRequest
+from bench.data import Sources
 
 _MODULE = "accumbench_user_objects"
 _counter = itertools.count()
@@ -46,9 +49,8 @@ def check_equivalence(*, model: str | Callable, data: Any, strategy: str | Calla
                       model_output: str | None = None, preset: str | None = None) -> dict:
     """Levels 1 and 2 of one strategy at one pair; the verdict record (as `bench equivalence
     --json` prints it): `verdict`, `reasons`, `levels`, `gradient_rel_error`, ..."""
-    from bench.data import Sources
-    from bench.equivalence.analysis import analyse
-    from bench.equivalence.request import EquivalenceRequest
+    # the training layer, entered here only: the analysis runs in the caller's process
+    from bench.engine.entry import analyse
 
     req = EquivalenceRequest(model=_as_name(model, "model"),
                              strategies=(_as_name(strategy, "strategy"),),

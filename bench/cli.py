@@ -9,7 +9,9 @@ import argparse
 import sys
 from typing import Sequence
 
+from bench.commands import COMMANDS
 from bench.errors import BenchError
+from bench.process import configure_allocator, import_tensorflow_quietly
 
 
 class _Parser(argparse.ArgumentParser):
@@ -18,8 +20,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bench.commands import COMMANDS
-
     parser = _Parser(prog="python -m bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for module in COMMANDS.values():
@@ -31,7 +31,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if getattr(args, "tensorflow", True):  # `sweep` only starts pytest: no TensorFlow here
-            from bench.runtime import configure_allocator, import_tensorflow_quietly
 
             import_tensorflow_quietly()
             configure_allocator()

@@ -13,6 +13,7 @@ import sys
 from typing import Any, Callable
 
 from bench.errors import BenchError, one_line
+from bench.process import import_tensorflow_quietly
 
 
 def is_import_path(name: str | None) -> bool:
@@ -26,7 +27,6 @@ def resolve(path: str, what: str) -> Callable[..., Any]:
         raise BenchError(f"{what} {path!r} is not an import path (expected package.module:name)")
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
-    from bench.runtime import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # before the user's module imports it, noisily
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 from models.configs import LookupKind
@@ -19,7 +20,6 @@ class StaticHashTableLookup(layers.Layer):
 
     def __init__(self, vocabulary: Sequence[str], **kwargs):
         super().__init__(**kwargs)
-        import tensorflow as tf
 
         self.vocabulary = list(vocabulary)
         keys = tf.constant(self.vocabulary, dtype=tf.string)

@@ -6,9 +6,12 @@ is built, so a sweep's controller validates its configurations without TensorFlo
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
+from bench.errors import BenchError
+from bench.plugins import resolve
 from models.configs import CNN_BN_PRESETS, CNN_PRESETS, GRN_PRESETS, PATCH_PRESETS
 from models.specs import ImageSpec, InputSpec, TabularSpec
 
@@ -44,8 +47,6 @@ class ModelEntry:
         config = self.config(preset, **overrides)
         expected = {"image": ImageSpec, "tabular": TabularSpec}.get(self.data_kind)
         if expected is not None and not isinstance(spec, expected):
-            from bench.errors import BenchError
-
             raise BenchError(f"{self.name} takes {self.data_kind} data; this data set's samples "
                              f"are {getattr(spec, 'shape', None) or 'tables'} "
                              f"({type(spec).__name__})")
@@ -62,7 +63,6 @@ class ModelEntry:
         name = preset or self.default_preset
         if name not in self.presets:
             raise KeyError(f"{self.name} has no preset {name!r} (presets: {', '.join(self.presets)})")
-        from dataclasses import replace
 
         preset = self.presets[name]
         return replace(preset, **overrides) if overrides else preset
@@ -98,8 +98,19 @@ def get_model(name: str, output: str | None = None) -> ModelEntry:
     if name in MODELS:
         return MODELS[name]
     if ":" in name:
-        from models.user import user_model_entry
-
         return user_model_entry(name, output or "logits")
     raise KeyError(f"unknown model {name!r} (models: {', '.join(MODELS)}, or a builder as "
                    f"package.module:function)")
+
+
+@lru_cache(maxsize=None)
+def user_model_entry(path: str, output: str) -> ModelEntry:
+    """A user's builder as an entry: built by `models.user:build` (named, so imported only when
+    a model is built), with the user's path as its one preset."""
+    if output not in OUTPUTS:
+        raise BenchError(f"model output must be logits or probability, got {output!r}")
+    resolve(path, "model builder")  # a bad import path fails now, before any data or training
+    return ModelEntry(
+        name=path, summary=f"the user's model from {path}", builder="models.user:build",
+        presets={"seed": path}, data_kind="user", output=output,
+        recipe=Recipe("adam", 1e-3, None, 1, 128, dataset=""))

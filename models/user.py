@@ -8,18 +8,17 @@ binary task. Training settings default to Adam at 1e-3 (`--learning-rate` change
 from __future__ import annotations
 
 import inspect
-from functools import lru_cache
 
 import keras
 
-from models.registry import ModelEntry, Recipe
+from bench.errors import BenchError
+from bench.plugins import call, resolve
 from models.specs import ImageSpec, InputSpec
 
 
-def _call_builder(path: str, spec: InputSpec) -> keras.Model:
-    from bench.errors import BenchError
-    from bench.plugins import call, resolve
-
+def build(spec: InputSpec, path: str) -> keras.Model:
+    """The registry's builder for a user's model: `path` is the user's builder (the entry's
+    one preset), called with what the data says."""
     builder = resolve(path, "model builder")
     try:
         params = inspect.signature(builder).parameters
@@ -44,19 +43,4 @@ def _call_builder(path: str, spec: InputSpec) -> keras.Model:
     return model
 
 
-@lru_cache(maxsize=None)
-def user_model_entry(path: str, output: str) -> ModelEntry:
-    from bench.errors import BenchError
-    from bench.plugins import resolve
-
-    if output not in ("logits", "probability"):
-        raise BenchError(f"model output must be logits or probability, got {output!r}")
-    resolve(path, "model builder")  # a bad import path fails now, before any data or training
-    return ModelEntry(
-        name=path, summary=f"the user's model from {path}",
-        builder=lambda spec, config: _call_builder(path, spec),
-        presets={"seed": None}, data_kind="user", output=output,
-        recipe=Recipe("adam", 1e-3, None, 1, 128, dataset=""))
-
-
-__all__ = ["ImageSpec", "user_model_entry"]
+__all__ = ["ImageSpec", "build"]

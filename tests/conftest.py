@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from bench.runtime import configure_allocator
+from bench.process import configure_allocator
 
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -49,7 +49,7 @@ def _tree(pid: int) -> list[psutil.Process]:
 def _running_a_job(tree: list[psutil.Process]) -> bool:
     for p in tree:
         try:
-            if "bench.execute.server" in " ".join(p.cmdline()) and p.children():
+            if "bench.engine.worker.server" in " ".join(p.cmdline()) and p.children():
                 return True
         except psutil.Error:
             continue

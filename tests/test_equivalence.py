@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from bench.equivalence.analysis import analyse
-from bench.equivalence.controls import draws_random_numbers, make_comparable
-from bench.equivalence.request import EquivalenceRequest
-from bench.equivalence.verdict import level2_ratio
+from bench.config.request import EquivalenceRequest
+from bench.engine.equivalence.analysis import analyse
+from bench.engine.equivalence.controls import draws_random_numbers, make_comparable
 from bench.errors import BenchError
+from bench.judge.verdict import level2_ratio
 from tests.helpers import cli
 
 pytestmark = pytest.mark.slow

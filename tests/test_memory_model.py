@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bench.errors import BenchError
-from bench.measure import memory_model as mm
+from bench.judge import memory_model as mm
 
 MIB = 2**20
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.config.plan import AccumulationPlan, pairs_down_to
 from bench.data.base import Split
+from bench.engine.training.feed import WindowFeed
 from bench.errors import BenchError
-from bench.training.feed import WindowFeed
-from bench.training.plan import AccumulationPlan, pairs_down_to
 
 
 def test_plan_arithmetic():

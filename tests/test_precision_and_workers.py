@@ -12,14 +12,14 @@ import psutil
 import pytest
 
 from bench.cli import main
+from bench.config.plan import AccumulationPlan
+from bench.config.training import TrainingConfig
 from bench.data import load_dataset
-from bench.equivalence import loss_scale
-from bench.equivalence.controls import make_comparable
-from bench.runtime import distribution
-from bench.training.config import TrainingConfig
-from bench.training.feed import WindowFeed
-from bench.training.plan import AccumulationPlan
-from bench.training.setup import build_trainer
+from bench.engine.equivalence import loss_scale
+from bench.engine.equivalence.controls import make_comparable
+from bench.engine.runtime import distribution
+from bench.engine.training.feed import WindowFeed
+from bench.engine.training.setup import build_trainer
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -111,7 +111,7 @@ def _run_workers(*extra, timeout=600) -> subprocess.Popen:
 
 def _workers_of(proc: subprocess.Popen) -> list[psutil.Process]:
     return [p for p in psutil.Process(proc.pid).children(recursive=True)
-            if "bench.execute.multiworker" in " ".join(p.cmdline())]
+            if "bench.engine.worker.multiworker" in " ".join(p.cmdline())]
 
 
 def test_run_with_two_workers_records_each_worker(capsys):

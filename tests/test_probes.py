@@ -9,12 +9,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from bench.engine.measure.probes import make_probes
+from bench.engine.measure.probes.nvml import NvmlProbe, visible_device
+from bench.engine.measure.probes.process import ProcessMemoryProbe
+from bench.engine.measure.probes.tf_allocator import TFAllocatorProbe
 from bench.errors import BenchError
-from bench.measure.probes import make_probes
-from bench.measure.probes.nvml import NvmlProbe, visible_device
-from bench.measure.probes.process import ProcessMemoryProbe
-from bench.measure.probes.tf_allocator import TFAllocatorProbe
-from bench.measure.timing import Throughput
+from bench.judge.timing import Throughput
 
 MIB = 2**20
 
@@ -60,7 +60,7 @@ def _hold_100_mib():
 
 
 def test_process_probe_falls_back_to_sampling(monkeypatch):
-    from bench.measure.probes import process
+    from bench.engine.measure.probes import process
 
     monkeypatch.setattr(process, "reset_hwm", lambda: False)
     reading = _hold_100_mib()
@@ -69,7 +69,7 @@ def test_process_probe_falls_back_to_sampling(monkeypatch):
 
 
 def test_process_probe_without_proc_uses_psutil(monkeypatch, tmp_path):
-    from bench.measure.probes import process
+    from bench.engine.measure.probes import process
 
     monkeypatch.setattr(process, "STATUS", tmp_path / "no-such-status")
     monkeypatch.setattr(process, "CLEAR_REFS", tmp_path / "no-dir" / "clear_refs")

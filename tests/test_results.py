@@ -90,7 +90,7 @@ def test_a_rerun_interval_comes_from_the_spread_between_rounds():
 
 
 def test_a_later_round_is_named_after_its_configuration_and_round_one_keeps_its_key():
-    from bench.measure.run import RunConfig
+    from bench.config.run import RunConfig
     from bench.results.identity import configuration_name
 
     one = RunConfig(model="cnn", strategy="accumulate", effective_batch=128, micro=16)

@@ -8,10 +8,11 @@ import time
 import psutil
 import pytest
 
+from bench.config.job import Job
+from bench.config.run import RunConfig
+from bench.engine.measure.run import measured_run
 from bench.errors import BenchError
 from bench.execute.client import Worker, judge
-from bench.execute.jobs import Job
-from bench.measure.run import RunConfig, measured_run
 
 MIB = 2**20
 
@@ -105,7 +106,7 @@ def test_nan_loss_becomes_a_status():
 
 
 def test_memory_error_in_a_run_is_an_oom_row(monkeypatch):
-    from bench.measure import run
+    from bench.engine.measure import run
 
     def exhausted(*args, **kwargs):
         raise MemoryError("cannot allocate 64 GiB")

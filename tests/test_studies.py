@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.measure.run import RunConfig
-from bench.measure.studies import OverheadSpec, overhead, render, repeatability
+from bench.config.run import RunConfig
+from bench.engine.measure.studies import OverheadSpec, overhead, render, repeatability
 
 # the overhead study's own logic: run with the study itself (make bench-overhead), not make test
 pytestmark = [pytest.mark.e2e, pytest.mark.study]

@@ -15,7 +15,8 @@ from bench.cli import main
 from bench.commands.sweep_cmd import command as sweep_command
 from bench.errors import BenchError
 from bench.report.baseline import combine, load_summary, summarise
-from bench.report.check import Tolerances, compare, mann_whitney_greater
+from bench.report.check import Tolerances, compare
+from bench.report.gates import mann_whitney_greater
 from bench.results import store
 from bench.sweep.plan import expand
 from bench.sweep.profiles import available_profiles, load_profile

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.config.plan import AccumulationPlan
+from bench.config.training import TrainingConfig
 from bench.data import load_dataset
+from bench.engine.runtime import distribution
+from bench.engine.training.feed import WindowFeed
+from bench.engine.training.optim import make_optimizer, make_schedule, recording
+from bench.engine.training.setup import build_trainer
 from bench.errors import BenchError
-from bench.runtime import distribution
-from bench.training.config import TrainingConfig
-from bench.training.feed import WindowFeed
-from bench.training.optim import make_optimizer, make_schedule, recording
-from bench.training.plan import AccumulationPlan
-from bench.training.setup import build_trainer
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_large_batch_requires_accum_one():
 def test_every_strategy_is_timed_on_the_same_feed(data):
     """The feed (a gather from the training tensors) is inside every strategy's timed region:
     Keras' fit gets it as a tf.data pipeline, the custom loops as the windows they take."""
-    from bench.training.feed import EpochFeed
+    from bench.engine.training.feed import EpochFeed
 
     plan = AccumulationPlan.of(64, 16)
     feed = WindowFeed(data.train, plan, 0, tensors=True)
@@ -124,7 +124,7 @@ def test_under_xla_the_micro_batch_loop_is_unrolled_and_gives_the_same_update(da
     loop when it compiles with XLA. The updates are the same arithmetic either way."""
     import tensorflow as tf
 
-    from bench.training.strategies.base import micro_indices
+    from bench.engine.training.strategies.base import micro_indices
 
     assert isinstance(micro_indices(4, jit=True), range)
     assert isinstance(micro_indices(4, jit=False), tf.Tensor)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from bench.data import load_dataset
+from bench.engine.training.xla import split_for_xla
 from bench.errors import BenchError
-from bench.training.xla import split_for_xla
 from models.registry import MODELS
 
 
@@ -55,10 +55,10 @@ def test_a_blocking_layer_behind_trainable_ones_is_refused_with_its_name():
 
 
 def test_the_harness_loops_refuse_xla_for_such_a_model_instead_of_dropping_it():
-    from bench.runtime import distribution
-    from bench.training.config import TrainingConfig
-    from bench.training.plan import AccumulationPlan
-    from bench.training.setup import build_trainer
+    from bench.config.plan import AccumulationPlan
+    from bench.config.training import TrainingConfig
+    from bench.engine.runtime import distribution
+    from bench.engine.training.setup import build_trainer
 
     data = load_dataset("synthetic_mnist", limit_train=16, limit_test=16)
     config = TrainingConfig(f"{__name__}:zoom_after_conv", "accumulate", AccumulationPlan.of(8, 4),

@@ -5,6 +5,15 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from bench.config.job import Job
+from bench.config.plan import AccumulationPlan
+from bench.config.run import RunConfig
+from bench.errors import BenchError
+from bench.execute.client import Worker
+from bench.judge import memory_model as mm
+from bench.results import store
+from bench.results.store import dumps
+
 MIB = 2**20
 
 
@@ -32,10 +41,6 @@ def add_parser(sub) -> None:
 
 
 def _measure(args, micros: list[int]) -> list[dict]:
-    from bench.execute.client import Worker
-    from bench.execute.jobs import Job
-    from bench.measure.run import RunConfig
-
     jobs = [Job.run(RunConfig(model=args.model, strategy=args.strategy,
                               effective_batch=args.effective_batch, micro=micro,
                               dataset=args.dataset, limit_train=8 * args.effective_batch,
@@ -52,11 +57,6 @@ def _measure(args, micros: list[int]) -> list[dict]:
 
 
 def run(args) -> int:
-    from bench.errors import BenchError
-    from bench.measure import memory_model as mm
-    from bench.results import store
-    from bench.training.plan import AccumulationPlan
-
     budget = mm.parse_bytes(args.budget)
     AccumulationPlan.of(args.effective_batch, args.effective_batch)  # validates B
     if args.results:
@@ -85,8 +85,6 @@ def run(args) -> int:
               "probe": probe, "fit": fit.to_dict(), "states": states,
               "leave_one_out": loo, "candidates": rows, "choice": best}
     if args.json:
-        from bench.results.store import dumps
-
         print(dumps(result))
         return 0 if best else 1
     measured = dict(points)

@@ -4,12 +4,16 @@ compare (a changed profile, changed settings, configurations the baseline lacks)
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+
+from bench.errors import BenchError
+from bench.report.baseline import baseline_for, baseline_path, load_runs, run_count
+from bench.report.check import Tolerances, compare, failing, render
+from bench.results import machine
 
 
 def add_parser(sub) -> None:
-    from bench.report.check import Tolerances
-
     p = sub.add_parser("check", help="regression check of a sweep against a baseline")
     p.add_argument("--baseline", nargs="+", metavar="FILE",
                    help="baseline summary (.json), a folder of them (one per machine identity: "
@@ -32,13 +36,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from dataclasses import replace
-
-    from bench.errors import BenchError
-    from bench.report.baseline import baseline_for, baseline_path, load_runs, run_count
-    from bench.report.check import Tolerances, compare, failing, render
-    from bench.results import machine
-
     current = load_runs([Path(p) for p in args.current])
     if args.write_baseline:
         target = baseline_path(Path(args.write_baseline), current)

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tabulate import tabulate
+
+from bench.errors import BenchError
+from bench.report.coverage import first_rounds, landings, summary
+from bench.report.frames import from_records
+from bench.results import store
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("coverage", help="the share of a rerun's speed ratios inside a sweep's "
@@ -20,13 +27,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from tabulate import tabulate
-
-    from bench.errors import BenchError
-    from bench.report.coverage import first_rounds, landings, summary
-    from bench.report.frames import from_records
-    from bench.results import store
-
     if args.rounds is not None and args.rounds < 1:
         raise BenchError(f"--rounds must be a positive integer, got {args.rounds}")
     first, second = (from_records(first_rounds(store.read_records(Path(p)), args.rounds))

@@ -9,6 +9,11 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from bench.config.job import Job
+from bench.config.request import EquivalenceRequest
+from bench.data import Sources
+from bench.results.store import dumps, put
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("equivalence", help="is this strategy equivalent to the large batch? "
@@ -62,8 +67,6 @@ def _str_list(text: str) -> tuple[str, ...]:
 
 
 def run(args) -> int:
-    from bench.equivalence.request import EquivalenceRequest
-
     req = EquivalenceRequest(model=args.model, strategies=args.strategy,
                              effective_batch=args.effective_batch, micros=args.micro,
                              replicas=args.replicas, dataset=args.dataset, dtype=args.precision,
@@ -71,20 +74,14 @@ def run(args) -> int:
                              updates=args.updates, lr_schedule=args.lr_schedule, seed=args.seed,
                              preset=args.preset, reference_replicas=args.reference_replicas,
                              model_output=args.model_output)
-    from bench.data import Sources
-    from bench.equivalence.analysis import analyse
-    from bench.runtime import configure_devices
+    # the training layer, entered here only: this command trains in its own process
+    from bench.engine.entry import run_here
 
-    configure_devices(max(args.replicas, args.reference_replicas or 1))
-    records = analyse(req, Sources.from_env(args.data_dir))
+    records = run_here(Job.equivalence(req), Sources.from_env(args.data_dir))
     if args.out:
-        from bench.results.store import put
-
         for record in records:
             put(Path(args.out), record)
     if args.json:
-        from bench.results.store import dumps
-
         for record in records:
             print(dumps(record))
     else:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from bench.results.store import dumps
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("list", help="models, data sets and strategies, and what is available here")
@@ -11,39 +13,9 @@ def add_parser(sub) -> None:
     p.set_defaults(handler=run)
 
 
-def inventory(data_dir: str | None = None) -> dict:
-    from bench.data import DATASETS, Sources
-    from bench.training.strategies import STRATEGIES
-    from models.registry import MODELS
-
-    sources = Sources.from_env(data_dir)
-    datasets = {}
-    for name, entry in DATASETS.items():
-        ok, why = entry.availability(sources)
-        datasets[name] = {"title": entry.title, "kind": entry.kind, "real": entry.real,
-                          "train": entry.counts[0], "test": entry.counts[1],
-                          "available": ok, "why": why}
-    models = {}
-    counted: dict[tuple, int] = {}  # one build per (model, input shape, classes)
-    for name, m in MODELS.items():
-        params = {}
-        for ds_name, entry in DATASETS.items():
-            if entry.kind == m.data_kind and entry.real:
-                key = (name, entry.shape, entry.num_classes)
-                if key not in counted:
-                    model = m.build(entry.listing_spec())
-                    counted[key] = sum(int(v.numpy().size) for v in model.trainable_variables)
-                params[ds_name] = counted[key]
-        models[name] = {"summary": m.summary, "data_kind": m.data_kind,
-                        "default_preset": m.default_preset, "presets": list(m.presets),
-                        "trainable_parameters": params, "seed_dataset": m.recipe.dataset,
-                        "optimizer": m.recipe.optimizer, "learning_rate": m.recipe.learning_rate}
-    strategies = {n: s.summary for n, s in STRATEGIES.items()}
-    return {"models": models, "datasets": datasets, "strategies": strategies}
-
-
 def run(args) -> int:
-    from bench.results.store import dumps
+    # the training layer, entered here only: `list` builds every model to count its parameters
+    from bench.engine.entry import inventory
 
     inv = inventory(args.data_dir)
     if args.json:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.errors import BenchError
+from bench.results import store
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("merge", help="join the results of a sweep's shards into one results file")
@@ -13,8 +16,6 @@ def add_parser(sub) -> None:
 
 def merge(paths: list[Path]) -> list[dict]:
     """Every record of every shard, once; refuses shards of different profiles or settings."""
-    from bench.errors import BenchError
-    from bench.results import store
 
     plans, data, sessions = [], {}, []
     for path in paths:
@@ -42,8 +43,6 @@ def merge(paths: list[Path]) -> list[dict]:
 
 
 def run(args) -> int:
-    from bench.results import store
-
     records = merge([Path(p) for p in args.results])
     store.rewrite(Path(args.out), records)
     kinds = [r["kind"] for r in records]

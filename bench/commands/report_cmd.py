@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.report.build import build_report
+from bench.report.summary import update_readme
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("report", help="write reports/ (tables, CSV, figures) from stored results")
@@ -16,14 +19,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from bench.report.build import build_report
-
     results = [Path(p) for p in args.results] if args.results else [Path(f"results/{args.profile}.jsonl")]
     path = build_report(results, Path(args.out))
     print(f"wrote {path} (and CSV and figures beside it)")
     if args.summary:
-        from bench.report.summary import update_readme
-
         update_readme(Path(args.summary), Path(args.out))
         print(f"updated the summary in {args.summary}")
     return 0

@@ -4,7 +4,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench.config.job import Job
+from bench.config.run import RunConfig
+from bench.data import Sources
 from bench.errors import BenchError
+from bench.execute.client import run_isolated
+from bench.judge.timing import Throughput
+from bench.results.store import dumps, put
 
 
 def add_parser(sub) -> None:
@@ -52,8 +58,6 @@ def add_parser(sub) -> None:
 
 
 def config_from_args(args):
-    from bench.measure.run import RunConfig
-
     if args.config_file:
         try:
             return RunConfig.from_json(json.loads(Path(args.config_file).read_text()))
@@ -79,24 +83,15 @@ def config_from_args(args):
 def run(args) -> int:
     cfg = config_from_args(args)
     if args.isolate or args.timeout:
-        from bench.execute.client import run_isolated
-        from bench.execute.jobs import Job
-
         record = run_isolated(Job.run(cfg, timeout=args.timeout), args.data_dir)[0]
     else:
-        from bench.data import Sources
-        from bench.measure.run import measured_run
-        from bench.runtime import configure_devices
+        # the training layer, entered here only: this command trains in its own process
+        from bench.engine.entry import run_here
 
-        configure_devices(cfg.replicas)
-        record = measured_run(cfg, Sources.from_env(args.data_dir))
+        record = run_here(Job.run(cfg), Sources.from_env(args.data_dir))[0]
     if args.out:
-        from bench.results.store import put
-
         put(Path(args.out), record)
     if args.json:
-        from bench.results.store import dumps
-
         print(dumps(record))
     elif not args.quiet:
         print(summary(record))
@@ -108,8 +103,6 @@ def summary(r: dict) -> str:
     head = f"{c['model']} / {c['strategy']} / {c['pair']} (B={c['effective_batch']})"
     if r["status"] != "ok":
         return f"{head}: {r['status'].upper()} — {r.get('error')}"
-    from bench.measure.timing import Throughput
-
     t = Throughput(**{k: v for k, v in r["throughput"].items() if k != "iqr_relative"})
     s = r["seconds"]
     lines = [head, f"data: {r['dataset']['label']}",

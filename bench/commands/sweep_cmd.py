@@ -9,6 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.errors import BenchError
+from bench.execute.lifecycle import child_preexec
+from bench.report.build import build_report
+from bench.report.summary import update_readme
+from bench.results.lock import INHERITED_FD, acquire
+from bench.sweep.profiles import load_profile
+from bench.sweep.resume import adopt
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("sweep", help="run a profile's sweep and write its report (resumable)")
@@ -38,17 +46,10 @@ def command(profile: str, results: str, extra: list[str]) -> list[str]:
 
 
 def run(args) -> int:
-    from bench.errors import BenchError
-    from bench.execute.lifecycle import child_preexec
-    from bench.results.lock import INHERITED_FD, acquire
-    from bench.sweep.profiles import load_profile
-
     name = load_profile(args.profile).name  # a bad profile fails here, with one line
     results = Path(args.results or f"results/{name}.jsonl")
     lock = acquire(results)  # one writer per results file; busy or unwritable: one line, exit 2
     if args.resume_from:
-        from bench.sweep.resume import adopt
-
         print(adopt(Path(args.resume_from), results))
     pytest_run = subprocess.Popen(command(args.profile, str(results), args.pytest_args),
                                   pass_fds=(lock,), env={**os.environ, INHERITED_FD: str(lock)},
@@ -67,14 +68,11 @@ def run(args) -> int:
         return 128 - status
     if status not in (0, 1) or args.no_report or not results.exists():
         return status
-    from bench.report.build import build_report
 
     out = Path(args.report or ("reports" if name == "default" else f"reports/{name}"))
     try:
         print(f"wrote {build_report([results], out)}")
         if args.summary:
-            from bench.report.summary import update_readme
-
             update_readme(Path(args.summary), out)
     except OSError as e:
         raise BenchError(f"cannot write the report to {out}: {e.strerror or e}") from None

@@ -8,6 +8,7 @@ are the seed's; the instance weights become per-sample weights, as in the seed.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from bench.data.base import Dataset, Provenance, Split
 from bench.data.sources import RemoteFile, Sources, fetch_all, sha256_of
@@ -167,8 +168,6 @@ assert set(VOCABULARIES) == set(CATEGORICAL)
 
 
 def _read_csv(path, expected_rows: int):
-    import pandas as pd
-
     try:  # all text first: "NA" is a hispanic_origin category, not a missing value
         frame = pd.read_csv(path, header=None, names=CSV_HEADER, skipinitialspace=True, dtype=str,
                             keep_default_na=False, compression="gzip")

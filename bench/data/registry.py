@@ -10,6 +10,7 @@ from bench.data import census, images, synthetic, user
 from bench.data.base import Dataset
 from bench.data.sources import Sources, host_reachable
 from bench.errors import BenchError, DatasetUnavailable
+from bench.plugins import is_import_path, resolve
 from models.specs import ImageSpec, InputSpec, TabularSpec
 
 
@@ -90,16 +91,12 @@ DATASETS: dict[str, DatasetEntry] = {e.name: e for e in [
 
 def get_dataset_entry(name: str) -> DatasetEntry:
     """A registered data set, or a user's: a path to an .npz file or a loader's import path."""
-    from bench.plugins import is_import_path
-
     if name in DATASETS:
         return DATASETS[name]
     if name.endswith(".npz"):
         return DatasetEntry(name, f"user data {name}", "user", (0, 0), None, 0,
                             load=lambda sources: user.load_npz(name), user=True)
     if is_import_path(name):
-        from bench.plugins import resolve
-
         resolve(name, "data loader")  # fails now, with one line, if it cannot be imported
         return DatasetEntry(name, f"user data from {name}", "user", (0, 0), None, 0,
                             load=lambda sources: user.load_plugin(name), user=True)

@@ -20,6 +20,7 @@ import numpy as np
 from bench.data.base import Dataset, Provenance, Split, image_spec, to_unit_float
 from bench.data.sources import sha256_of
 from bench.errors import BenchError
+from bench.plugins import call, resolve
 from models.specs import ArraySpec
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -39,8 +40,6 @@ def load_npz(path: str) -> Dataset:
 
 
 def load_plugin(path: str) -> Dataset:
-    from bench.plugins import call, resolve
-
     produced = call(resolve(path, "data loader"), path, "data loader")
     arrays = _arrays_from(produced, path)
     return _dataset(arrays, name=path, title=f"user data from {path}", source=path, checked="")
@@ -65,6 +64,7 @@ def _is_dataset(value: Any) -> bool:
 
 
 def _from_datasets(pair, path: str) -> dict[str, np.ndarray]:
+    # only a loader that returned tf.data.Datasets gets here: TensorFlow is already imported
     import tensorflow as tf
 
     out: dict[str, np.ndarray] = {}

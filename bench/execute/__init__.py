@@ -1,5 +1,5 @@
-"""Running work in child processes: one job type (a measured run or an equivalence analysis),
-one fork server that children are forked from, one judge of how a child ended.
+"""Running work in child processes, the client side: start a worker (the fork server in
+`bench.engine.worker`, by module name), hand it jobs, judge how each child ended.
 
 Every configuration runs in a process of its own — TensorFlow never returns memory inside a
 process, and a crash or an out-of-memory kill takes the process with it — but the fixed costs
@@ -7,6 +7,5 @@ process, and a crash or an out-of-memory kill takes the process with it — but 
 worker: the worker imports TensorFlow *without initialising its runtime* and forks a fresh child
 per job, so every child starts from the same state.
 
-Modules: `jobs` (what a job is and runs), `server` / `client` (the fork server and its judge),
-`multiworker` (MultiWorkerMirroredStrategy workers), `lifecycle` (signals, orphans), `oom`.
+Modules: `client` (the worker and its judge), `lifecycle` (signals, orphans), `oom`.
 """

@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.execute.jobs import Job
+from bench.config.job import Job
 from bench.execute.lifecycle import child_preexec
 from bench.results import store
+
+#: the fork server a worker runs (a process boundary: started by name, never imported here)
+SERVER_MODULE = "bench.engine.worker.server"
 
 
 @dataclass
@@ -108,7 +111,7 @@ class Worker:
         """Start the server (if it is not running) and load the data sets first."""
         if self.alive:
             return
-        cmd = [sys.executable, "-m", "bench.execute.server"]
+        cmd = [sys.executable, "-m", SERVER_MODULE]
         if self.data_dir:
             cmd += ["--data-dir", self.data_dir]
         err = open(Path(self._tmp.name) / "server.log", "ab")

@@ -13,6 +13,8 @@ import os
 import signal
 from typing import Callable
 
+import psutil
+
 PR_SET_PDEATHSIG = 1
 #: Marks the processes of a sweep so a later sweep can tell its leftovers from other Pythons.
 SWEEP_MARK = "ACCUMBENCH_SWEEP"
@@ -78,8 +80,6 @@ class SignalStop:
 
 def leftovers(mark: str = SWEEP_MARK) -> list[int]:
     """Processes of an earlier sweep still running (marked, and not ours or our ancestors')."""
-    import psutil
-
     mine = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
     found = []
     for p in psutil.process_iter(["pid"]):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bench.measure.memory_model import ActivationFit, fit_activations
+from bench.judge.memory_model import ActivationFit, fit_activations
 from bench.report.frames import MIB, Results, short_label
 from bench.report.rows import (
     MeasureRow,

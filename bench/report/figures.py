@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from bench.equivalence.verdict import LEVEL2_FACTOR, envelope  # noqa: E402
+from bench.judge.verdict import LEVEL2_FACTOR, envelope  # noqa: E402
 
 STYLE = {  # color, marker, line style
     "large_batch": ("black", "s", "-"),

@@ -7,9 +7,7 @@ from typing import Any
 
 from bench.report.answers import ModelAnswer, accumulating, pts
 from bench.report.frames import MIB, Results, short_label
-from bench.report.rows import (
-    equivalence_rows,
-)
+from bench.report.rows import equivalence_rows
 from bench.results import machine, store
 from models.registry import get_model
 
@@ -166,8 +164,7 @@ def variants_line(res: Results, answers: list[ModelAnswer]) -> str | None:
     return "**Mixed precision and XLA on this device**: " + "; ".join(parts) + "."
 
 
-def _direction(rows) -> str:
-    """Slower or faster than float32 where every interval says so; else within noise."""
+def _direction(rows) -> str:  # slower or faster where every interval says so
     if all(r.vs_float32.high is not None and r.vs_float32.high < 1 for r in rows):
         return "slower than float32"
     if all(r.vs_float32.low is not None and r.vs_float32.low > 1 for r in rows):
@@ -175,8 +172,7 @@ def _direction(rows) -> str:
     return "not clearly faster or slower than float32"
 
 
-def _xla_note(rows) -> str:
-    """Whether the records say XLA compiled the step (records before 2026-11-30 do not say)."""
+def _xla_note(rows) -> str:  # whether the records say XLA compiled (none before 2026-11-30)
     used = [(r.record or {}).get("end_of_training", {}).get("xla_used") for r in rows]
     if any(u is False for u in used):
         return " (XLA was NOT used by every one of them: Keras fell back without it)"

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.equivalence.outcome import OutcomeVerdict, judge, not_judged, t975
+from bench.judge.outcome import OutcomeVerdict, judge, not_judged, t975
 from bench.report.frames import Results, held_bytes, steady_seconds, variant_of
 from bench.results.identity import configuration_name
 
@@ -126,10 +126,21 @@ def _measure_records(results: Results, model: str) -> dict[str, dict[int, dict]]
 
 def _peak(rounds: dict[int, dict], probe: str) -> float | None:
     """The lowest round's peak of `probe` (every round that read it)."""
-    peaks = [m["peak_bytes"] for r in rounds.values()
-             for m in [(r.get("memory") or {}).get(probe) or {}]
-             if m.get("available") and m.get("peak_bytes") is not None]
-    return float(min(peaks)) if peaks else None
+    peaks = _peaks(rounds, probe)
+    return min(peaks) if peaks else None
+
+
+def _peaks(rounds: dict[int, dict], probe: str) -> list[float]:
+    return [float(m["peak_bytes"]) for r in rounds.values()
+            for m in [(r.get("memory") or {}).get(probe) or {}]
+            if m.get("available") and m.get("peak_bytes") is not None]
+
+
+def peak_spread(rows: list[MeasureRow], probe: str) -> list[float]:
+    """For each configuration read in two rounds or more: (highest - lowest) / lowest of its
+    `probe` peaks, how much a peak moves between processes in this sweep."""
+    return [max(p) / min(p) - 1 for row in rows for p in [_peaks(row.rounds, probe)]
+            if len(p) >= 2 and min(p) > 0]
 
 
 def measure_rows(results: Results, model: str) -> list[MeasureRow]:

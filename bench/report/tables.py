@@ -19,9 +19,7 @@ from bench.report.answers import (
 )
 from bench.report.frames import MIB, Results
 from bench.report.prose import caveat
-from bench.report.rows import (
-    equivalence_rows,
-)
+from bench.report.rows import equivalence_rows
 
 
 def answer_table(res: Results, answers: list[ModelAnswer]) -> str:

@@ -185,3 +185,22 @@ def differences(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> lis
     if not out and a.get("id") != b.get("id"):
         out.append(f"identity {a.get('id')} vs {b.get('id')}")
     return out
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs a sweep may give its configurations, without starting TensorFlow (the sweep's
+    own process must not initialise CUDA): $CUDA_VISIBLE_DEVICES if set, else NVML's count."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [d.strip() for d in listed.split(",") if d.strip() and d.strip() != "-1"]
+    try:
+        # optional: nvidia-ml-py is only of use where an NVIDIA driver is
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            return [str(i) for i in range(pynvml.nvmlDeviceGetCount())]
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # no driver, no library: no GPU
+        return []

@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
+
 from bench.errors import BenchError
 from bench.results.identity import SCHEMA
 
@@ -32,8 +34,6 @@ def dumps(record: Any) -> str:
 
 
 def _jsonable(value):
-    import numpy as np
-
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

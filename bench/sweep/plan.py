@@ -1,6 +1,6 @@
 """Expand a profile into sweep items, in the order they run.
 
-A calibration step (a plain Keras training step, bench.measure.calibration) is timed first and
+A calibration step (a plain Keras training step, bench.engine.measure.calibration) is timed first and
 last when the profile measures speed. Then the measure runs of every model (large_batch at B x1,
 every other strategy and speed reference at every pair with k > 1; each alone on the machine),
 round by round: round 2 of any configuration starts after round 1 of all of them, so two rounds
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.equivalence.request import EquivalenceRequest
+from bench.config.job import Job
+from bench.config.request import EquivalenceRequest
+from bench.config.run import RunConfig
 from bench.errors import BenchError
-from bench.execute.jobs import Job
-from bench.measure.run import RunConfig
 from bench.sweep.profiles import ModelSettings, Profile
 
 PHASES = ("calibrate", "measure", "equivalence", "outcome")

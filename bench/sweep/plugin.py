@@ -9,9 +9,21 @@ pytest-benchmark's machine info. Options carry one prefix, `--accumbench-`.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+from bench.errors import BenchError
+from bench.execute.lifecycle import SWEEP_MARK, SignalStop, warn_about_leftovers
+from bench.process import configure_allocator, cpu_allocator
+from bench.results.lock import inherited_or_acquire
+from bench.results.machine import machine_identity
+from bench.results.store import ResultsWriteError
+from bench.sweep.plan import expand, parse_shard, shard
+from bench.sweep.profiles import load_profile
+from bench.sweep.progress import Progress
+from bench.sweep.session import SweepSession
 
 
 def pytest_addoption(parser) -> None:
@@ -57,16 +69,10 @@ class SweepPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items) -> None:
-        from bench.sweep.progress import Progress
-        from bench.sweep.session import SweepSession
-
         self.nodes = {i.nodeid: i.callspec.params["sweep_item"] for i in items
                       if "sweep_item" in getattr(getattr(i, "callspec", None), "params", {})}
         if not self.nodes:
             return
-        from bench.errors import BenchError
-        from bench.execute.lifecycle import SWEEP_MARK, SignalStop, warn_about_leftovers
-        from bench.results.lock import inherited_or_acquire
 
         opt = self.config.getoption
         selected = list(self.nodes.values())
@@ -86,8 +92,6 @@ class SweepPlugin:
         self.stop = SignalStop(self.session.abort, self._interrupted).install()
 
     def _interrupted(self, signum: int) -> BaseException:
-        import signal
-
         self.was_interrupted = True
         return pytest.exit.Exception(
             f"interrupted by {signal.Signals(signum).name}: the configuration in flight was "
@@ -119,8 +123,6 @@ class SweepPlugin:
             self.running = None
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
-        from bench.results.store import ResultsWriteError
-
         if self.stop is not None:
             self.stop.uninstall()
         if self.session is not None:
@@ -134,9 +136,6 @@ class SweepPlugin:
             os.close(self.lock_fd)
 
     def pytest_benchmark_update_machine_info(self, config, machine_info) -> None:
-        from bench.results.machine import machine_identity
-        from bench.runtime import cpu_allocator
-
         identity = machine_identity(cpu_allocator())
         machine_info.update(cpu_model=identity["cpu"]["model_name"], usable_cpus=identity["cores"],
                             accumbench_cpu_allocator=cpu_allocator(),
@@ -160,11 +159,6 @@ def pytest_configure(config) -> None:
     # No TensorFlow in this process (7-8 s of start-up per sweep): every configuration runs in
     # a child of the fork server, and the plan is validated without it (a user's plug-in is
     # imported, and TensorFlow with it, only to be checked).
-    from bench.errors import BenchError
-    from bench.runtime import configure_allocator
-    from bench.sweep.plan import expand, parse_shard, shard
-    from bench.sweep.profiles import load_profile
-
     only = config.getoption("--accumbench-only-models")
     try:
         configure_allocator()

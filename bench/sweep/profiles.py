@@ -23,8 +23,10 @@ from typing import Any
 
 import tomllib
 
+from bench.config.plan import pairs_down_to
 from bench.errors import BenchError
-from bench.training.plan import pairs_down_to
+from bench.process import PRECISIONS
+from models.registry import MODELS
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
@@ -148,7 +150,6 @@ class EquivalenceSettings:
         if self.float64_strategies is not None:
             object.__setattr__(self, "float64_strategies",
                                _strs(self.float64_strategies, "equivalence.float64_strategies"))
-        from bench.runtime import PRECISIONS
 
         bad = [d for d in self.dtypes if d not in PRECISIONS]
         if bad:
@@ -278,8 +279,6 @@ def _construct(cls, values: dict, where: str):
 
 
 def _build(name: str, data: dict) -> Profile:
-    from models.registry import MODELS
-
     top = {"description", "defaults", "models", "jobs", *SECTIONS}
     unknown = set(data) - top
     if unknown:

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.execute.client import Handle, Worker
-from bench.measure.environment import visible_gpus
+from bench.process import cpu_allocator
 from bench.results import store
 from bench.results.identity import SCHEMA
-from bench.results.machine import cpu_model, machine_identity, usable_cpus
-from bench.runtime import cpu_allocator
+from bench.results.machine import cpu_model, machine_identity, usable_cpus, visible_gpus
 from bench.sweep.plan import SweepItem
 from bench.sweep.profiles import Profile
 

@@ -12,24 +12,20 @@ from __future__ import annotations
 
 import pytest
 
+from bench.api import assert_equivalent, check_equivalence, explain
+
 
 class AccumBench:
     """What the `accumbench` fixture gives a test."""
 
     def check_equivalence(self, **kwargs) -> dict:
-        from bench.api import check_equivalence
-
         return check_equivalence(**kwargs)
 
     def assert_equivalent(self, **kwargs) -> dict:
-        from bench.api import assert_equivalent
-
         __tracebackhide__ = True
         return assert_equivalent(**kwargs)
 
     def explain(self, record: dict) -> str:
-        from bench.api import explain
-
         return explain(record)
 
 

@@ -18,7 +18,7 @@ def _save(name: str, result: dict) -> None:
 
 
 def test_accumulation_overhead(benchmark):
-    from bench.measure.studies import overhead
+    from bench.engine.measure.studies import overhead
 
     result = benchmark.pedantic(overhead, rounds=1, iterations=1)
     benchmark.extra_info.update(cells=result["cells"], targets_met=result["targets_met"],
@@ -27,8 +27,8 @@ def test_accumulation_overhead(benchmark):
 
 
 def test_repeatability(benchmark):
-    from bench.measure.run import RunConfig
-    from bench.measure.studies import repeatability
+    from bench.config.run import RunConfig
+    from bench.engine.measure.studies import repeatability
 
     cfg = RunConfig(model="cnn", strategy="accumulate", effective_batch=256, micro=64,
                     dataset="fashion_mnist", limit_train=4096, limit_test=1000, preset="small")

@@ -1,0 +1,353 @@
+"""Levels 1 and 2 for one model and effective batch, for any number of (strategy, micro-batch)
+combinations, with controls, diagnosis and a verdict each.
+
+Everything runs in comparable mode (random layers as the identity) from the same initial
+weights and the same data order. The reference is `large_batch` at the same effective batch and
+replica count; the noise floor is the reference against itself started one ulp away. Both are
+computed once and shared by every combination; each combination is one real training run whose
+first update gives level 1 and whose N updates give level 2.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from functools import partial
+from itertools import islice
+from typing import Any
+
+import keras
+import numpy as np
+
+from bench.config.plan import AccumulationPlan
+from bench.config.request import EquivalenceRequest
+from bench.config.training import TrainingConfig
+from bench.data import Sources, load_dataset
+from bench.data.registry import resolve_dataset
+from bench.engine.equivalence import gradient, loss_scale, trajectory
+from bench.engine.equivalence.controls import batch_norm_layers, make_comparable
+from bench.engine.launch import launch
+from bench.engine.runtime import distribution, precision_policy
+from bench.engine.training.feed import WindowFeed
+from bench.errors import BenchError, one_line
+from bench.judge.verdict import (
+    LEVEL2_FACTOR,
+    PER_VARIABLE_SLACK,
+    level1,
+    level2_passed,
+    level2_ratio,
+)
+from bench.process import data_dtype
+from bench.results.identity import SCHEMA
+from models.registry import get_model
+
+
+def analyse(req: EquivalenceRequest, sources: Sources | None = None) -> list[dict[str, Any]]:
+    """Levels 1 and 2 for every combination; one JSON-ready record each."""
+    combos = req.combinations()
+    entry = get_model(req.model, req.model_output)
+    sources = sources or Sources.from_env()
+    dataset_name, dataset_note = resolve_dataset(entry.data_kind, entry.recipe.dataset,
+                                                 req.dataset, sources)
+    data = load_dataset(dataset_name, sources=sources, seed=req.seed,
+                        limit_train=req.updates * req.effective_batch)
+    built_before = len(_REFERENCES) and _reference_key(req, data) in _REFERENCES
+    shared = _reference(req, data)
+    share = 0.0 if built_before else shared.seconds  # a reused reference cost nothing now
+    records = []
+    for strategy, plan in combos:
+        started = time.perf_counter()
+        record = {
+            "kind": "equivalence", "schema": SCHEMA,
+            "id": req.identity(strategy, plan).to_dict(), "status": "ok",
+            "model": req.model, "strategy": strategy,
+            "effective_batch": req.effective_batch, "micro": plan.micro, "accum": plan.accum,
+            "replicas": req.replicas, "reference_replicas": req.ref_replicas,
+            "pair": plan.label, "dtype": req.dtype,
+            "lr_schedule": req.lr_schedule, "updates": req.updates, "seed": req.seed,
+            "preset": req.preset or entry.default_preset, "dataset": data.provenance.to_dict(),
+            "dataset_name": data.name, "dataset_choice": dataset_note,
+            "random_layers_disabled": shared.random_layers,
+            "batch_norm_layers": shared.batch_norm_layers,
+        }
+        try:
+            _measure(record, shared, strategy, plan)
+            if req.dtype == "mixed_float16" and plan.accum > 1:
+                _probe_loss_scaling(record, shared, strategy, plan)
+            _judge(record, req, plan)
+        except BenchError:
+            raise
+        except Exception as e:  # a strategy that cannot run here is a result, not a crash
+            record.update(verdict="failed", reasons=[one_line(e, 300)], levels={})
+        record["seconds"] = {"total": round(time.perf_counter() - started + share, 2)}
+        records.append(record)
+    return records
+
+
+_REFERENCES: dict[tuple, "_Reference"] = {}
+
+
+def _reference_key(req: EquivalenceRequest, data) -> tuple:
+    return (req.model, req.model_output, id(data), req.effective_batch, req.replicas,
+            req.ref_replicas, req.dtype, req.jit, req.updates, req.lr_schedule, req.seed,
+            req.preset)
+
+
+def _reference(req: EquivalenceRequest, data) -> "_Reference":
+    """The large-batch reference of `req`, computed once per process for the same model, data
+    and settings: a test suite that checks several strategies pays for it once."""
+    key = _reference_key(req, data)
+    if key not in _REFERENCES:
+        _REFERENCES.clear()  # one at a time: a reference holds a trajectory of weights
+        _REFERENCES[key] = _Reference(req, data)
+    return _REFERENCES[key]
+
+
+class _Reference:
+    """What every combination is compared with: initial weights, the large batch's first
+    gradient and trajectory, and the two-sided noise floor."""
+
+    def __init__(self, req: EquivalenceRequest, data) -> None:
+        started = time.perf_counter()
+        self.req, self.data = req, data
+        self.dist = distribution(req.ref_replicas)          # the reference's devices
+        self.run_dist = distribution(req.replicas)          # the strategies' devices
+        entry = get_model(req.model, req.model_output)
+        keras.utils.set_random_seed(req.seed)
+        with self.dist.scope(), precision_policy(req.dtype):
+            probe_model = entry.build(data.spec, req.preset)
+        self.initial = probe_model.get_weights()
+        self.random_layers = make_comparable(probe_model)
+        self.batch_norm_layers = batch_norm_layers(probe_model)
+        self.plan = AccumulationPlan.of(req.effective_batch, req.effective_batch // req.ref_replicas,
+                                        replicas=req.ref_replicas)
+        self.config = req.training("large_batch", self.plan)
+        self.feed = WindowFeed(data.train, self.plan, req.seed, data_dtype(req.dtype))
+        run = partial(trajectory.run_updates, self.config, data.spec, self.feed, req.updates,
+                      self.dist, prepare_model=make_comparable)
+        self.trajectory = run(self.initial, record_first_gradient=True)
+        ups, downs = (trajectory.distances(run(trajectory.one_ulp(self.initial, d, req.dtype)),
+                                           self.trajectory)
+                      for d in (np.inf, -np.inf))
+        self.noise_floor = trajectory.noise_floor(ups, downs)
+        self._bn_gradient: list[np.ndarray] | None = None
+        # the reference's cost is shared by every combination; each record carries its share
+        self.seconds = (time.perf_counter() - started) / max(1, len(req.combinations()))
+
+    def capture(self, config: TrainingConfig, window, prepare_model=make_comparable,
+                trainable: list[np.ndarray] | None = None):
+        dist = self.dist if config.plan.replicas == self.req.ref_replicas else self.run_dist
+        return gradient.captured_gradient(config, self.data.spec, window, dist, self.initial,
+                                          prepare_model, trainable)
+
+    def batch_norm_inference_gradient(self, window) -> list[np.ndarray]:
+        if self._bn_gradient is None:
+            self._bn_gradient = self.capture(self.config, gradient.as_large_batch(window),
+                                             _bn_inference)
+        return self._bn_gradient
+
+
+def _bn_inference(model):
+    return make_comparable(model, batch_norm_inference=True)
+
+
+def _measure(record: dict, ref: _Reference, strategy: str, plan: AccumulationPlan) -> None:
+    req = ref.req
+    config = req.training(strategy, plan)
+    if strategy == "large_batch" and req.replicas == req.ref_replicas and req.workers == 1:
+        mine = ref.trajectory
+    elif req.workers > 1:
+        mine = _multiworker_trajectory(ref, config)
+    else:
+        feed = WindowFeed(ref.data.train, plan, req.seed, data_dtype(req.dtype))
+        mine = trajectory.run_updates(config, ref.data.spec, feed, req.updates, ref.run_dist,
+                                      ref.initial, make_comparable, record_first_gradient=True)
+    names = ref.trajectory.variable_names
+    cmp = gradient.compare(mine.first_gradient, ref.trajectory.first_gradient, names)
+    result = level1(cmp.overall_rel_error, cmp.max_rel_error, cmp.worst_variable, req.dtype)
+    distances = trajectory.distances(mine, ref.trajectory)
+    record.update(
+        gradient_rel_error=cmp.overall_rel_error, gradient_max_variable_rel_error=cmp.max_rel_error,
+        gradient_worst_variable=cmp.worst_variable, gradient_tolerance=result.tolerance,
+        gradient_per_variable=cmp.per_variable, level1_passed=bool(result.passed),
+        trajectory=distances, noise_floor=ref.noise_floor,
+        trajectory_ratio=level2_ratio(distances, ref.noise_floor),
+        lr_steps=[e.lr_step for e in mine.events],
+        reference_lr_steps=[e.lr_step for e in ref.trajectory.events],
+        lr=[e.lr for e in mine.events], reference_lr=[e.lr for e in ref.trajectory.events],
+        losses=[e.loss for e in mine.events] if mine.reports_loss else None,
+        reference_losses=[e.loss for e in ref.trajectory.events],
+        optimizer_steps=mine.optimizer_steps,
+        reference_optimizer_steps=ref.trajectory.optimizer_steps,
+        end_of_training=mine.finish, diagnostics={})
+    passed = result.passed and level2_passed(distances, ref.noise_floor)
+    if plan.accum > 1 and not passed and req.workers == 1:
+        _diagnose(record, ref, config, plan, mine, names)
+
+
+def _multiworker_trajectory(ref: _Reference, config: TrainingConfig):
+    """The strategy's updates on `req.workers` local worker processes, from the reference's
+    initial weights; the chief's trajectory."""
+    req = ref.req
+    results, failure = launch("trajectory", {
+        "config": config, "dataset": ref.data.name, "updates": req.updates,
+        "limit_train": req.updates * req.effective_batch, "initial": ref.initial}, req.workers)
+    if failure:
+        raise RuntimeError(failure)
+    return results[0]
+
+
+def _first_windows(ref: _Reference, plan: AccumulationPlan, n: int) -> list:
+    """The first `n` windows of the data order every strategy saw (crossing epochs if needed)."""
+    feed = WindowFeed(ref.data.train, plan, ref.req.seed, data_dtype(ref.req.dtype))
+    out, epoch = [], 0
+    while len(out) < n:
+        out += [tuple(_copy(a) for a in w) for w in islice(feed.windows(epoch), n - len(out))]
+        epoch += 1
+    return out
+
+
+def _copy(a):
+    return {k: v.copy() for k, v in a.items()} if isinstance(a, dict) else a.copy()
+
+
+def _diagnose(record, ref: _Reference, config, plan, mine, names) -> None:
+    """Controls for a failed level 1 or 2, each a measured comparison: is the applied gradient
+    the last micro-batch's alone (the blog loop), or k times the large batch's (summed, not
+    averaged)? Does the error vanish with BatchNormalization in inference mode? Did the second
+    update apply the first one's gradient again (accumulators never reset)?"""
+    k = plan.accum
+    first, second = _first_windows(ref, plan, 2)
+    applied = mine.gradients[0]
+    compare = lambda a, b: gradient.compare(a, b, names).overall_rel_error  # noqa: E731
+    last_plan = AccumulationPlan.of(plan.global_micro, plan.micro, replicas=plan.replicas)
+    g_last = ref.capture(replace(ref.config, plan=last_plan), gradient.last_micro_batch(first))
+    diag = {"last_micro_batch_rel_error": compare(applied, g_last),
+            "summed_rel_error": compare(applied, [k * g for g in ref.trajectory.first_gradient])}
+    if ref.batch_norm_layers:
+        g_ref_bn = ref.batch_norm_inference_gradient(first)
+        diag["batch_norm_inference_rel_error"] = compare(ref.capture(config, first, _bn_inference),
+                                                         g_ref_bn)
+    if len(mine.gradients) >= 2 and mine.after_first is not None:
+        # the large batch's gradient of window 2 at the weights the strategy had after update 1
+        g2 = ref.capture(ref.config, gradient.as_large_batch(second), trainable=mine.after_first)
+        diag["second_update_rel_error"] = compare(mine.gradients[1], g2)
+        diag["not_reset_rel_error"] = compare(mine.gradients[1],
+                                              [a + b for a, b in zip(applied, g2)])
+    record["diagnostics"] = diag
+
+
+def _probe_loss_scaling(record, ref: _Reference, strategy: str, plan: AccumulationPlan) -> None:
+    """mixed_float16: what the strategy does with the loss scale under an injected overflow."""
+    feed = WindowFeed(ref.data.train, plan, ref.req.seed, data_dtype(ref.req.dtype))
+    facts = loss_scale.probe(ref.req.training(strategy, plan), ref.data.spec, feed, ref.initial,
+                             ref.run_dist, make_comparable)
+    facts["composes"] = (facts["whole_update_skipped"] and facts["halvings_at_overflow"] == 1
+                         and facts["growth_doublings_in_a_clean_update"] == 0)
+    record["loss_scaling"] = facts
+
+
+def _judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> None:
+    k, reasons = plan.accum, []
+    l1_ok = record["level1_passed"]
+    ratio = record["trajectory_ratio"]
+    l2_ok = level2_passed(record["trajectory"], record["noise_floor"])
+    record["levels"] = {"gradient": "pass" if l1_ok else "fail",
+                        "trajectory": "pass" if l2_ok else "fail"}
+    diag, tol = record["diagnostics"], record["gradient_tolerance"]
+    close = lambda key, limit=tol: diag.get(key) is not None and diag[key] <= limit  # noqa: E731
+    if not l1_ok:
+        if close("last_micro_batch_rel_error"):
+            reasons.append(
+                f"only 1/{k} of the samples reach the weights: the applied gradient equals the "
+                f"gradient of the last micro-batch alone (relative difference "
+                f"{diag['last_micro_batch_rel_error']:.1e}); {plan.global_micro} of every "
+                f"{req.effective_batch} samples count")
+        elif close("summed_rel_error"):
+            reasons.append(
+                f"gradients are summed, not averaged: the applied gradient is {k}x the large "
+                f"batch's (relative difference {diag['summed_rel_error']:.1e}); Adam's steps are "
+                f"nearly scale-invariant, so the weights drift only slowly (level 2: "
+                f"{ratio:.2g}x the noise floor) — SGD would step {k}x too far")
+        elif close("batch_norm_inference_rel_error"):
+            reasons.append(
+                f"BatchNormalization uses per-micro-batch statistics (and updates its moving "
+                f"averages {k} times per update): gradient error {record['gradient_rel_error']:.1e}, "
+                f"{diag['batch_norm_inference_rel_error']:.1e} with BatchNormalization in "
+                f"inference mode")
+        else:
+            reasons.append(f"the applied gradient differs from the large-batch gradient by "
+                           f"{record['gradient_rel_error']:.1e} (tolerance {tol:.0e}; worst "
+                           f"variable {record['gradient_worst_variable']}: "
+                           f"{record['gradient_max_variable_rel_error']:.1e}, limit "
+                           f"{tol * PER_VARIABLE_SLACK:.0e})")
+    steps, ref_steps = record.get("optimizer_steps"), record.get("reference_optimizer_steps")
+    stepping = None
+    if steps is not None and ref_steps and steps != ref_steps:
+        stepping = (f"the optimizer stepped {steps} times in {req.updates} updates "
+                    f"({steps / ref_steps:.3g}x the large batch's {ref_steps}): momentum, "
+                    f"Adam's moments and its iteration count advance on micro-steps that should "
+                    f"not update")
+        reasons.append(stepping)
+    if close("not_reset_rel_error", max(10 * tol, 1e-4)) and not close("second_update_rel_error"):
+        reasons.append(
+            f"accumulators are not reset between updates: the second update applied the first "
+            f"update's gradient again plus its own (relative difference "
+            f"{diag['not_reset_rel_error']:.1e}; to its own gradient alone "
+            f"{diag['second_update_rel_error']:.1e})")
+    lr_note = _lr_reason(record, k)
+    if lr_note and not l2_ok:
+        reasons.append(lr_note)
+    if not l2_ok and l1_ok and not lr_note and not stepping and len(reasons) == 0:
+        reasons.append(f"weights drift {ratio:.0f}x further from the large batch than float "
+                       f"rounding alone (limit {LEVEL2_FACTOR:.0f}x the noise floor)")
+    if l1_ok and l2_ok:
+        reasons.append(
+            f"gradient matches the large batch to {record['gradient_rel_error']:.1e} "
+            f"({req.dtype} rounding) and the weights stay within {ratio:.2g}x the noise floor "
+            f"over {req.updates} updates")
+        if record["lr_steps"] != record["reference_lr_steps"]:
+            reasons.append(f"note: the schedule was evaluated at steps {_steps(record['lr_steps'])} "
+                           f"instead of {_steps(record['reference_lr_steps'])}; harmless with a "
+                           f"{req.lr_schedule} learning rate, not with a decaying one")
+    loss_note = _loss_reason(record)
+    record["loss_reported_correctly"] = loss_note is None
+    if loss_note:
+        reasons.append(loss_note)
+    scaling = record.get("loss_scaling")
+    scaling_ok = scaling is None or scaling["composes"]
+    if scaling is not None:
+        reasons += scaling["reasons"]
+        record["levels"]["loss_scaling"] = "pass" if scaling_ok else "fail"
+    record["verdict"] = "equivalent" if l1_ok and l2_ok and scaling_ok else "not equivalent"
+    record["reasons"] = reasons
+
+
+def _loss_reason(record: dict) -> str | None:
+    """The loss a strategy reports for its first update against the window's true mean loss
+    (the large batch's, at the same weights and data)."""
+    losses, true = record.get("losses"), record.get("reference_losses")
+    if not losses or not true or not np.isfinite(losses[0]):
+        return None
+    reported, window = losses[0], true[0]
+    if abs(reported - window) <= 1e-3 * max(abs(window), 1e-12):
+        return None
+    return (f"the loss it reports is not the window's mean loss: {reported:.6g} for the first "
+            f"update, where the mean over its {record['effective_batch']} samples is "
+            f"{window:.6g} ({reported / window:.3g}x)")
+
+
+def _steps(steps: list[int]) -> str:
+    return ", ".join(map(str, steps[:4])) + (", ..." if len(steps) > 4 else "")
+
+
+def _lr_reason(record: dict, k: int) -> str | None:
+    """A schedule that advanced differently from the large batch's, with a visible effect."""
+    lr, ref = np.asarray(record["lr"]), np.asarray(record["reference_lr"])
+    steps, ref_steps = record["lr_steps"], record["reference_lr_steps"]
+    if steps == ref_steps or not len(lr) or np.allclose(lr, ref, rtol=1e-6, atol=0):
+        return None
+    pattern = ("schedule(k*n + k-1)" if steps == [k * n + k - 1 for n in range(len(steps))]
+               else f"steps {_steps(steps)}")
+    return (f"learning-rate schedule advanced per micro-batch: update n used {pattern} with "
+            f"k={k} instead of schedule(n); after {len(lr)} updates the rate is {lr[-1]:.2e} "
+            f"instead of {ref[-1]:.2e}")

@@ -1,0 +1,96 @@
+"""Level 2: same initial weights, same data order, N real updates; distance to the large batch.
+
+Distances are relative: ||w_strategy - w_large|| / ||w_large|| over all trainable weights after
+each update. The noise floor is the same distance between the large batch and the large batch
+started from weights one ulp away (up, and down): an equivalent-by-construction perturbation that
+shows how far float rounding alone drives two runs apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import islice
+
+import numpy as np
+
+from bench.config.training import TrainingConfig
+from bench.engine.equivalence.gradient import captured
+from bench.engine.training.feed import WindowFeed
+from bench.engine.training.optim import inner
+from bench.engine.training.setup import build_trainer
+from bench.engine.training.strategies import UpdateEvent
+from models.specs import InputSpec
+
+
+@dataclass
+class Trajectory:
+    weights: list[np.ndarray] = field(default_factory=list)  # flattened, float64, per update
+    events: list[UpdateEvent] = field(default_factory=list)
+    gradients: list[list[np.ndarray]] = field(default_factory=list)  # applied at updates 1, 2
+    after_first: list[np.ndarray] | None = None              # the weights after update 1
+    optimizer_steps: int | None = None                       # steps the optimizer really took
+    reports_loss: bool = True
+    variable_names: list[str] = field(default_factory=list)
+    finish: dict = field(default_factory=dict)
+
+    @property
+    def first_gradient(self) -> list[np.ndarray] | None:
+        return self.gradients[0] if self.gradients else None
+
+
+def flat_weights(model) -> np.ndarray:
+    return np.concatenate([np.asarray(v.numpy(), np.float64).ravel()
+                           for v in model.trainable_variables])
+
+
+def run_updates(config: TrainingConfig, spec: InputSpec, feed: WindowFeed, updates: int,
+                distribution, initial_weights: list[np.ndarray], prepare_model,
+                record_first_gradient: bool = False) -> Trajectory:
+    """Train `updates` updates (crossing epochs if needed), snapshotting weights after each."""
+    trainer = build_trainer(config, spec, updates, distribution, initial_weights=initial_weights,
+                            record_gradients=record_first_gradient, prepare_model=prepare_model)
+    out = Trajectory(variable_names=[v.path for v in trainer.vars])
+
+    def on_update(event: UpdateEvent) -> None:
+        out.events.append(event)
+        out.weights.append(flat_weights(trainer.p.model))
+        if record_first_gradient and event.index < 2:
+            out.gradients.append(captured(trainer))
+        if event.index == 0:
+            out.after_first = [np.asarray(v.numpy()) for v in trainer.vars]
+
+    epoch = 0
+    while len(out.events) < updates:
+        trainer.run_epoch(islice(feed.windows(epoch), updates - len(out.events)), epoch, on_update)
+        epoch += 1
+    out.finish = trainer.finish()
+    out.reports_loss = trainer.reports_loss
+    steps = getattr(inner(trainer.p.optimizer), "steps", None)
+    out.optimizer_steps = int(steps.numpy()) if steps is not None else None
+    return out
+
+
+def distances(run: Trajectory, reference: Trajectory) -> list[float]:
+    return [float(np.linalg.norm(w - r) / np.linalg.norm(r))
+            for w, r in zip(run.weights, reference.weights)]
+
+
+#: Relative size of one unit in the last place of the 16-bit compute types (at 1.0).
+COMPUTE_ULP = {"mixed_float16": 2.0 ** -10, "mixed_bfloat16": 2.0 ** -7}
+
+
+def one_ulp(weights: list[np.ndarray], direction: float,
+            precision: str = "float32") -> list[np.ndarray]:
+    """Every weight moved one representable value towards `direction` (+inf or -inf): the
+    smallest possible perturbation of the starting point — in the precision the model computes
+    in (for the mixed policies a float32 one-ulp step would vanish in the 16-bit cast, so the
+    weights move by one 16-bit ulp instead)."""
+    if precision in COMPUTE_ULP:
+        step = COMPUTE_ULP[precision] * np.sign(direction)
+        return [(w * (1 + step)).astype(w.dtype) for w in weights]
+    return [np.nextafter(w, direction).astype(w.dtype) for w in weights]
+
+
+def noise_floor(ups: list[float], downs: list[float]) -> list[float]:
+    """Per update, the larger of the two one-ulp runs' distances: one chaotic sample can stay
+    small by chance for a while; two make the floor representative."""
+    return [max(u, d) for u, d in zip(ups, downs)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from bench.config.request import EquivalenceRequest
@@ -128,3 +129,17 @@ def test_bad_requests_fail_before_training():
         base = dict(model="cnn", strategies=("accumulate",), effective_batch=64, micros=(16,))
         with pytest.raises(BenchError, match=message):
             EquivalenceRequest(**{**base, **kwargs})
+
+
+def test_scale_fit_finds_a_gradient_that_is_the_reference_times_a_constant():
+    from bench.engine.equivalence.gradient import scale_fit
+
+    rng = np.random.default_rng(0)
+    ref = [rng.normal(size=(3, 4)), rng.normal(size=5)]
+    scale, norm = scale_fit([g / 8 for g in ref], ref)  # divided by k = 8 once too often
+    assert scale == pytest.approx(1 / 8) and norm == pytest.approx(1 / 8)
+    scale, norm = scale_fit([np.zeros((3, 4)), np.zeros(5)], ref)  # a zero update
+    assert scale == 0 and norm == 0
+    other = [rng.normal(size=(3, 4)), rng.normal(size=5)]
+    scale, norm = scale_fit(other, ref)  # unrelated: a small fit, and the norms say nothing
+    assert abs(scale) < 0.5 and norm > 0.5

@@ -67,7 +67,7 @@ def steps_schedule_per_micro_batch(model, optimizer, loss, accum_steps):
 
 # -- shape (b): a custom loop, update(micro_batches) -------------------------------------------------
 def _loop(model, optimizer, loss, accum_steps, *, average=True, last_only=False, reset=True,
-          zero_steps=False):
+          zero_steps=False, divide_again=False, clip_norm=None, late=False):
     variables = model.trainable_variables
     acc = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
 
@@ -83,11 +83,21 @@ def _loop(model, optimizer, loss, accum_steps, *, average=True, last_only=False,
     def update(micro_batches):
         values = []
         for i, (x, y, w) in enumerate(micro_batches):
+            if late and i == 0:  # BUG: applies the window so far before adding the first batch
+                optimizer.apply_gradients(zip([tf.identity(a) for a in acc], variables))
+                for a in acc:
+                    a.assign(tf.zeros_like(a))
             value, grads = micro_step(x, y, w)
             values.append(value)
             if zero_steps and i < len(micro_batches) - 1:  # BUG: the optimizer steps anyway
                 optimizer.apply_gradients(zip([tf.zeros_like(v) for v in variables], variables))
+        if late:
+            return float(tf.add_n(values)) / len(values)
         applied = grads if last_only else [tf.identity(a) for a in acc]  # BUG if last_only
+        if divide_again:  # BUG: the accumulators already hold the mean
+            applied = [a / accum_steps for a in applied]
+        if clip_norm:  # BUG: clipped here, on the accumulated gradient, and nowhere else
+            applied, _ = tf.clip_by_global_norm(applied, clip_norm)
         optimizer.apply_gradients(zip(applied, variables))
         if reset:
             for a in acc:
@@ -120,3 +130,19 @@ def never_reset(model, optimizer, loss, accum_steps):
 def steps_every_micro_batch(model, optimizer, loss, accum_steps):
     """Lets the optimizer step (with zero gradients) on the micro-steps that should not update."""
     return _loop(model, optimizer, loss, accum_steps, zero_steps=True)
+
+
+def divides_twice(model, optimizer, loss, accum_steps):
+    """Averages into its accumulators, then divides by k again when it applies them."""
+    return _loop(model, optimizer, loss, accum_steps, divide_again=True)
+
+
+def one_window_late(model, optimizer, loss, accum_steps):
+    """Applies at the start of a window what it accumulated before: a first update of zeros,
+    then every window one update late (the last one never)."""
+    return _loop(model, optimizer, loss, accum_steps, late=True)
+
+
+def clips_when_accumulating(model, optimizer, loss, accum_steps):
+    """Clips the accumulated gradient to a global norm of 0.05: the large batch is not."""
+    return _loop(model, optimizer, loss, accum_steps, clip_norm=0.05)

@@ -4,7 +4,7 @@ The correct accumulation code passes; each buggy version fails, and the failure 
 (here checked with pytest.raises, so that this demonstration passes as a whole)."""
 import pytest
 
-SETTINGS = dict(model="my_models:build", data="small.npz", effective_batch=32, micro=8,
+SETTINGS = dict(model="my_models:build", data="my_data:arrays", effective_batch=32, micro=8,
                 updates=4)
 
 
@@ -20,6 +20,9 @@ def test_correct_accumulation_is_equivalent(accumbench, strategy):
     ("my_strategies:never_reset", "not reset between updates"),
     ("my_strategies:steps_every_micro_batch", "the optimizer stepped"),
     ("my_strategies:reports_last_loss", "not the window's mean loss"),
+    ("my_strategies:divides_twice", "1/4 of the large batch's mean"),
+    ("my_strategies:one_window_late", "first update applied a zero gradient.*one update late"),
+    ("my_strategies:clips_when_accumulating", "clipped"),
 ])
 def test_each_bug_is_named(accumbench, strategy, reason):
     with pytest.raises(AssertionError, match=reason):

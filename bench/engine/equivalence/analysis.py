@@ -221,8 +221,12 @@ def _diagnose(record, ref: _Reference, config, plan, mine, names) -> None:
     compare = lambda a, b: gradient.compare(a, b, names).overall_rel_error  # noqa: E731
     last_plan = AccumulationPlan.of(plan.global_micro, plan.micro, replicas=plan.replicas)
     g_last = ref.capture(replace(ref.config, plan=last_plan), gradient.last_micro_batch(first))
+    g_ref = ref.trajectory.first_gradient
+    scale, norm_ratio = gradient.scale_fit(applied, g_ref)
     diag = {"last_micro_batch_rel_error": compare(applied, g_last),
-            "summed_rel_error": compare(applied, [k * g for g in ref.trajectory.first_gradient])}
+            "summed_rel_error": compare(applied, [k * g for g in g_ref]),
+            "scale": scale, "norm_ratio": norm_ratio,
+            "scaled_rel_error": compare(applied, [scale * g for g in g_ref])}
     if ref.batch_norm_layers:
         g_ref_bn = ref.batch_norm_inference_gradient(first)
         diag["batch_norm_inference_rel_error"] = compare(ref.capture(config, first, _bn_inference),
@@ -233,6 +237,9 @@ def _diagnose(record, ref: _Reference, config, plan, mine, names) -> None:
         diag["second_update_rel_error"] = compare(mine.gradients[1], g2)
         diag["not_reset_rel_error"] = compare(mine.gradients[1],
                                               [a + b for a, b in zip(applied, g2)])
+        # one window late: the second update applies the first window's gradient (at the
+        # weights the first update left, which a zero first update did not move)
+        diag["late_rel_error"] = compare(mine.gradients[1], g_ref)
     record["diagnostics"] = diag
 
 
@@ -268,6 +275,23 @@ def _judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> Non
                 f"batch's (relative difference {diag['summed_rel_error']:.1e}); Adam's steps are "
                 f"nearly scale-invariant, so the weights drift only slowly (level 2: "
                 f"{ratio:.2g}x the noise floor) — SGD would step {k}x too far")
+        elif diag.get("norm_ratio") is not None and diag["norm_ratio"] <= tol:
+            late = (f"; the second update applied the first window's gradient (relative "
+                    f"difference {diag['late_rel_error']:.1e}): every window is applied one "
+                    f"update late") if close("late_rel_error") else ""
+            reasons.append(f"the first update applied a zero gradient (its norm "
+                           f"{diag['norm_ratio']:.1e}x the large batch's){late}")
+        elif close("scaled_rel_error") and abs(diag["scale"] * k - 1) <= 1e-3:
+            reasons.append(
+                f"the applied gradient is 1/{k} of the large batch's mean (relative difference "
+                f"{diag['scaled_rel_error']:.1e} after scaling by {diag['scale']:.4g}): the mean "
+                f"is divided by k = {k} again; Adam's steps hide most of it, SGD steps {k}x "
+                f"too short")
+        elif close("scaled_rel_error") and 0 < diag["scale"] < 1:
+            reasons.append(
+                f"the applied gradient points the large batch's way but is {diag['scale']:.3g}x "
+                f"as long (relative difference {diag['scaled_rel_error']:.1e} after scaling): "
+                f"clipped (the large batch's was not), or divided by the wrong count")
         elif close("batch_norm_inference_rel_error"):
             reasons.append(
                 f"BatchNormalization uses per-micro-batch statistics (and updates its moving "

@@ -42,6 +42,18 @@ def compare(grads: list[np.ndarray], reference: list[np.ndarray], names: list[st
     return GradientComparison(max(per_var.values(), default=0.0), overall, per_var)
 
 
+def scale_fit(grads: list[np.ndarray], reference: list[np.ndarray]) -> tuple[float, float]:
+    """The scalar s that brings `reference` closest to `grads` (least squares over every
+    variable), and the global-norm ratio |grads| / |reference|: a gradient that is the
+    reference times a constant (divided by k once too often, clipped, summed) shows here."""
+    dot = sum(float(np.sum(g.astype(np.float64) * r)) for g, r in zip(grads, reference))
+    ref_sq = sum(float(np.sum(r.astype(np.float64) ** 2)) for r in reference)
+    g_sq = sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)
+    if ref_sq == 0:
+        return float("nan"), float("nan")
+    return dot / ref_sq, float(np.sqrt(g_sq / ref_sq))
+
+
 def as_large_batch(window: Window) -> Window:
     """The same samples as one window of the large batch (accum 1)."""
     return tuple(tf.nest.map_structure(lambda a: a.reshape(1, -1, *a.shape[2:]), window))

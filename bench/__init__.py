@@ -1,7 +1,9 @@
 """accumbench: is gradient accumulation equivalent to large-batch training, and what does it cost?
 
-Layout follows the pipeline: data -> (models/) -> training strategies -> measured run -> results
--> report. Importing this package does not import TensorFlow.
+Three floors (README, Layout): the foundation (config, data, results, judge, execute) and the
+control layer (sweep, report, commands) never import TensorFlow; the training layer,
+`bench.engine`, does, and is reached by process or through `bench.engine.entry`. Importing this
+package does not import TensorFlow.
 """
 import os
 

@@ -23,7 +23,7 @@ RESUME ?= $(if $(filter study,$(NAME)),--resume-from reports/study/results.jsonl
 PYTEST_ARGS ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: help setup data test bench bench-report bench-check bench-overhead baseline clean
+.PHONY: help setup data test bench bench-report bench-check bench-overhead baseline catalogue clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -69,6 +69,9 @@ bench-check: setup  ## compare the last sweep of PROFILE with its committed base
 baseline: setup  ## write the sweeps in BASELINE_RUNS (default: PROFILE's last) as this machine's baseline
 	$(BIN)/python -m bench check --current $(BASELINE_RUNS) --write-baseline $(BASELINE)
 
+catalogue: setup  ## install published accumulation code (pinned, into .catalogue/) and judge it -> reports/catalogue
+	$(BIN)/python -m bench catalogue --out reports/catalogue --summary README.md
+
 clean:  ## remove .venv, results/ and the reports of uncommitted profiles (reports/quick)
-	rm -rf $(VENV) results .benchmarks reports/quick
+	rm -rf $(VENV) results .benchmarks reports/quick .catalogue
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,6 +1,7 @@
 """One module per subcommand; each has `add_parser(subparsers)` and sets `handler`."""
 from bench.commands import (
     budget_cmd,
+    catalogue_cmd,
     check_cmd,
     coverage_cmd,
     equivalence_cmd,
@@ -13,4 +14,5 @@ from bench.commands import (
 
 COMMANDS = {"list": list_cmd, "equivalence": equivalence_cmd, "run": run_cmd,
             "fit-budget": budget_cmd, "sweep": sweep_cmd, "merge": merge_cmd,
-            "report": report_cmd, "check": check_cmd, "coverage": coverage_cmd}
+            "report": report_cmd, "check": check_cmd, "coverage": coverage_cmd,
+            "catalogue": catalogue_cmd}

@@ -1,0 +1,50 @@
+"""The published implementations the catalogue judges, one entry each: what to install (pinned),
+what to import, which Keras it targets, and the adapters that run it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str                      # the row's name
+    what: str                      # the API it offers
+    install: tuple[str, ...] = ()  # pinned requirements, installed with --no-deps into .catalogue/
+    module: str | None = None      # imported to check it loads here
+    keras: str = "3"               # the Keras it targets: "3", "2" (tf.keras / tf_keras) or "2.2"
+    strategies: dict[str, str] = field(default_factory=dict)  # label -> strategy (name or path)
+    why_no_deps: str = ""          # what its declared dependencies would have changed
+
+
+ENTRIES = [
+    Entry("Keras 3 built-in", "`optimizer(gradient_accumulation_steps=k)` with `model.fit`",
+          strategies={"as documented": "keras_builtin"}),
+    Entry("transformers (Hugging Face) 4.46.3", "TF `GradientAccumulator` (`optimization_tf`)",
+          install=("transformers==4.46.3", "tf-keras==2.21.0", "huggingface-hub==0.26.5",
+                   "tokenizers==0.20.3", "safetensors==0.4.5", "regex==2024.11.6",
+                   "pyyaml==6.0.2", "tqdm==4.67.1", "filelock==3.16.1", "fsspec==2024.10.0"),
+          module="transformers.optimization_tf",
+          strategies={"as its TFTrainer used it (sum / k)":
+                      "catalogue.adapters:hf_gradient_accumulator",
+                      "`.gradients` applied as they are": "catalogue.adapters:hf_gradient_accumulator_unscaled"},
+          why_no_deps="its requirements include numpy, of which `pip install --target` would put "
+                      "a second copy beside the project's; the pins listed are what importing "
+                      "the accumulator needs"),
+    Entry("gradient-accumulator 0.5.2", "`GradientAccumulateModel`, `GradientAccumulateOptimizer`",
+          install=("gradient-accumulator==0.5.2",), module="gradient_accumulator", keras="2",
+          strategies={"GradientAccumulateModel": "catalogue.adapters:gradient_accumulate_model",
+                      "GradientAccumulateOptimizer":
+                      "catalogue.adapters:gradient_accumulate_optimizer"},
+          why_no_deps="it pins numpy<=1.23.2 (the project runs numpy 2)"),
+    Entry("ga-optimizer 0.1.2", "`make_ga_optimizer` around Keras 2 optimizers",
+          install=("ga-optimizer==0.1.2",), module="ga_optimizer", keras="2"),
+    Entry("bert4keras 0.11.5", "`extend_with_gradient_accumulation(Optimizer)`",
+          install=("bert4keras==0.11.5",), module="bert4keras.optimizers", keras="2",
+          why_no_deps="it requires keras<=2.3.1"),
+    Entry("keras-gradient-accumulation 0.0.6", "`GradientAccumulation` optimizer wrapper",
+          install=("keras-gradient-accumulation==0.0.6",), module="keras_gradient_accumulation",
+          keras="2.2", why_no_deps="it requires keras<=2.3.1 (Keras 2.2-2.3 on TensorFlow 1)"),
+    Entry("runai 0.4.1", "`runai.ga.keras` optimizer wrapper", install=("runai==0.4.1",),
+          module="runai.ga.keras", keras="2.2",
+          why_no_deps="it requires keras<=2.3.1 (Keras 2.2-2.3 on TensorFlow 1)"),
+]

@@ -1,0 +1,56 @@
+"""Strategy factories (the `--strategy package.module:factory` contract) around published
+accumulation code, used the way its documentation or its own trainer uses it."""
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def hf_gradient_accumulator(model, optimizer, loss, accum_steps, *, divide: bool = True):
+    """Hugging Face transformers' TF `GradientAccumulator` (transformers 4.x), as its `TFTrainer`
+    used it: one call per micro-batch adds the gradient; `.gradients` holds their sum, which the
+    caller divides by k ("scale the gradients if required", says its docstring), applies, and
+    `.reset()`s."""
+    from transformers.optimization_tf import GradientAccumulator  # installed in .catalogue/
+
+    accumulator = GradientAccumulator()
+    variables = model.trainable_variables
+
+    def update(micro_batches):
+        values = []
+        for x, y, w in micro_batches:
+            with tf.GradientTape() as tape:
+                value = loss(y, model(x, training=True), sample_weight=w)
+            accumulator(tape.gradient(value, variables))
+            values.append(value)
+        grads = accumulator.gradients
+        if divide:
+            grads = [g / accum_steps for g in grads]
+        optimizer.apply_gradients(zip(grads, variables))
+        accumulator.reset()
+        return float(tf.add_n(values)) / len(values)
+
+    return update
+
+
+def hf_gradient_accumulator_unscaled(model, optimizer, loss, accum_steps):
+    """The same accumulator with the caller's division left out: what `.gradients` gives."""
+    return hf_gradient_accumulator(model, optimizer, loss, accum_steps, divide=False)
+
+
+def gradient_accumulate_model(model, optimizer, loss, accum_steps):
+    """gradient-accumulator's `GradientAccumulateModel`, as its README shows: the model's inputs
+    and outputs wrapped, compiled and fitted at the micro-batch size."""
+    from gradient_accumulator import GradientAccumulateModel  # installed in .catalogue/
+
+    return GradientAccumulateModel(accum_steps=accum_steps, inputs=model.input,
+                                   outputs=model.output)
+
+
+def gradient_accumulate_optimizer(model, optimizer, loss, accum_steps):
+    """gradient-accumulator's `GradientAccumulateOptimizer` around the recipe's optimizer,
+    compiled into the model itself, as its README shows."""
+    from gradient_accumulator import GradientAccumulateOptimizer  # installed in .catalogue/
+
+    model.compile(optimizer=GradientAccumulateOptimizer(optimizer=optimizer,
+                                                        accum_steps=accum_steps), loss=loss)
+    return model

@@ -20,11 +20,21 @@ def is_import_path(name: str | None) -> bool:
     return bool(name) and ":" in name and not name.endswith(".npz")
 
 
+#: path -> (the module it was found in, the callable): a configuration's plug-ins are resolved
+#: once per process, where the configuration is validated, and every layer below reuses that
+_RESOLVED: dict[str, tuple[Any, Callable[..., Any]]] = {}
+
+
 def resolve(path: str, what: str) -> Callable[..., Any]:
-    """The callable at `package.module:attribute` (`what` names it in error messages)."""
+    """The callable at `package.module:attribute` (`what` names it in error messages); the same
+    object for every later call while its module stays imported (a module removed from
+    `sys.modules` and imported again is resolved again)."""
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
         raise BenchError(f"{what} {path!r} is not an import path (expected package.module:name)")
+    known = _RESOLVED.get(path)
+    if known is not None and sys.modules.get(module_name) is known[0]:
+        return known[1]
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
 
@@ -40,6 +50,7 @@ def resolve(path: str, what: str) -> Callable[..., Any]:
         target = getattr(target, part)
     if not callable(target):
         raise BenchError(f"{what} {path!r}: {attribute!r} is a {type(target).__name__}, not callable")
+    _RESOLVED[path] = (module, target)
     return target
 
 

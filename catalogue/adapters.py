@@ -54,3 +54,25 @@ def gradient_accumulate_optimizer(model, optimizer, loss, accum_steps):
     model.compile(optimizer=GradientAccumulateOptimizer(optimizer=optimizer,
                                                         accum_steps=accum_steps), loss=loss)
     return model
+
+
+def ga_optimizer(model, optimizer, loss, accum_steps):
+    """ga-optimizer's `make_ga_optimizer(desired_batch_size, batch_size, base_optimizer)`,
+    compiled into the model, as its README shows (b = 16: the catalogue's micro-batch)."""
+    from ga_optimizer import make_ga_optimizer  # installed in .catalogue/
+
+    model.compile(optimizer=make_ga_optimizer(16 * accum_steps, 16, optimizer), loss=loss)
+    return model
+
+
+def bert4keras_accumulation(model, optimizer, loss, accum_steps):
+    """bert4keras' `extend_with_gradient_accumulation` applied to its own Adam, as its examples
+    do, with the recipe's learning rate (the catalogue's recipe uses a constant one)."""
+    from bert4keras.optimizers import Adam, extend_with_gradient_accumulation  # in .catalogue/
+
+    rate = float(optimizer.learning_rate(0) if callable(optimizer.learning_rate)
+                 else optimizer.learning_rate)
+    accumulating = extend_with_gradient_accumulation(Adam, name="AdamGA")
+    model.compile(optimizer=accumulating(learning_rate=rate, grad_accum_steps=accum_steps),
+                  loss=loss)
+    return model

@@ -37,9 +37,12 @@ ENTRIES = [
                       "catalogue.adapters:gradient_accumulate_optimizer"},
           why_no_deps="it pins numpy<=1.23.2 (the project runs numpy 2)"),
     Entry("ga-optimizer 0.1.2", "`make_ga_optimizer` around Keras 2 optimizers",
-          install=("ga-optimizer==0.1.2",), module="ga_optimizer", keras="2"),
+          install=("ga-optimizer==0.1.2",), module="ga_optimizer", keras="2",
+          strategies={"make_ga_optimizer": "catalogue.adapters:ga_optimizer"}),
     Entry("bert4keras 0.11.5", "`extend_with_gradient_accumulation(Optimizer)`",
           install=("bert4keras==0.11.5",), module="bert4keras.optimizers", keras="2",
+          strategies={"extend_with_gradient_accumulation(Adam)":
+                      "catalogue.adapters:bert4keras_accumulation"},
           why_no_deps="it requires keras<=2.3.1"),
     Entry("keras-gradient-accumulation 0.0.6", "`GradientAccumulation` optimizer wrapper",
           install=("keras-gradient-accumulation==0.0.6",), module="keras_gradient_accumulation",

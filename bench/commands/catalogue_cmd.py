@@ -1,6 +1,7 @@
 """`catalogue`: install, import and judge the published accumulation code (reports/catalogue)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bench.catalogue.entries import ENTRIES
@@ -30,6 +31,11 @@ def run(args) -> int:
             raise BenchError(f"no catalogue entry named {args.only!r} (entries: "
                              f"{', '.join(e.name for e in ENTRIES)})")
     rows = [r.to_json() for r in catalogue(entries, Path(args.packages))]
+    stored = Path(args.out) / "catalogue.json"
+    if args.only and stored.exists():  # the other entries keep their stored rows
+        fresh = {r["entry"]: r for r in rows}
+        kept = {r["entry"]: r for r in json.loads(stored.read_text())["rows"]}
+        rows = [fresh.get(e.name) or kept[e.name] for e in ENTRIES if e.name in fresh | kept]
     machine = label(machine_identity(cpu_allocator(), []))
     path = save(rows, Path(args.out), machine)
     print(f"wrote {path}")

@@ -14,6 +14,7 @@ class Entry:
     keras: str = "3"               # the Keras it targets: "3", "2" (tf.keras / tf_keras) or "2.2"
     strategies: dict[str, str] = field(default_factory=dict)  # label -> strategy (name or path)
     why_no_deps: str = ""          # what its declared dependencies would have changed
+    note: str = ""                 # what a reader needs to read its row (checked, not assumed)
 
 
 ENTRIES = [
@@ -38,7 +39,9 @@ ENTRIES = [
           why_no_deps="it pins numpy<=1.23.2 (the project runs numpy 2)"),
     Entry("ga-optimizer 0.1.2", "`make_ga_optimizer` around Keras 2 optimizers",
           install=("ga-optimizer==0.1.2",), module="ga_optimizer", keras="2",
-          strategies={"make_ga_optimizer": "catalogue.adapters:ga_optimizer"}),
+          strategies={"make_ga_optimizer": "catalogue.adapters:ga_optimizer"},
+          note="RecordingAdam is the recipe's Adam recording what it applies; a plain "
+               "keras.optimizers.Adam has no `_name` either under Keras 3 (checked)"),
     Entry("bert4keras 0.11.5", "`extend_with_gradient_accumulation(Optimizer)`",
           install=("bert4keras==0.11.5",), module="bert4keras.optimizers", keras="2",
           strategies={"extend_with_gradient_accumulation(Adam)":

@@ -47,7 +47,8 @@ def table(rows: list[dict], short: bool = False) -> str:
         for label, verdicts in r["verdicts"].items():
             cells = [r["entry"], versions, r["keras"], label, *(_cell(verdicts.get(m)) for m in MODELS)]
             if not short:
-                cells.append("; ".join(filter(None, [_diagnosis(verdicts), r["reason"]])))
+                cells.append("; ".join(filter(None, [_diagnosis(verdicts), r["reason"],
+                                                     r.get("note", "")])))
             out.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(out)
 

@@ -31,6 +31,7 @@ class Row:
     installed: dict[str, str] = field(default_factory=dict)   # distribution -> version
     install_note: str = ""      # why --no-deps (what its declared dependencies would change)
     package: str = ""           # the distribution the entry is about (its first pin)
+    note: str = ""
     status: str = "judged"      # judged | not installed | does not import | not judged
     reason: str = ""
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> model -> record
@@ -103,7 +104,7 @@ def catalogue(entries: list[Entry], root: Path, run: Runner = subprocess.run,
               say: Callable[[str], None] = print) -> list[Row]:
     rows = []
     for entry in entries:
-        row = Row(entry.name, entry.what, entry.keras, install_note=entry.why_no_deps,
+        row = Row(entry.name, entry.what, entry.keras, install_note=entry.why_no_deps, note=entry.note,
                   package=entry.install[0].split("==")[0] if entry.install else "")
         rows.append(row)
         target = None

@@ -5,6 +5,13 @@ from __future__ import annotations
 import tensorflow as tf
 
 
+def _legacy(factory):
+    """Declares that the code a factory runs needs the pre-2.11 optimizer API (the Keras 2 lane
+    then hands it the recipe's Adam as `tf.keras.optimizers.legacy.Adam`)."""
+    factory.legacy_optimizer = True
+    return factory
+
+
 def hf_gradient_accumulator(model, optimizer, loss, accum_steps, *, divide: bool = True):
     """Hugging Face transformers' TF `GradientAccumulator` (transformers 4.x), as its `TFTrainer`
     used it: one call per micro-batch adds the gradient; `.gradients` holds their sum, which the
@@ -46,6 +53,7 @@ def gradient_accumulate_model(model, optimizer, loss, accum_steps):
                                    outputs=model.output)
 
 
+@_legacy
 def gradient_accumulate_optimizer(model, optimizer, loss, accum_steps):
     """gradient-accumulator's `GradientAccumulateOptimizer` around the recipe's optimizer,
     compiled into the model itself, as its README shows."""
@@ -56,6 +64,7 @@ def gradient_accumulate_optimizer(model, optimizer, loss, accum_steps):
     return model
 
 
+@_legacy
 def ga_optimizer(model, optimizer, loss, accum_steps):
     """ga-optimizer's `make_ga_optimizer(desired_batch_size, batch_size, base_optimizer)`,
     compiled into the model, as its README shows (b = 16: the catalogue's micro-batch)."""
@@ -65,6 +74,7 @@ def ga_optimizer(model, optimizer, loss, accum_steps):
     return model
 
 
+@_legacy
 def bert4keras_accumulation(model, optimizer, loss, accum_steps):
     """bert4keras' `extend_with_gradient_accumulation` applied to its own Adam, as its examples
     do, with the recipe's learning rate (the catalogue's recipe uses a constant one)."""

@@ -2,13 +2,12 @@
 
 3 conv + dense: 93,322 parameters for 28x28x1 inputs and 10 classes. The seed ended in a softmax
 while compiling with `from_logits=True` (the loss then applies a second softmax); this builder
-outputs logits and the harness pairs it with `from_logits=True`.
+outputs logits and the harness pairs it with `from_logits=True`. Built through `models.backend`,
+so the Keras 2 lane builds the same model with tf_keras.
 """
 from __future__ import annotations
 
-import keras
-from keras import layers
-
+from models.backend import keras, layers
 from models.configs import CNNConfig
 from models.specs import ImageSpec
 

@@ -143,3 +143,71 @@ def test_scale_fit_finds_a_gradient_that_is_the_reference_times_a_constant():
     other = [rng.normal(size=(3, 4)), rng.normal(size=5)]
     scale, norm = scale_fit(other, ref)  # unrelated: a small fit, and the norms say nothing
     assert abs(scale) < 0.5 and norm > 0.5
+
+
+KERAS2_LOOP = '''
+import tensorflow as tf
+
+
+def loop(model, optimizer, loss, accum_steps, average=True):
+    variables = model.trainable_variables
+    acc = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
+
+    def update(micro_batches):
+        for x, y, w in micro_batches:
+            with tf.GradientTape() as tape:
+                value = loss(y, model(x, training=True), sample_weight=w)
+            for a, g in zip(acc, tape.gradient(value, variables)):
+                a.assign_add(g / accum_steps if average else g)
+        optimizer.apply_gradients(zip([tf.identity(a) for a in acc], variables))
+        for a in acc:
+            a.assign(tf.zeros_like(a))
+    return update
+
+
+def summed(model, optimizer, loss, accum_steps):
+    return loop(model, optimizer, loss, accum_steps, average=False)
+
+
+def uses_tf_keras(model, optimizer, loss, accum_steps):
+    assert type(model).__module__.startswith("tf_keras"), type(model).__module__
+    return loop(model, optimizer, loss, accum_steps)
+'''
+
+
+@pytest.mark.slow
+def test_keras2_code_runs_in_the_keras2_lane_with_the_same_levels(tmp_path, monkeypatch):
+    """A Keras 2 accumulation loop (tf_keras model and optimizer) is judged like Keras 3 code:
+    the correct one equivalent, the summed one named; the lane says how far its own large batch
+    ends from Keras 3's."""
+    from bench.config.request import EquivalenceRequest
+    from bench.data import Sources
+    from bench.engine.entry import analyse
+
+    (tmp_path / "keras2_loops.py").write_text(KERAS2_LOOP)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    req = EquivalenceRequest(model="cnn", strategies=("keras2_loops:uses_tf_keras",
+                                                      "keras2_loops:summed"),
+                             effective_batch=32, micros=(8,), dataset="synthetic_mnist",
+                             updates=3, keras=2)
+    good, bad = analyse(req, Sources.from_env())
+    assert good["verdict"] == "equivalent", good["reasons"]
+    assert "Keras 2 lane" in good["reasons"][-1]
+    assert good["keras2_lane"]["large_batch_vs_keras3_floors"] < 1
+    assert bad["verdict"] == "not equivalent" and "summed, not averaged" in bad["reasons"][0]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"strategies": ("accumulate",)}, "built-in strategies are Keras 3 code"),
+    ({"model": "grn_vsn"}, "needs Keras 3"),
+    ({"lr_schedule": "cosine"}, "constant"),
+])
+def test_the_keras2_lane_refuses_what_it_cannot_run(change, message):
+    from bench.config.request import EquivalenceRequest
+    from bench.errors import BenchError
+
+    settings = dict(model="cnn", strategies=("pkg:loop",), effective_batch=32, micros=(8,),
+                    keras=2)
+    with pytest.raises(BenchError, match=message):
+        EquivalenceRequest(**{**settings, **change})

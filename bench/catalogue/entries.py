@@ -40,13 +40,17 @@ ENTRIES = [
     Entry("ga-optimizer 0.1.2", "`make_ga_optimizer` around Keras 2 optimizers",
           install=("ga-optimizer==0.1.2",), module="ga_optimizer", keras="2",
           strategies={"make_ga_optimizer": "catalogue.adapters:ga_optimizer"},
-          note="RecordingAdam is the recipe's Adam recording what it applies; a plain "
-               "keras.optimizers.Adam has no `_name` either under Keras 3 (checked)"),
+          note="it imports `keras.backend` (the standalone package, Keras 3 here) beside "
+               "`tensorflow.keras`: it needs `keras` itself to be Keras 2, which cannot be "
+               "installed beside Keras 3"),
     Entry("bert4keras 0.11.5", "`extend_with_gradient_accumulation(Optimizer)`",
           install=("bert4keras==0.11.5",), module="bert4keras.optimizers", keras="2",
           strategies={"extend_with_gradient_accumulation(Adam)":
                       "catalogue.adapters:bert4keras_accumulation"},
-          why_no_deps="it requires keras<=2.3.1"),
+          why_no_deps="it requires keras<=2.3.1",
+          note="its optimizers subclass `keras.optimizers.Optimizer` and call `_set_hyper`, the "
+               "API that class had before TensorFlow 2.11 (tf_keras keeps it only as "
+               "`optimizers.legacy`)"),
     Entry("keras-gradient-accumulation 0.0.6", "`GradientAccumulation` optimizer wrapper",
           install=("keras-gradient-accumulation==0.0.6",), module="keras_gradient_accumulation",
           keras="2.2", why_no_deps="it requires keras<=2.3.1 (Keras 2.2-2.3 on TensorFlow 1)"),

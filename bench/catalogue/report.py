@@ -15,7 +15,7 @@ def _cell(record: dict | None) -> str:
     if not record:
         return "–"
     if "error" in record:
-        return f"failed: {record['error']}"
+        return f"failed: {record['error'].removeprefix('error: ')}"
     levels = record.get("levels") or {}
     marks = "/".join("✓" if levels.get(k) == "pass" else "✗" for k in ("gradient", "trajectory"))
     return f"{record['verdict']} (L1/L2 {marks})"

@@ -90,8 +90,9 @@ def judge(entry: Entry, target: Path | None, run: Runner = subprocess.run) -> di
     for label, strategy in entry.strategies.items():
         verdicts[label] = {}
         for model in MODELS:
+            lane = ["--keras", "2"] if entry.keras == "2" else []
             out = run([sys.executable, "-m", "bench", "equivalence", "--model", model, *SETTINGS,
-                       "--strategy", strategy, "--json"],
+                       "--strategy", strategy, *lane, "--json"],
                       capture_output=True, text=True, env=_env(target), timeout=1800)
             records = [json.loads(ln) for ln in out.stdout.splitlines() if ln.startswith("{")]
             verdicts[label][model] = ({k: records[0].get(k) for k in (
@@ -124,13 +125,9 @@ def catalogue(entries: list[Entry], root: Path, run: Runner = subprocess.run,
             row.verdicts = judge(entry, target, run)
         else:
             row.status = "not judged"
-        if entry.keras != "3":
-            lane = ("Keras 2 (tf.keras / tf_keras)" if entry.keras == "2"
-                    else "Keras 2.2-2.3 on TensorFlow 1, which does not install on Python 3.11")
-            here = ("judged here under Keras 3, as `pip install` on TensorFlow 2.21 gives it; "
-                    if row.verdicts else "")
-            row.reason = "; ".join(filter(None, [row.reason, f"targets {lane}: {here}the Keras "
-                                                 f"2 lane that would run it as written is not "
-                                                 f"built yet"]))
+        if entry.keras not in ("2", "3"):  # Keras 2 code runs in the Keras 2 lane (--keras 2)
+            row.status = "not judged"
+            row.reason = "; ".join(filter(None, [row.reason, "targets Keras 2.2-2.3 on TensorFlow "
+                                                 "1, which does not install on Python 3.11"]))
         say(f"{entry.name}: {row.status}{' - ' + row.reason if row.reason else ''}")
     return rows

@@ -37,6 +37,9 @@ def add_parser(sub) -> None:
                    help="judged against the large batch in the same precision, with the noise "
                         "floor measured in it; mixed_float16 uses Keras' LossScaleOptimizer")
     p.add_argument("--jit", action="store_true", help="XLA-compile the training steps")
+    p.add_argument("--keras", type=int, choices=(2, 3), default=3,
+                   help="2: the strategies are Keras 2 code (tf.keras as tf_keras); they run in "
+                        "the Keras 2 lane, a process with TF_USE_LEGACY_KERAS=1")
     p.add_argument("--updates", type=int, default=20, help="updates for the trajectory (level 2)")
     p.add_argument("--lr-schedule", default="constant", help="constant | exponential | cosine")
     p.add_argument("--replicas", type=int, default=1,
@@ -70,7 +73,7 @@ def run(args) -> int:
     req = EquivalenceRequest(model=args.model, strategies=args.strategy,
                              effective_batch=args.effective_batch, micros=args.micro,
                              replicas=args.replicas, dataset=args.dataset, dtype=args.precision,
-                             jit=args.jit, workers=args.workers,
+                             jit=args.jit, workers=args.workers, keras=args.keras,
                              updates=args.updates, lr_schedule=args.lr_schedule, seed=args.seed,
                              preset=args.preset, reference_replicas=args.reference_replicas,
                              model_output=args.model_output)

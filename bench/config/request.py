@@ -13,6 +13,9 @@ from bench.judge.verdict import TOLERANCE
 from bench.results.identity import Identity, make_identity
 from models.registry import get_model
 
+#: built-in models whose builders use only what Keras 2 and 3 share (`models.backend`)
+KERAS2_MODELS = ("cnn", "cnn_bn")
+
 
 @dataclass(frozen=True, kw_only=True)
 class EquivalenceRequest:
@@ -35,6 +38,7 @@ class EquivalenceRequest:
     model_output: str | None = None          # a user's model: logits (default) or probability
     jit: bool = False                        # XLA-compile the training steps
     workers: int = 1                         # MultiWorkerMirroredStrategy worker processes
+    keras: int = 3                           # 2: the strategies are Keras 2 code (the lane)
 
     def __post_init__(self) -> None:
         for name in ("strategies", "micros", "smallest_only"):
@@ -61,6 +65,8 @@ class EquivalenceRequest:
             fields["jit"] = True
         if self.workers > 1:
             fields["workers"] = self.workers
+        if self.keras != 3:
+            fields["keras"] = self.keras
         return make_identity("equivalence", fields, ["model", "analysis", "strategy", "pair",
                                                      "dtype", "jit", "lr_schedule", "replicas",
                                                      "workers", "seed"])
@@ -69,6 +75,24 @@ class EquivalenceRequest:
         return TrainingConfig(self.model, strategy, plan, self.preset, self.lr_schedule,
                               seed=self.seed, model_output=self.model_output,
                               precision=self.dtype, jit=self.jit)
+
+    def _check_keras2_lane(self) -> None:
+        """What the Keras 2 lane runs: a user's (or a published) strategy by import path, on a
+        model built with what Keras 2 and 3 share, float32, a constant rate, one process."""
+        if self.model not in KERAS2_MODELS and ":" not in self.model:
+            raise BenchError(f"{self.model} needs Keras 3 (its builder uses keras.ops); the "
+                             f"Keras 2 lane builds {', '.join(KERAS2_MODELS)} or a model by "
+                             f"import path")
+        built_in = [s for s in self.strategies if ":" not in s]
+        if built_in:
+            raise BenchError(f"{', '.join(built_in)}: built-in strategies are Keras 3 code; the "
+                             f"Keras 2 lane runs strategies given as package.module:factory")
+        unsupported = {"dtype": (self.dtype, "float32"), "lr_schedule": (self.lr_schedule,
+                       "constant"), "replicas": (self.replicas, 1), "workers": (self.workers, 1),
+                       "jit": (self.jit, False)}
+        for name, (value, only) in unsupported.items():
+            if value != only:
+                raise BenchError(f"the Keras 2 lane runs {name} {only!r} only, got {value!r}")
 
     def identities(self) -> list[Identity]:
         return [self.identity(s, p) for s, p in self.combinations()]
@@ -93,6 +117,10 @@ class EquivalenceRequest:
             raise BenchError(f"updates must be a positive integer, got {self.updates!r}")
         AccumulationPlan.of(self.effective_batch, self.effective_batch // self.ref_replicas,
                             replicas=self.ref_replicas)
+        if self.keras not in (2, 3):
+            raise BenchError(f"keras must be 2 or 3, got {self.keras!r}")
+        if self.keras == 2:
+            self._check_keras2_lane()
         combos = []
         for strategy in self.strategies:
             if not check_strategy(strategy):

@@ -1,0 +1,141 @@
+"""An equivalence record's verdict and reasons: each reason names a bug with its measured size,
+from the figures the analysis stored (levels 1-2, the controls' diagnostics, the learning-rate
+steps, the reported losses). Pure logic over the record: no TensorFlow."""
+from __future__ import annotations
+
+import numpy as np
+
+from bench.config.plan import AccumulationPlan
+from bench.config.request import EquivalenceRequest
+from bench.judge.verdict import LEVEL2_FACTOR, PER_VARIABLE_SLACK, level2_passed
+
+
+def judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> None:
+    """The verdict and its reasons, from what `_measure` and `_diagnose` put in the record."""
+    k, reasons = plan.accum, []
+    l1_ok = record["level1_passed"]
+    ratio = record["trajectory_ratio"]
+    l2_ok = level2_passed(record["trajectory"], record["noise_floor"])
+    record["levels"] = {"gradient": "pass" if l1_ok else "fail",
+                        "trajectory": "pass" if l2_ok else "fail"}
+    diag, tol = record["diagnostics"], record["gradient_tolerance"]
+    close = lambda key, limit=tol: diag.get(key) is not None and diag[key] <= limit  # noqa: E731
+    if not l1_ok:
+        if close("last_micro_batch_rel_error"):
+            reasons.append(
+                f"only 1/{k} of the samples reach the weights: the applied gradient equals the "
+                f"gradient of the last micro-batch alone (relative difference "
+                f"{diag['last_micro_batch_rel_error']:.1e}); {plan.global_micro} of every "
+                f"{req.effective_batch} samples count")
+        elif close("summed_rel_error"):
+            reasons.append(
+                f"gradients are summed, not averaged: the applied gradient is {k}x the large "
+                f"batch's (relative difference {diag['summed_rel_error']:.1e}); Adam's steps are "
+                f"nearly scale-invariant, so the weights drift only slowly (level 2: "
+                f"{ratio:.2g}x the noise floor) — SGD would step {k}x too far")
+        elif diag.get("norm_ratio") is not None and diag["norm_ratio"] <= tol:
+            late = (f"; the second update applied the first window's gradient (relative "
+                    f"difference {diag['late_rel_error']:.1e}): every window is applied one "
+                    f"update late") if close("late_rel_error") else ""
+            reasons.append(f"the first update applied a zero gradient (its norm "
+                           f"{diag['norm_ratio']:.1e}x the large batch's){late}")
+        elif close("scaled_rel_error") and abs(diag["scale"] * k - 1) <= 1e-3:
+            reasons.append(
+                f"the applied gradient is 1/{k} of the large batch's mean (relative difference "
+                f"{diag['scaled_rel_error']:.1e} after scaling by {diag['scale']:.4g}): the mean "
+                f"is divided by k = {k} again; Adam's steps hide most of it, SGD steps {k}x "
+                f"too short")
+        elif close("scaled_rel_error") and 0 < diag["scale"] < 1:
+            reasons.append(
+                f"the applied gradient points the large batch's way but is {diag['scale']:.3g}x "
+                f"as long (relative difference {diag['scaled_rel_error']:.1e} after scaling): "
+                f"clipped (the large batch's was not), or divided by the wrong count")
+        elif close("batch_norm_inference_rel_error"):
+            reasons.append(
+                f"BatchNormalization uses per-micro-batch statistics (and updates its moving "
+                f"averages {k} times per update): gradient error {record['gradient_rel_error']:.1e}, "
+                f"{diag['batch_norm_inference_rel_error']:.1e} with BatchNormalization in "
+                f"inference mode")
+        else:
+            reasons.append(f"the applied gradient differs from the large-batch gradient by "
+                           f"{record['gradient_rel_error']:.1e} (tolerance {tol:.0e}; worst "
+                           f"variable {record['gradient_worst_variable']}: "
+                           f"{record['gradient_max_variable_rel_error']:.1e}, limit "
+                           f"{tol * PER_VARIABLE_SLACK:.0e})")
+    steps, ref_steps = record.get("optimizer_steps"), record.get("reference_optimizer_steps")
+    stepping = None
+    if steps is not None and ref_steps and steps != ref_steps:
+        stepping = (f"the optimizer stepped {steps} times in {req.updates} updates "
+                    f"({steps / ref_steps:.3g}x the large batch's {ref_steps}): momentum, "
+                    f"Adam's moments and its iteration count advance on micro-steps that should "
+                    f"not update")
+        reasons.append(stepping)
+    if close("not_reset_rel_error", max(10 * tol, 1e-4)) and not close("second_update_rel_error"):
+        reasons.append(
+            f"accumulators are not reset between updates: the second update applied the first "
+            f"update's gradient again plus its own (relative difference "
+            f"{diag['not_reset_rel_error']:.1e}; to its own gradient alone "
+            f"{diag['second_update_rel_error']:.1e})")
+    lr_note = _lr_reason(record, k)
+    if lr_note and not l2_ok:
+        reasons.append(lr_note)
+    if not l2_ok and l1_ok and not lr_note and not stepping and len(reasons) == 0:
+        reasons.append(f"weights drift {ratio:.0f}x further from the large batch than float "
+                       f"rounding alone (limit {LEVEL2_FACTOR:.0f}x the noise floor)")
+    if l1_ok and l2_ok:
+        reasons.append(
+            f"gradient matches the large batch to {record['gradient_rel_error']:.1e} "
+            f"({req.dtype} rounding) and the weights stay within {ratio:.2g}x the noise floor "
+            f"over {req.updates} updates")
+        if record["lr_steps"] != record["reference_lr_steps"]:
+            reasons.append(f"note: the schedule was evaluated at steps {_steps(record['lr_steps'])} "
+                           f"instead of {_steps(record['reference_lr_steps'])}; harmless with a "
+                           f"{req.lr_schedule} learning rate, not with a decaying one")
+    loss_note = _loss_reason(record)
+    record["loss_reported_correctly"] = loss_note is None
+    if loss_note:
+        reasons.append(loss_note)
+    scaling = record.get("loss_scaling")
+    scaling_ok = scaling is None or scaling["composes"]
+    if scaling is not None:
+        reasons += scaling["reasons"]
+        record["levels"]["loss_scaling"] = "pass" if scaling_ok else "fail"
+    lane = record.get("keras2_lane")
+    if lane:
+        reasons.append(f"note: run as Keras 2 code (tf_keras, the Keras 2 lane); level 2 compares "
+                       f"with the large batch trained in tf_keras, which ends "
+                       f"{lane['large_batch_vs_keras3'][-1]:.1e} from Keras 3's "
+                       f"({lane['large_batch_vs_keras3_floors']:.2g}x the noise floor)")
+    record["verdict"] = "equivalent" if l1_ok and l2_ok and scaling_ok else "not equivalent"
+    record["reasons"] = reasons
+
+
+def _loss_reason(record: dict) -> str | None:
+    """The loss a strategy reports for its first update against the window's true mean loss
+    (the large batch's, at the same weights and data)."""
+    losses, true = record.get("losses"), record.get("reference_losses")
+    if not losses or not true or not np.isfinite(losses[0]):
+        return None
+    reported, window = losses[0], true[0]
+    if abs(reported - window) <= 1e-3 * max(abs(window), 1e-12):
+        return None
+    return (f"the loss it reports is not the window's mean loss: {reported:.6g} for the first "
+            f"update, where the mean over its {record['effective_batch']} samples is "
+            f"{window:.6g} ({reported / window:.3g}x)")
+
+
+def _steps(steps: list[int]) -> str:
+    return ", ".join(map(str, steps[:4])) + (", ..." if len(steps) > 4 else "")
+
+
+def _lr_reason(record: dict, k: int) -> str | None:
+    """A schedule that advanced differently from the large batch's, with a visible effect."""
+    lr, ref = np.asarray(record["lr"]), np.asarray(record["reference_lr"])
+    steps, ref_steps = record["lr_steps"], record["reference_lr_steps"]
+    if steps == ref_steps or not len(lr) or np.allclose(lr, ref, rtol=1e-6, atol=0):
+        return None
+    pattern = ("schedule(k*n + k-1)" if steps == [k * n + k - 1 for n in range(len(steps))]
+               else f"steps {_steps(steps)}")
+    return (f"learning-rate schedule advanced per micro-batch: update n used {pattern} with "
+            f"k={k} instead of schedule(n); after {len(lr)} updates the rate is {lr[-1]:.2e} "
+            f"instead of {ref[-1]:.2e}")

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import inspect
 
-import keras
-
 from bench.errors import BenchError
 from bench.plugins import call, resolve
+from models.backend import keras  # tf_keras in the Keras 2 lane: a user's Keras 2 model
 from models.specs import ImageSpec, InputSpec
 
 

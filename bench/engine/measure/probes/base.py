@@ -3,7 +3,9 @@ it on exit, or says why it cannot.
 
 To add a probe, subclass `MemoryProbe`, set `name`, set `unavailable` in `__init__` when the
 source cannot run here (say why), and implement `_start` (take the baseline) and `_stop` (return
-a `ProbeReading`); then list the class in `bench.engine.measure.probes.PROBES`. For example::
+a `ProbeReading`); then list the class in `bench.engine.measure.probes.PROBES` and its name in
+`bench.config.names.PROBE_NAMES` (what configurations are validated against, without
+TensorFlow). For example::
 
     class SwapProbe(MemoryProbe):
         name = "swap"

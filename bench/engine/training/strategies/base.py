@@ -196,7 +196,9 @@ class Strategy(ABC):
     To add one, subclass `Strategy` (a `name`, a one-line `summary`, and `trainer()`), and a
     `Trainer` whose `update(window)` applies one optimizer update from a window of shape
     (k, b x replicas, ...) and returns the window's mean loss; list an instance in
-    `bench.engine.training.strategies.STRATEGIES`. For example, plain SGD steps on the first
+    `bench.engine.training.strategies.STRATEGIES` and its name in
+    `bench.config.names.STRATEGY_NAMES` (what profiles are validated against without
+    TensorFlow), or give it by import path. For example, plain SGD steps on the first
     micro-batch only::
 
         class FirstOnly(Strategy):

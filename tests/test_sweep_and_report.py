@@ -4,6 +4,7 @@ copy of a real run and stays quiet on the run itself."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import signal
 import subprocess
@@ -410,3 +411,17 @@ def test_a_rerun_lands_inside_the_rerun_intervals_unless_it_moved(mini_sweep, tm
     moved = [line for line in out.splitlines() if "accumulate 16x8" in line
              and ("speed" in line or "accumulation" in line)]  # not plain/large batch
     assert code == 0 and moved and all("OUTSIDE" in line for line in moved), out
+
+
+def test_a_profile_sends_keras2_strategies_to_the_keras2_lane(tmp_path, monkeypatch):
+    (tmp_path / "k2code.py").write_text("def loop(model, optimizer, loss, accum_steps):\n"
+                                        "    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    p = load_profile("quick", ['equivalence.keras2_strategies=["k2code:loop"]'])
+    lanes = [i for i in expand(p, ["cnn"]) if i.id == "cnn:equivalence:keras2"]
+    assert len(lanes) == 1
+    req = lanes[0].job.spec
+    assert req.keras == 2 and req.strategies == ("k2code:loop",) and req.dtype == "float32"
+    plan = req.combinations()[0][1]
+    as_keras3 = dataclasses.replace(req, keras=3)  # the same code judged as Keras 3 is another record
+    assert req.identity("k2code:loop", plan).key != as_keras3.identity("k2code:loop", plan).key

@@ -86,11 +86,11 @@ def _measure_items(model: str, s: ModelSettings, repeat: int) -> list[SweepItem]
 
 def _equivalence_items(model: str, s: ModelSettings) -> list[SweepItem]:
     eq = s.equivalence
-    if eq is None or not eq.strategies or not s.accumulating:
+    if eq is None or not (eq.strategies or eq.keras2_strategies) or not s.accumulating:
         return []
     smallest_only = tuple(st for st in eq.strategies if st not in eq.all_pairs)
     requests = []
-    for dtype in eq.dtypes:
+    for dtype in eq.dtypes if eq.strategies else ():
         strategies = (eq.strategies if dtype != "float64"
                       else (eq.float64_strategies or eq.strategies))
         micros = s.accumulating if dtype == "float32" else (min(s.accumulating),)
@@ -98,11 +98,16 @@ def _equivalence_items(model: str, s: ModelSettings) -> list[SweepItem]:
             model=model, strategies=strategies, effective_batch=s.effective_batch, micros=micros,
             dataset=s.dataset, dtype=dtype, updates=eq.updates, preset=s.preset,
             smallest_only=smallest_only, model_output=s.model_output)))
-    if eq.jit:
+    if eq.jit and eq.strategies:
         requests.append(("xla", EquivalenceRequest(
             model=model, strategies=eq.strategies, effective_batch=s.effective_batch,
             micros=(min(s.accumulating),), dataset=s.dataset, updates=eq.updates,
             preset=s.preset, jit=True, model_output=s.model_output)))
+    if eq.keras2_strategies:
+        requests.append(("keras2", EquivalenceRequest(
+            model=model, strategies=eq.keras2_strategies, effective_batch=s.effective_batch,
+            micros=s.accumulating, dataset=s.dataset, updates=eq.updates, preset=s.preset,
+            model_output=s.model_output, keras=2)))
     if eq.schedule_pitfall:
         requests.append((f"{PITFALL_SCHEDULE}-lr", EquivalenceRequest(
             model=model, strategies=("keras_builtin", "accumulate"),

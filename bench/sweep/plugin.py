@@ -168,6 +168,9 @@ def pytest_configure(config) -> None:
         items = shard(expand(profile, only.split(",") if only else None), which)
         if which:  # the other shards' configurations are not stale here
             all_items = all_items + [i for i in items if i.phase == "calibrate"]
+        if not items:
+            raise BenchError(f"profile {profile.name!r} declares no configuration"
+                             + (f" for {only}" if only else "") + " (nothing to run)")
     except BenchError as e:  # one line, exit status 4 (pytest's usage error), no traceback
         raise pytest.UsageError(str(e)) from None
     plugin = SweepPlugin(config, profile, all_items)

@@ -142,10 +142,13 @@ class EquivalenceSettings:
         False)
     jit: bool = _help("also analyse the strategies XLA-compiled (jit_compile), float32, at the "
                       "smallest pair", False)
+    keras2_strategies: tuple[str, ...] = _help(
+        "strategies written for Keras 2 (package.module:factory), analysed at every pair in the "
+        "Keras 2 lane (tf_keras, float32, constant rate)", factory=tuple)
     timeout: float = _help("seconds per analysis process", 900.0)
 
     def __post_init__(self) -> None:
-        for name in ("strategies", "dtypes", "all_pairs"):
+        for name in ("strategies", "dtypes", "all_pairs", "keras2_strategies"):
             object.__setattr__(self, name, _strs(getattr(self, name), f"equivalence.{name}"))
         if self.float64_strategies is not None:
             object.__setattr__(self, "float64_strategies",

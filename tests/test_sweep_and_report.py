@@ -425,3 +425,12 @@ def test_a_profile_sends_keras2_strategies_to_the_keras2_lane(tmp_path, monkeypa
     plan = req.combinations()[0][1]
     as_keras3 = dataclasses.replace(req, keras=3)  # the same code judged as Keras 3 is another record
     assert req.identity("k2code:loop", plan).key != as_keras3.identity("k2code:loop", plan).key
+
+
+def test_settings_added_later_leave_the_committed_digests_as_they_were():
+    """The quick baseline and the default report were made before `keras2_strategies` existed:
+    left at its default, it does not change the profiles' digests; set, it does."""
+    baseline = json.loads(next((ROOT / "bench/baselines/quick").glob("*.json")).read_text())
+    assert load_profile("quick").digest() == baseline["profile_digest"]
+    assert load_profile("quick", ['equivalence.keras2_strategies=["a:b"]']).digest() != \
+        baseline["profile_digest"]

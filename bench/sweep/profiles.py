@@ -216,10 +216,21 @@ class Profile:
     jobs: int | None = None  # jobs that may share the machine (outcome, equivalence)
 
     def digest(self) -> str:
-        """Identity of the effective settings: results and baselines say which made them."""
-        blob = json.dumps({"name": self.name, "models": asdict(self)["models"]}, sort_keys=True,
-                          default=list)
+        """Identity of the effective settings: results and baselines say which made them.
+        Settings added later count only when set, so the profiles' existing records, reports and
+        baselines keep the digest they were made with."""
+        models = asdict(self)["models"]
+        for settings in models.values():
+            for section, added in ADDED_LATER.items():
+                for name, default in added.items():
+                    if (settings.get(section) or {}).get(name, default) == default:
+                        (settings.get(section) or {}).pop(name, None)
+        blob = json.dumps({"name": self.name, "models": models}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+#: section -> setting -> its default: settings added after records were made with the profiles
+ADDED_LATER = {"equivalence": {"keras2_strategies": ()}}
 
 
 def available_profiles() -> list[str]:

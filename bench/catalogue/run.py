@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
@@ -37,7 +37,7 @@ class Row:
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> model -> record
 
     def to_json(self) -> dict[str, Any]:
-        return self.__dict__
+        return asdict(self)
 
 
 def slug(entry: Entry) -> str:

@@ -148,12 +148,14 @@ def _bn_inference(model):
 def _measure(record: dict, ref: _Reference, strategy: str, plan: AccumulationPlan) -> None:
     req = ref.req
     config = req.training(strategy, plan)
+    lane = None
     if strategy == "large_batch" and req.replicas == req.ref_replicas and req.workers == 1:
         mine = ref.trajectory
     elif req.workers > 1:
         mine = _multiworker_trajectory(ref, config)
     elif req.keras == 2:
-        mine = _keras2_trajectory(record, ref, config)
+        lane = _keras2_lane(record, ref, config)
+        mine = lane["strategy"]
     else:
         feed = WindowFeed(ref.data.train, plan, req.seed, data_dtype(req.dtype))
         mine = trajectory.run_updates(config, ref.data.spec, feed, req.updates, ref.run_dist,
@@ -161,7 +163,7 @@ def _measure(record: dict, ref: _Reference, strategy: str, plan: AccumulationPla
     names = ref.trajectory.variable_names
     cmp = gradient.compare(mine.first_gradient, ref.trajectory.first_gradient, names)
     result = level1(cmp.overall_rel_error, cmp.max_rel_error, cmp.worst_variable, req.dtype)
-    lane = record.pop("_lane", None)  # Keras 2: level 2 against the large batch in tf_keras
+    # Keras 2: level 2 against the large batch trained in tf_keras, with its own noise floor
     distances = trajectory.distances(mine, lane["large_batch"] if lane else ref.trajectory)
     floor = lane["noise_floor"] if lane else ref.noise_floor
     record.update(
@@ -183,10 +185,10 @@ def _measure(record: dict, ref: _Reference, strategy: str, plan: AccumulationPla
         _diagnose(record, ref, config, plan, mine, names)
 
 
-def _keras2_trajectory(record: dict, ref: _Reference, config: TrainingConfig):
-    """The strategy's updates in the Keras 2 lane, and the lane's own large batch and noise
-    floor (left in the record for `_measure`); how far the lane's large batch ends from the
-    Keras 3 one is recorded: the difference between the two Kerases, nothing the strategy did."""
+def _keras2_lane(record: dict, ref: _Reference, config: TrainingConfig) -> dict:
+    """The strategy's updates in the Keras 2 lane, with the lane's own large batch and noise
+    floor; how far the lane's large batch ends from the Keras 3 one is recorded: the
+    difference between the two Kerases, nothing the strategy did."""
     req = ref.req
     lane = keras2.run_lane(config, ref.data.name, req.updates, ref.initial,
                            req.updates * req.effective_batch)
@@ -194,8 +196,7 @@ def _keras2_trajectory(record: dict, ref: _Reference, config: TrainingConfig):
     record["keras2_lane"] = {
         "large_batch_vs_keras3": apart,
         "large_batch_vs_keras3_floors": level2_ratio(apart, lane["noise_floor"])}
-    record["_lane"] = lane
-    return lane["strategy"]
+    return lane
 
 
 def _multiworker_trajectory(ref: _Reference, config: TrainingConfig):

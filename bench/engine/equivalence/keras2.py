@@ -28,8 +28,15 @@ import tensorflow as tf
 from bench.config.plan import AccumulationPlan
 from bench.config.training import TrainingConfig
 from bench.data import Sources, load_dataset
-from bench.engine.equivalence.trajectory import Trajectory, distances, noise_floor, one_ulp
+from bench.engine.equivalence.trajectory import (
+    Trajectory,
+    distances,
+    flat_weights,
+    noise_floor,
+    one_ulp,
+)
 from bench.engine.training.feed import WindowFeed
+from bench.engine.training.objective import mean_loss
 from bench.engine.training.strategies import UpdateEvent
 from bench.errors import BenchError
 from bench.plugins import call, resolve
@@ -126,18 +133,6 @@ def _steps(optimizer) -> int:
     return int((steps if steps is not None else optimizer.iterations).numpy())
 
 
-def _loss(tf_keras, output: str, width: int | None):
-    from_logits = output == "logits"
-    if width == 1:
-        return tf_keras.losses.BinaryCrossentropy(from_logits=from_logits)
-    return tf_keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
-
-
-def _flat(model) -> np.ndarray:
-    return np.concatenate([np.asarray(v.numpy(), np.float64).ravel()
-                           for v in model.trainable_variables])
-
-
 def trajectory_of(config: TrainingConfig, spec, feed: WindowFeed, updates: int,
                   initial: list[np.ndarray], large_batch: bool) -> Trajectory:
     """`updates` updates of the strategy (or of the large batch) in tf_keras."""
@@ -153,7 +148,7 @@ def trajectory_of(config: TrainingConfig, spec, feed: WindowFeed, updates: int,
     legacy = getattr(factory, "legacy_optimizer", False)
     optimizer = (_recording_legacy_adam if legacy else _recording_adam)(tf_keras)(
         learning_rate=config.learning_rate or entry.recipe.learning_rate)
-    loss = _loss(tf_keras, entry.output, model.outputs[0].shape[-1])
+    loss = mean_loss(entry.output, model.outputs[0].shape[-1], losses=tf_keras.losses)
     k = config.plan.accum
     out = Trajectory(variable_names=[v.name for v in model.trainable_variables])
     if large_batch:
@@ -177,7 +172,7 @@ def trajectory_of(config: TrainingConfig, spec, feed: WindowFeed, updates: int,
                                           int(optimizer.iterations.numpy()) - 1,
                                           float(tf.keras.backend.get_value(
                                               optimizer.learning_rate))))
-            out.weights.append(_flat(model))
+            out.weights.append(flat_weights(model))
             if i < 2:
                 out.gradients.append(_captured(optimizer, model.trainable_variables))
             if i == 0:

@@ -51,8 +51,12 @@ ALTERNATIVES = ("keras_builtin", "plain_micro", "large_batch")
 EXTRAS = ("accumulate_per_micro", "accumulate_probe_hwm", "accumulate_probe_sampler")
 
 
+def cell(model: str, xla: bool) -> str:
+    return f"{model}{':xla' if xla else ''}"
+
+
 def cell_name(model: str, xla: bool, variant: str) -> str:
-    return f"{model}{':xla' if xla else ''}:{variant}"
+    return f"{cell(model, xla)}:{variant}"
 
 
 def overhead(spec: OverheadSpec = OverheadSpec()) -> dict[str, Any]:
@@ -109,7 +113,7 @@ def overhead(spec: OverheadSpec = OverheadSpec()) -> dict[str, Any]:
     for model in spec.models:
         for xla in spec.xla:
             acc = per_round[cell_name(model, xla, "accumulate")]
-            cells[cell_name(model, xla, "accumulate")[:-len(":accumulate")]] = {
+            cells[cell(model, xla)] = {
                 "model": model, "xla": xla, "dataset": datasets[model]["label"],
                 "ratios": {f"accumulate_vs_{alt}": _ratio(acc, per_round[cell_name(model, xla, alt)])
                            for alt in ALTERNATIVES}}

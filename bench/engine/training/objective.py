@@ -5,12 +5,12 @@ from __future__ import annotations
 import keras
 
 
-def _loss(output: str, width: int | None, reduction: str | None):
+def _loss(output: str, width: int | None, reduction: str | None, losses=keras.losses):
     from_logits = output == "logits"
     kwargs = {"reduction": reduction} if reduction else {}
     if width == 1:
-        return keras.losses.BinaryCrossentropy(from_logits=from_logits, **kwargs)
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, **kwargs)
+        return losses.BinaryCrossentropy(from_logits=from_logits, **kwargs)
+    return losses.SparseCategoricalCrossentropy(from_logits=from_logits, **kwargs)
 
 
 def output_width(model: keras.Model) -> int | None:
@@ -26,9 +26,10 @@ def summed_loss(output: str, width: int | None = None) -> keras.losses.Loss:
     return _loss(output, width, "sum")
 
 
-def mean_loss(output: str, width: int | None = None) -> keras.losses.Loss:
-    """The loss a Keras user compiles (default reduction), for `model.fit`."""
-    return _loss(output, width, None)
+def mean_loss(output: str, width: int | None = None, losses=keras.losses) -> keras.losses.Loss:
+    """The loss a Keras user compiles (default reduction), for `model.fit`; `losses`: another
+    Keras's (the Keras 2 lane passes tf_keras')."""
+    return _loss(output, width, None, losses)
 
 
 def correct(output: str, y, pred):

@@ -65,15 +65,20 @@ class Trainer(ABC):
         self.updates_done = 0
         self.vars = parts.step_model.trainable_variables
         pre = parts.xla.preprocess if parts.xla else None
-        # uncompiled, on the whole window at once: (k, n, ...) -> (k * n, ...) -> (k, n, ...)
-        self._preprocess = pre and tf.function(
-            lambda x: tf.nest.map_structure(
-                lambda t: tf.reshape(t, tf.concat([tf.shape(tf.nest.flatten(x)[0])[:2],
-                                                   tf.shape(t)[1:]], 0)),
-                pre(tf.nest.map_structure(
-                    lambda a: tf.reshape(a, tf.concat([[-1], tf.shape(a)[2:]], 0)), x),
-                    training=True)),
-            reduce_retracing=True)
+        self._preprocess = pre and tf.function(self._window_through(pre), reduce_retracing=True)
+
+    @staticmethod
+    def _window_through(pre):
+        """`pre` run uncompiled on a whole window at once: (k, n, ...) -> (k * n, ...) -> pre ->
+        (k, n, ...)."""
+        def run(x):
+            k_n = tf.shape(tf.nest.flatten(x)[0])[:2]
+            flat = tf.nest.map_structure(
+                lambda a: tf.reshape(a, tf.concat([[-1], tf.shape(a)[2:]], 0)), x)
+            return tf.nest.map_structure(
+                lambda t: tf.reshape(t, tf.concat([k_n, tf.shape(t)[1:]], 0)),
+                pre(flat, training=True))
+        return run
 
     def build(self) -> None:
         """Create optimizer state (and accumulators) before any baseline is taken."""

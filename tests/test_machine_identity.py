@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.results import machine
+import pytest
+
+from bench.report import baseline, frames
+from bench.results import machine, store
 
 DATA = Path(__file__).parent / "data" / "runs"
 
@@ -65,8 +68,6 @@ def test_records_made_before_identities_stay_readable_and_unknown():
     """The committed study records (their first 65 runs are older than identities) and the
     AVX-512 quick run: readable as they are, each of unknown identity (no migration guesses
     what the machine was)."""
-    from bench.results import store
-
     root = Path(__file__).resolve().parents[1]
     for path in (root / "reports" / "study" / "results.jsonl.gz",
                  DATA / "quick.amd-epyc-f26-avx512-unknown-identity.jsonl.gz"):
@@ -75,3 +76,26 @@ def test_records_made_before_identities_stay_readable_and_unknown():
         legacy = [r for r in runs if machine.of_environment(r.get("environment")) is None]
         assert legacy, path
         assert all((r.get("environment") or {}).get("device") for r in legacy if r["status"] == "ok")
+
+
+COMMITTED_RESULTS = ["reports/results.jsonl.gz", "reports/study/results.jsonl.gz",
+                     *(f"tests/data/runs/{p.name}" for p in sorted(DATA.glob("*.jsonl.gz")))]
+
+
+@pytest.mark.parametrize("name", COMMITTED_RESULTS)
+def test_every_committed_results_file_reads_as_a_report_and_a_baseline_would(name):
+    """Records of every age the repository holds (before machine identities, before rounds,
+    today's) tabulate and summarise with today's code: nothing finished became unreadable."""
+    path = Path(__file__).resolve().parents[1] / name
+    records = store.read_records(path)
+    results = frames.from_records(records)
+    assert len(results.runs) == sum(1 for r in store.by_key(records).values() if r["kind"] == "run")
+    assert results.machines()  # known or "[identity unknown]", never missing
+    summary = baseline.summarise(records, name)
+    assert summary["configurations"]
+
+
+def test_the_committed_baselines_read():
+    for path in (Path(__file__).resolve().parents[1] / "bench" / "baselines").rglob("*.json"):
+        summary = baseline.load_summary(path)
+        assert summary["configurations"] and summary["calibration_seconds"], path

@@ -2,14 +2,13 @@
 "the same machine"."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bench.report import baseline, frames
 from bench.results import machine, store
+from tests.helpers import ROOT
 
-DATA = Path(__file__).parent / "data" / "runs"
+DATA = ROOT / "tests" / "data" / "runs"
 
 
 def _cpuinfo(family: int, model: int, flags: str) -> dict[str, str]:
@@ -68,8 +67,7 @@ def test_records_made_before_identities_stay_readable_and_unknown():
     """The committed study records (their first 65 runs are older than identities) and the
     AVX-512 quick run: readable as they are, each of unknown identity (no migration guesses
     what the machine was)."""
-    root = Path(__file__).resolve().parents[1]
-    for path in (root / "reports" / "study" / "results.jsonl.gz",
+    for path in (ROOT / "reports" / "study" / "results.jsonl.gz",
                  DATA / "quick.amd-epyc-f26-avx512-unknown-identity.jsonl.gz"):
         runs = [r for r in store.read_records(path) if r["kind"] == "run"]
         assert runs, path
@@ -86,8 +84,7 @@ COMMITTED_RESULTS = ["reports/results.jsonl.gz", "reports/study/results.jsonl.gz
 def test_every_committed_results_file_reads_as_a_report_and_a_baseline_would(name):
     """Records of every age the repository holds (before machine identities, before rounds,
     today's) tabulate and summarise with today's code: nothing finished became unreadable."""
-    path = Path(__file__).resolve().parents[1] / name
-    records = store.read_records(path)
+    records = store.read_records(ROOT / name)
     results = frames.from_records(records)
     assert len(results.runs) == sum(1 for r in store.by_key(records).values() if r["kind"] == "run")
     assert results.machines()  # known or "[identity unknown]", never missing
@@ -96,6 +93,6 @@ def test_every_committed_results_file_reads_as_a_report_and_a_baseline_would(nam
 
 
 def test_the_committed_baselines_read():
-    for path in (Path(__file__).resolve().parents[1] / "bench" / "baselines").rglob("*.json"):
+    for path in (ROOT / "bench" / "baselines").rglob("*.json"):
         summary = baseline.load_summary(path)
         assert summary["configurations"] and summary["calibration_seconds"], path

@@ -61,7 +61,7 @@ bench-report: setup  ## rebuild the report of PROFILE from its stored results (n
 
 bench-overhead: setup  ## accumulation overhead (ratios, one process) and repeatability -> results/
 	$(BIN)/python -m pytest tests/test_studies.py tests/benchmarks -m study -q --benchmark-json results/studies.benchmark.json
-	$(BIN)/python -m bench.engine.measure.studies results/overhead.json results/repeatability.json
+	$(BIN)/python -m bench studies results/overhead.json results/repeatability.json
 
 bench-check: setup  ## compare the last sweep of PROFILE with its committed baseline
 	$(BIN)/python -m bench check --baseline $(BASELINE) --current $(RESULTS)

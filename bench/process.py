@@ -105,9 +105,6 @@ def malloc_trim() -> None:
         pass
 
 
-PRECISIONS = ("float32", "float64", "mixed_float16", "mixed_bfloat16")
-
-
 def data_dtype(precision: str) -> str:
     """What the feed hands the model: float64 for float64 runs, else float32 (a mixed model
     casts its inputs to 16 bits itself)."""

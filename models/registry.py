@@ -2,6 +2,12 @@
 
 It imports no Keras: a built-in builder is named by its import path and imported when a model
 is built, so a sweep's controller validates its configurations without TensorFlow.
+
+To add a model: write its builder, `build(spec, config) -> keras.Model`, in a module of its own
+under models/ (a pure builder: no measuring, no training), its presets in `models.configs`, and
+append one `ModelEntry` to `MODELS`. Everything else reads `MODELS`: the overhead study
+(`bench.engine.measure.studies`), `python -m bench list`, profiles (which name the models they
+run: add it to a profile's TOML to sweep it).
 """
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,17 @@ from pathlib import Path
 import numpy as np
 
 from bench.data import census
-from bench.data.idx import write_idx
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write uint8 arrays in IDX format (gzipped when the name ends in .gz), as MNIST ships."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as f:
+        f.write(header + array.tobytes())
 
 
 def write_idx_set(directory: Path, n_train: int, n_test: int, seed: int = 0) -> dict:

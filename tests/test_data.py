@@ -10,10 +10,10 @@ import pytest
 
 from bench.data import Sources, census, images, load_dataset
 from bench.data import sources as sources_mod
-from bench.data.idx import read_idx, write_idx
+from bench.data.idx import read_idx
 from bench.data.registry import DATASETS, resolve_dataset
 from bench.errors import BenchError, DatasetUnavailable
-from tests.helpers import write_census, write_cifar100, write_idx_set
+from tests.helpers import write_census, write_cifar100, write_idx, write_idx_set
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.config.names import MIB
 from bench.errors import BenchError
 from bench.judge import memory_model as mm
-
-MIB = 2**20
 
 
 def test_fit_recovers_a_linear_law_and_predicts_unmeasured_sizes():

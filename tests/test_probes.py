@@ -9,14 +9,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from bench.config.names import MIB
 from bench.engine.measure.probes import make_probes
 from bench.engine.measure.probes.nvml import NvmlProbe, visible_device
 from bench.engine.measure.probes.process import ProcessMemoryProbe
 from bench.engine.measure.probes.tf_allocator import TFAllocatorProbe
 from bench.errors import BenchError
 from bench.judge.timing import Throughput
-
-MIB = 2**20
 
 
 def _spike(mib: int) -> None:

@@ -6,8 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from bench.report.summary import readme_summary, summary_block
+from bench.errors import BenchError
+from bench.report.summary import markers, summary_block
 from tests.helpers import ROOT
+
+
+def readme_summary(readme: Path, profile: str = "default") -> str:
+    """The summary of `profile` currently in the README (between its markers)."""
+    text = readme.read_text()
+    start, end = markers(profile)
+    if start not in text or end not in text:
+        raise BenchError(f"{readme} has no summary markers for profile {profile!r}")
+    return text.split(start, 1)[1].split(end, 1)[0].strip("\n")
 
 
 @pytest.mark.parametrize("profile,report", [("default", "reports"), ("study", "reports/study")])

@@ -9,12 +9,11 @@ import psutil
 import pytest
 
 from bench.config.job import Job
+from bench.config.names import MIB
 from bench.config.run import RunConfig
 from bench.engine.measure.run import measured_run
 from bench.errors import BenchError
 from bench.execute.client import Worker, judge
-
-MIB = 2**20
 
 
 @pytest.fixture(scope="module")

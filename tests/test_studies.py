@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.commands.studies_cmd import repeatability
 from bench.config.run import RunConfig
-from bench.engine.measure.studies import OverheadSpec, overhead, render, repeatability
+from bench.engine.measure.studies import OverheadSpec, overhead
+from bench.report.studies import render
 
 # the overhead study's own logic: run with the study itself (make bench-overhead), not make test
 pytestmark = [pytest.mark.e2e, pytest.mark.study]

@@ -1,5 +1,11 @@
 """The published implementations the catalogue judges, one entry each: what to install (pinned),
-what to import, which Keras it targets, and the adapters that run it."""
+what to import, which Keras it targets, and the adapters that run it.
+
+To add one: write its adapter (a strategy factory, the `--strategy package.module:factory`
+contract) in the top-level `catalogue/adapters.py` — code that imports the published package,
+kept out of `bench/` because it runs only where `.catalogue/` is installed — and append an
+`Entry` to `ENTRIES` naming it. `bench.catalogue.run` judges every entry, `bench.catalogue.report`
+writes its rows to reports/catalogue and the README; neither lists entries."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

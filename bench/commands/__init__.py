@@ -9,10 +9,11 @@ from bench.commands import (
     merge_cmd,
     report_cmd,
     run_cmd,
+    studies_cmd,
     sweep_cmd,
 )
 
 COMMANDS = {"list": list_cmd, "equivalence": equivalence_cmd, "run": run_cmd,
             "fit-budget": budget_cmd, "sweep": sweep_cmd, "merge": merge_cmd,
             "report": report_cmd, "check": check_cmd, "coverage": coverage_cmd,
-            "catalogue": catalogue_cmd}
+            "catalogue": catalogue_cmd, "studies": studies_cmd}

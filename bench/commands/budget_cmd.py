@@ -6,6 +6,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from bench.config.job import Job
+from bench.config.names import MIB, probe_order
 from bench.config.plan import AccumulationPlan
 from bench.config.run import RunConfig
 from bench.errors import BenchError
@@ -13,8 +14,6 @@ from bench.execute.client import Worker
 from bench.judge import memory_model as mm
 from bench.results import store
 from bench.results.store import dumps
-
-MIB = 2**20
 
 
 def add_parser(sub) -> None:
@@ -32,7 +31,7 @@ def add_parser(sub) -> None:
     p.add_argument("--dataset")
     p.add_argument("--preset")
     p.add_argument("--probe", help="memory probe to fit (default: the first that measured: "
-                                   "tf_allocator, nvml, process_rss)")
+                                   + ", ".join(probe_order()) + ")")
     p.add_argument("--results", help="fit to these stored runs instead of measuring")
     p.add_argument("--measure", help="micro-batch sizes to measure (default: B/8 and B/2)")
     p.add_argument("--data-dir")

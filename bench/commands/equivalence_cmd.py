@@ -10,6 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from bench.config.job import Job
+from bench.config.names import PRECISIONS
 from bench.config.request import EquivalenceRequest
 from bench.data import Sources
 from bench.results.store import dumps, put
@@ -33,7 +34,7 @@ def add_parser(sub) -> None:
                                      "package.module:function (default: the model's seed data "
                                      "set if available here, else the offline default)")
     p.add_argument("--precision", "--dtype", dest="precision", default="float32",
-                   choices=["float32", "float64", "mixed_float16", "mixed_bfloat16"],
+                   choices=PRECISIONS,
                    help="judged against the large batch in the same precision, with the noise "
                         "floor measured in it; mixed_float16 uses Keras' LossScaleOptimizer")
     p.add_argument("--jit", action="store_true", help="XLA-compile the training steps")

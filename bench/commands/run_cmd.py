@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from bench.config.job import Job
+from bench.config.names import MIB, PRECISIONS
 from bench.config.run import RunConfig
 from bench.data import Sources
 from bench.errors import BenchError
@@ -41,7 +42,7 @@ def add_parser(sub) -> None:
                         "$TF_CONFIG set, run as that node of an existing cluster)")
     p.add_argument("--jit", action="store_true", help="XLA-compile the training step")
     p.add_argument("--precision", default="float32",
-                   choices=["float32", "float64", "mixed_float16", "mixed_bfloat16"],
+                   choices=PRECISIONS,
                    help="mixed_float16 wraps the optimizer in Keras' LossScaleOptimizer")
     p.add_argument("--per-micro", action="store_true",
                    help="accumulate: one traced call per micro-batch instead of per update")
@@ -113,6 +114,6 @@ def summary(r: dict) -> str:
              f"seconds: {s['updates']:.1f} in updates, {s['evaluation']:.1f} in evaluation, "
              f"{s['total']:.1f} in total"]
     for name, m in r["memory"].items():
-        lines.append(f"memory [{name}]: " + (f"{m['peak_bytes'] / 2**20:,.1f} MiB peak above baseline"
+        lines.append(f"memory [{name}]: " + (f"{m['peak_bytes'] / MIB:,.1f} MiB peak above baseline"
                                              if m["available"] else f"not available — {m['reason']}"))
     return "\n".join(lines)

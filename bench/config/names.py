@@ -1,28 +1,107 @@
-"""The built-in names input is validated against (strategies, the speed references among them,
-learning-rate schedules), without importing Keras: a sweep's controller validates a whole
-profile without TensorFlow. The registries that import Keras check they hold exactly these."""
+"""Every shared name, defined once, without importing Keras: strategies, memory probes,
+precisions, learning-rate schedules and byte units.
+
+A sweep's controller validates a whole profile against these without TensorFlow, the report
+takes a strategy's label, style and order and a probe's rank from here, and the training layer
+builds the implementations named here by import path (so this module imports none of them).
+
+Adding a built-in strategy or probe is one registration here (`register_strategy`,
+`register_probe`, or an entry in the tuples below) plus the implementation it names; nothing in
+the report, the gates, the memory model or the command line lists them again.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from bench.errors import BenchError
 from bench.plugins import resolve
 
-STRATEGY_NAMES = ("large_batch", "accumulate", "keras_builtin", "naive", "plain_micro",
-                  "keras_builtin_fixed", "plain_micro_linear_lr", "plain_micro_sqrt_lr")
-#: Trained and timed beside the others, never judged for equivalence.
-SPEED_REFERENCES = ("plain_micro",)
+# units ------------------------------------------------------------------------------------
+#: byte multiples as users write them (upper case); `MIB` is what the report prints in
+BYTE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+              "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+MIB = BYTE_UNITS["MIB"]
+
+# precisions and schedules -----------------------------------------------------------------
+PRECISIONS = ("float32", "float64", "mixed_float16", "mixed_bfloat16")
 SCHEDULES = ("constant", "exponential", "cosine")
-PROBE_NAMES = ("tf_allocator", "nvml", "process_rss")
 
 
-def check_probe_names(names) -> None:
-    unknown = [n for n in names if n not in PROBE_NAMES]
-    if unknown:
-        raise BenchError(f"unknown memory probe(s) {', '.join(unknown)} "
-                         f"(probes: {', '.join(PROBE_NAMES)})")
+# strategies -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StrategyName:
+    """A built-in strategy: its implementation by import path (a `Strategy` instance, class or
+    factory in the training layer, `module:attribute`) and how the report shows it.
+
+    The order of registration is the report's order (tables, legends). `judged` is False for
+    speed references, which are timed and shown but never called equivalent. `panel` is where
+    the learning curves draw it: "main", "apart" (a control whose curves lie far below, drawn
+    beside the large batch) or "follow_up" (the study's follow-up questions)."""
+
+    name: str
+    implementation: str
+    label: str
+    color: str
+    marker: str
+    line: str = "-"
+    judged: bool = True
+    panel: str = "main"
+
+
+_STRATEGIES = "bench.engine.training.strategies"
+STRATEGIES: dict[str, StrategyName] = {}
+
+
+def register_strategy(entry: StrategyName) -> StrategyName:
+    """Make `entry` a built-in strategy: profiles accept it, the training layer builds it, the
+    report draws and tabulates it."""
+    if entry.name in STRATEGIES:
+        raise BenchError(f"strategy {entry.name!r} is registered already")
+    STRATEGIES[entry.name] = entry
+    return entry
+
+
+for _entry in (
+    StrategyName("large_batch", f"{_STRATEGIES}.large_batch:LargeBatch", "large batch (B×1)",
+                 "black", "s"),
+    StrategyName("accumulate", f"{_STRATEGIES}.accumulate:Accumulate", "accumulate (harness)",
+                 "tab:blue", "o"),
+    StrategyName("keras_builtin", f"{_STRATEGIES}.keras_builtin:KerasBuiltin", "Keras built-in",
+                 "tab:orange", "^", "--"),
+    StrategyName("keras_builtin_fixed", f"{_STRATEGIES}.keras_builtin:KerasBuiltinFixedSchedule",
+                 "Keras built-in, schedule fixed", "tab:brown", "v", "--", panel="follow_up"),
+    StrategyName("naive", f"{_STRATEGIES}.naive:Naive", "naive blog loop", "tab:red", "x", ":",
+                 panel="apart"),
+    StrategyName("plain_micro_linear_lr", f"{_STRATEGIES}.plain_micro:linear_lr",
+                 "no accumulation: b, rate × b/B", "tab:olive", "P", "-.", panel="follow_up"),
+    StrategyName("plain_micro_sqrt_lr", f"{_STRATEGIES}.plain_micro:sqrt_lr",
+                 "no accumulation: b, rate × √(b/B)", "tab:cyan", "*", "-.", panel="follow_up"),
+    StrategyName("plain_micro", f"{_STRATEGIES}.plain_micro:PlainMicro",
+                 "plain training at b (reference)", "tab:gray", "d", "-.", judged=False),
+):
+    register_strategy(_entry)
+
+#: how the report draws a strategy it does not know (a user's, by import path)
+OTHER_STRATEGY = StrategyName("", "", "", "tab:purple", "v")
+
+
+def strategy_entry(name: str) -> StrategyName:
+    """The registered entry, or one for a user's strategy labelled with its import path."""
+    known = STRATEGIES.get(name)
+    return known or StrategyName(name, name, name, OTHER_STRATEGY.color, OTHER_STRATEGY.marker)
+
+
+def strategy_rank(name: str) -> int:
+    """Position in the report's order; a user's strategy comes after every built-in one."""
+    return list(STRATEGIES).index(name) if name in STRATEGIES else len(STRATEGIES)
+
+
+def speed_references() -> tuple[str, ...]:
+    return tuple(n for n, e in STRATEGIES.items() if not e.judged)
 
 
 def unknown_strategy(name: str) -> BenchError:
-    return BenchError(f"unknown strategy {name!r} (strategies: {', '.join(STRATEGY_NAMES)}, or a "
+    return BenchError(f"unknown strategy {name!r} (strategies: {', '.join(STRATEGIES)}, or a "
                       f"factory as package.module:function)")
 
 
@@ -30,9 +109,60 @@ def check_strategy(name: str) -> bool:
     """Whether strategy `name` is judged (False: a speed reference); an unknown name raises. A
     user's `package.module:factory` is imported to check it (and with it whatever it imports)
     and is always judged."""
-    if name in STRATEGY_NAMES:
-        return name not in SPEED_REFERENCES
+    if name in STRATEGIES:
+        return STRATEGIES[name].judged
     if ":" in name:
         resolve(name, "strategy")
         return True
     raise unknown_strategy(name)
+
+
+# memory probes ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProbeName:
+    """A memory probe: its implementation by import path (a `MemoryProbe` subclass in the
+    training layer). The order of registration is the order of preference: the report, the
+    memory model and the regression check use the first probe that measured. `exact` says its
+    peaks repeat to the byte for a repeated configuration (an allocator's counter), so the
+    check gates it tightly; a sampled or kernel reading gets the looser resident-memory gate."""
+
+    name: str
+    implementation: str
+    exact: bool
+    summary: str
+
+
+PROBES: dict[str, ProbeName] = {}
+
+
+def register_probe(entry: ProbeName) -> ProbeName:
+    """Make `entry` a memory probe: configurations accept it, measured runs enter it, the report
+    and the check choose it by its rank."""
+    if entry.name in PROBES:
+        raise BenchError(f"memory probe {entry.name!r} is registered already")
+    PROBES[entry.name] = entry
+    return entry
+
+
+_PROBES = "bench.engine.measure.probes"
+for _probe in (
+    ProbeName("tf_allocator", f"{_PROBES}.tf_allocator:TFAllocatorProbe", True,
+              "TensorFlow's allocator peak above its baseline"),
+    ProbeName("nvml", f"{_PROBES}.nvml:NvmlProbe", False,
+              "device-wide GPU memory from NVML, polled"),
+    ProbeName("process_rss", f"{_PROBES}.process:ProcessMemoryProbe", False,
+              "the process's resident peak (VmHWM) above its baseline"),
+):
+    register_probe(_probe)
+
+
+def probe_order() -> tuple[str, ...]:
+    """The probes, most preferred first."""
+    return tuple(PROBES)
+
+
+def check_probe_names(names) -> None:
+    unknown = [n for n in names if n not in PROBES]
+    if unknown:
+        raise BenchError(f"unknown memory probe(s) {', '.join(unknown)} "
+                         f"(probes: {', '.join(PROBES)})")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.config.names import check_strategy
+from bench.config.names import PRECISIONS, check_strategy
 from bench.config.plan import AccumulationPlan
 from bench.config.training import TrainingConfig
 from bench.errors import BenchError
-from bench.judge.verdict import TOLERANCE
 from bench.results.identity import Identity, make_identity
 from models.registry import get_model
 
@@ -110,8 +109,8 @@ class EquivalenceRequest:
             get_model(self.model, self.model_output)
         except KeyError as e:
             raise BenchError(e.args[0]) from None
-        if self.dtype not in TOLERANCE:
-            raise BenchError(f"precision must be one of {', '.join(TOLERANCE)}, "
+        if self.dtype not in PRECISIONS:
+            raise BenchError(f"precision must be one of {', '.join(PRECISIONS)}, "
                              f"got {self.dtype!r}")
         if not isinstance(self.updates, int) or self.updates < 1:
             raise BenchError(f"updates must be a positive integer, got {self.updates!r}")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.config.names import SCHEDULES, check_strategy
+from bench.config.names import PRECISIONS, SCHEDULES, check_strategy
 from bench.config.plan import AccumulationPlan
 from bench.errors import BenchError
-from bench.process import PRECISIONS
 from models.registry import get_model
 
 

@@ -10,7 +10,6 @@ import numpy as np
 from bench.errors import BenchError
 
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-_CODES = {np.dtype(np.uint8): 0x08}
 
 
 def read_idx_bytes(path: Path) -> bytes:
@@ -37,12 +36,3 @@ def read_idx(path: Path, data: bytes | None = None) -> np.ndarray:
         raise BenchError(f"{path} is truncated or corrupt: {len(data) - header} bytes of data, "
                          f"expected {expected} for shape {dims}")
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """Write uint8 arrays in IDX format (gzipped when the name ends in .gz); used by tests."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, _CODES[array.dtype], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wb") as f:
-        f.write(header + array.tobytes())

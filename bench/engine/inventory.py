@@ -2,8 +2,9 @@
 building them), the data sets (available here, and why not) and the strategies."""
 from __future__ import annotations
 
+from bench.config.names import STRATEGIES
 from bench.data import DATASETS, Sources
-from bench.engine.training.strategies import STRATEGIES
+from bench.engine.training.strategies import get_strategy
 from models.registry import MODELS
 
 
@@ -30,5 +31,5 @@ def inventory(data_dir: str | None = None) -> dict:
                         "default_preset": m.default_preset, "presets": list(m.presets),
                         "trainable_parameters": params, "seed_dataset": m.recipe.dataset,
                         "optimizer": m.recipe.optimizer, "learning_rate": m.recipe.learning_rate}
-    strategies = {n: s.summary for n, s in STRATEGIES.items()}
+    strategies = {n: get_strategy(n).summary for n in STRATEGIES}
     return {"models": models, "datasets": datasets, "strategies": strategies}

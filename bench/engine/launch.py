@@ -31,14 +31,6 @@ from bench.execute.lifecycle import child_preexec
 WORKER_MODULE = "bench.engine.worker.multiworker"
 
 
-def cluster_size() -> int | None:
-    """Workers in the cluster this process belongs to ($TF_CONFIG), or None."""
-    spec = os.environ.get("TF_CONFIG")
-    if not spec:
-        return None
-    return len(json.loads(spec).get("cluster", {}).get("worker", []))
-
-
 def free_ports(n: int) -> list[int]:
     sockets = [socket.socket() for _ in range(n)]
     for s in sockets:

@@ -8,8 +8,9 @@ from typing import Iterator
 import keras
 import tensorflow as tf
 
+from bench.config.names import PRECISIONS
 from bench.errors import BenchError
-from bench.process import PRECISIONS, filtered_stderr
+from bench.process import filtered_stderr
 
 
 def configure_threads(threads: int | None) -> None:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from bench.config.names import BYTE_UNITS, probe_order
 from bench.errors import BenchError
 
 
@@ -79,8 +80,6 @@ def predicted_total(fit: ActivationFit, states: dict[str, int], micro: int, accu
 
 def parse_bytes(text: str) -> int:
     """'2GiB', '512MiB', '1.5GB', '1000000' -> bytes."""
-    units = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-             "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
     s = text.strip().upper().replace(" ", "")
     num = s.rstrip("KMGTIB")
     unit = s[len(num):]
@@ -88,9 +87,9 @@ def parse_bytes(text: str) -> int:
         value = float(num)
     except ValueError:
         value = -1
-    if unit not in units or value <= 0:
+    if unit not in BYTE_UNITS or value <= 0:
         raise BenchError(f"cannot read memory budget {text!r} (try 2GiB, 512MiB or a byte count)")
-    return int(value * units[unit])
+    return int(value * BYTE_UNITS[unit])
 
 
 def leave_one_out_errors(points: list[tuple[int, int]]) -> list[dict]:
@@ -108,9 +107,6 @@ def leave_one_out_errors(points: list[tuple[int, int]]) -> list[dict]:
             out.append({"micro": micro, "measured_bytes": measured, "predicted_bytes": predicted,
                         "relative_error": (predicted - measured) / measured if measured else None})
     return out
-
-
-PROBE_PREFERENCE = ("tf_allocator", "nvml", "process_rss")
 
 
 def points_from_records(records: list[dict], model: str, probe: str | None = None,
@@ -131,7 +127,7 @@ def points_from_records(records: list[dict], model: str, probe: str | None = Non
         runs += [r for r in ok if r["config"]["strategy"] == "large_batch"]
     if not runs:
         raise BenchError(f"no successful large_batch/accumulate runs of {model} to fit memory from")
-    available = [p for p in PROBE_PREFERENCE
+    available = [p for p in probe_order()
                  if any((r.get("memory") or {}).get(p, {}).get("available") for r in runs)]
     probe = probe or (available[0] if available else None)
     if probe not in available:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bench.config.names import MIB
 from bench.judge.memory_model import ActivationFit, fit_activations
-from bench.report.frames import MIB, Results, short_label
+from bench.report.frames import Results, short_label
 from bench.report.rows import (
     MeasureRow,
     OutcomeLevel,

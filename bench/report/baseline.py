@@ -2,10 +2,9 @@
 configuration name.
 
 A baseline is the *envelope of several clean runs* on one machine identity, not a single run.
-Measured on AMD EPYC AVX2, 2 cores (2026-11-27): a configuration's update times are tight within one process and far
-apart between processes — grn_vsn accumulate 16x8 timed 25-30 ms in one clean sweep and
-35-44 ms in the next, minutes later, same code — so one run is one draw of a per-process
-spread that more timed updates do not narrow (asv runs each benchmark in several processes for
+A configuration's update times are tight within one process and far apart between processes
+(README: Record of measurements), so one run is one draw of a per-process spread that more
+timed updates do not narrow (asv runs each benchmark in several processes for
 the same reason). Each configuration keeps one entry per run; the gates allow what the
 baseline's runs already showed and test beyond that.
 """
@@ -47,8 +46,8 @@ def _round(r: dict) -> dict[str, Any]:
 def _one_run(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One sweep's figures of one configuration from its rounds (round 1 first): the rounds'
     update times one list each; a memory peak per probe, the lowest round's (a process's peak
-    is a draw of TensorFlow's executor order, +1.2 MB in about one process in ten on the CNN,
-    AMD EPYC family 25, 2026-11-29; a regression raises every round); the status of the first
+    is a draw of TensorFlow's executor order, occasionally higher in one process; a regression
+    raises every round); the status of the first
     round that did not succeed."""
     ok = [x for x in rounds if x["status"] == "ok"]
     probes = set.intersection(*(set(x["memory"]) for x in ok)) if ok else set()

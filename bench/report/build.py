@@ -10,6 +10,7 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.judge.verdict import LEVEL2_FACTOR
 from bench.report.answers import ModelAnswer, answer_of, sci
+from bench.report.facts import run_facts
 from bench.report.frames import Results, load, write_compressed
 from bench.report.gallery import report_figures
 from bench.report.prose import (
@@ -17,7 +18,6 @@ from bench.report.prose import (
     keras_line,
     naive_line,
     recommendations,
-    run_facts,
     variants_line,
 )
 from bench.report.rows import equivalence_rows

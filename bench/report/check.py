@@ -6,10 +6,9 @@ One current run is checked against a baseline of one or more clean runs of the s
 configuration's own process-to-process spread is allowed and only what lies beyond it fires.
 Speed and memory are gated only against a baseline of the *same machine identity*
 (`bench.results.machine`: CPU family and instruction set, cores, TensorFlow, Keras, oneDNN,
-allocator). Across identities none of them is a property of the code alone: on an AVX-512 core
-of the same name the calibration step sped up less than the models (a clean run read 1.8-2.4x
-"slower" after calibration, 2026-11-29), and within-run ratios and even the CNN's allocator
-peaks moved. A run from another or an unknown identity is therefore checked on what does not
+allocator). Across identities none of them is a property of the code alone: on another core
+of the same name the calibration step sped up less than the models, and within-run ratios and
+even the CNN's allocator peaks moved (README: Record of measurements). A run from another or an unknown identity is therefore checked on what does not
 depend on the machine (presence, status, settings, held state, level 1, outcome accuracy),
 and the output says what was not compared and why. Configurations are matched by name; the
 same name with another key is the same configuration with changed settings: *not comparable*
@@ -28,9 +27,10 @@ same name with another key is the same configuration with changed settings: *not
 - memory saving: an accumulating configuration's peak as a share of its large batch's peak may
   not rise by more than `saving_rise` above the highest of the baseline's runs (it cannot
   quietly lose what accumulation is for);
-- memory peak, for the first probe that measured (tf_allocator, nvml, process_rss — the
-  report's order): process RSS moved by ~28 MiB between two checkouts on one machine (AMD
-  EPYC AVX2, 2 cores, 2026-11-27), the allocator's peaks did not;
+- memory peak, for the first probe that measured (`bench.config.names.PROBES`, the report's
+  order), tightly for a probe whose peaks repeat exactly (an allocator's counter), loosely
+  for the others: process RSS moved between two checkouts on one machine where the
+  allocator's peaks did not;
 - level 1: a verdict change, or the gradient error rising `l1_factor`-fold (from at least
   1e-7) even while under the tolerance;
 - outcome accuracy (outcome runs only): a drop larger than `accuracy_z` binomial standard

@@ -1,7 +1,7 @@
 """Do the stated intervals hold? Two sweeps of one profile on one machine: the share of the
 second sweep's speed ratios that land inside the first sweep's intervals, and the intervals'
 median width. A 95% rerun interval should hold about 95% of them; an interval of one
-process's update times held 18% (two default sweeps, AMD EPYC family 26, 2026-11-29)."""
+process's update times held far fewer (README: Numbers that hold)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

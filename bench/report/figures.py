@@ -17,28 +17,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
+from bench.config.names import MIB, strategy_entry  # noqa: E402
 from bench.judge.verdict import LEVEL2_FACTOR, envelope  # noqa: E402
 
-STYLE = {  # color, marker, line style
-    "large_batch": ("black", "s", "-"),
-    "accumulate": ("tab:blue", "o", "-"),
-    "keras_builtin": ("tab:orange", "^", "--"),
-    "naive": ("tab:red", "x", ":"),
-    "plain_micro": ("tab:gray", "d", "-."),
-    "keras_builtin_fixed": ("tab:brown", "v", "--"),
-    "plain_micro_linear_lr": ("tab:olive", "P", "-."),
-    "plain_micro_sqrt_lr": ("tab:cyan", "*", "-."),
-}
-LABEL = {"large_batch": "large batch (B×1)", "accumulate": "accumulate (harness)",
-         "keras_builtin": "Keras built-in", "naive": "naive blog loop",
-         "plain_micro": "plain training at b (reference)",
-         "keras_builtin_fixed": "Keras built-in, schedule fixed",
-         "plain_micro_linear_lr": "no accumulation: b, rate × b/B",
-         "plain_micro_sqrt_lr": "no accumulation: b, rate × √(b/B)"}
+
+def _style(strategy: str) -> tuple[str, str, str]:
+    """Colour, marker and line style, as the strategy's registration gives them."""
+    e = strategy_entry(strategy)
+    return e.color, e.marker, e.line
 
 
-def _style(strategy: str):
-    return STYLE.get(strategy, ("tab:purple", "v", "-"))
+def _label(strategy: str) -> str:
+    return strategy_entry(strategy).label
 
 
 def _grid(n: int, width: float = 4.6, height: float = 3.6, sharey: bool = True):
@@ -99,7 +89,7 @@ def ratio_panels(panels: dict[str, dict[str, list[tuple[int, float, float | None
             if all(p[2] is not None for p in pts):
                 err = [[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]]
             ax.errorbar(x, y, yerr=err, color=color, marker=marker, ls=ls, capsize=3,
-                        label=LABEL.get(strategy, strategy))
+                        label=_label(strategy))
         _k_axis(ax, ks)
         ax.set_xlim(min(ks) / 1.3, max(ks) * 1.3)  # room for the markers set beside the last k
         ax.set_title(model, fontsize=10)
@@ -124,16 +114,16 @@ def memory_model(panels: dict[str, dict], title: str, path: Path, caption: str) 
         split = d["split"]
         fit = split.fit
         xs = np.linspace(0, max(d["B"] or 0, *(b for b, _ in split.plain)), 50)
-        ax.plot(xs, [fit.transient(x) / 2**20 for x in xs], color="tab:gray", ls="--", lw=1,
-                label=f"{fit.intercept_bytes / 2**20:.1f} MiB + "
+        ax.plot(xs, [fit.transient(x) / MIB for x in xs], color="tab:gray", ls="--", lw=1,
+                label=f"{fit.intercept_bytes / MIB:.1f} MiB + "
                       f"{fit.bytes_per_sample / 2**10:.0f} KiB × b")
-        ax.scatter([b for b, _ in split.plain], [p / 2**20 for _, p in split.plain],
+        ax.scatter([b for b, _ in split.plain], [p / MIB for _, p in split.plain],
                    color="black", zorder=3, label="plain training (fitted)")
         if split.accumulate:
-            ax.scatter([b for b, _ in split.accumulate], [p / 2**20 for _, p in split.accumulate],
+            ax.scatter([b for b, _ in split.accumulate], [p / MIB for _, p in split.accumulate],
                        color="tab:blue", marker="^", zorder=3, label="accumulate at b")
             for b, p in split.accumulate:
-                ax.annotate(f"{split.extra(b, p) / 2**20:+.1f} MiB", (b, p / 2**20),
+                ax.annotate(f"{split.extra(b, p) / MIB:+.1f} MiB", (b, p / MIB),
                             textcoords="offset points", xytext=(6, 4), fontsize=7,
                             color="tab:blue")
         ax.set_xlim(left=0)
@@ -164,7 +154,7 @@ def level1(panels: dict[str, list[dict]], title: str, path: Path, caption: str) 
                 ax.scatter([r["accum"] * shift for r in g],
                            [max(r["gradient_rel_error"], 1e-18) for r in g], marker=marker,
                            s=40, zorder=3, **filled,
-                           label=f"{LABEL.get(strategy, strategy)}, {dtype}")
+                           label=f"{_label(strategy)}, {dtype}")
         ax.axhline(1e-5, color="tab:green", ls="--", lw=1, label="float32 tolerance 1e-5")
         ax.axhline(1e-12, color="tab:purple", ls="--", lw=1, label="float64 tolerance 1e-12")
         ax.set_yscale("log")
@@ -187,7 +177,7 @@ def level2(panels: dict[str, list[dict]], title: str, path: Path, caption: str) 
             pitfall = r["lr_schedule"] != "constant"
             ax.plot(range(1, len(ratio) + 1), ratio, color=color, ls=":" if pitfall else ls,
                     marker=marker, ms=3, lw=1.2 if pitfall else 1,
-                    label=LABEL.get(r['strategy'], r['strategy'])
+                    label=_label(r['strategy'])
                           + (f", {r['lr_schedule']} lr" if pitfall else "")
                           + (f", {r['dtype']}" if r["dtype"] != "float32" else ""))
         ax.axhline(LEVEL2_FACTOR, color="tab:red", lw=1, ls="--", label="limit: 10× the floor")
@@ -201,7 +191,9 @@ def level2(panels: dict[str, list[dict]], title: str, path: Path, caption: str) 
 
 
 #: The study's follow-up questions, drawn in a panel of their own (the main one stays legible)
-FOLLOW_UPS = ("keras_builtin_fixed", "plain_micro_linear_lr", "plain_micro_sqrt_lr")
+def _panel(label: str) -> str:
+    """The learning-curve panel of a "strategy pair" label, as the strategy's registration says."""
+    return strategy_entry(label.split(" ")[0]).panel
 
 
 def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, path: Path,
@@ -211,8 +203,8 @@ def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, 
     follow-up questions (Keras' built-in with the schedule fixed, no accumulation) where any
     model has them."""
     models = list(panels)
-    follow = any(label.split(" ")[0] in FOLLOW_UPS for m in models for label in panels[m])
-    naive = any(label.startswith("naive") for m in models for label in panels[m])
+    follow = any(_panel(label) == "follow_up" for m in models for label in panels[m])
+    naive = any(_panel(label) == "apart" for m in models for label in panels[m])
     cols = 1 + naive + follow  # a panel the profile has nothing for is left out
     fig, axes = plt.subplots(len(models), cols, figsize=(6.5 * max(cols, 2), 4.0 * len(models)),
                              squeeze=False)
@@ -220,12 +212,12 @@ def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, 
         ax_main = row[0]
         ax_naive = row[1] if naive else None
         ax_follow = row[1 + naive] if follow else None
-        panel_of = {"naive": ax_naive, **{s: ax_follow for s in FOLLOW_UPS}}
+        panel_of = {"apart": ax_naive, "follow_up": ax_follow}
         # colour and marker say the strategy, the line the pair (solid: the smallest k)
         ks = sorted({_k(label) for label in panels[model]} - {1})
         for label, runs in panels[model].items():
             strategy = label.split(" ")[0]
-            ax = panel_of.get(strategy, ax_main)
+            ax = panel_of.get(_panel(label)) or ax_main
             color, marker, ls = _style(strategy)
             if _k(label) > 1:
                 ls = ("-", "--", ":", "-.")[ks.index(_k(label)) % 4]
@@ -244,10 +236,10 @@ def learning_curves(panels: dict[str, dict[str, list[list[dict]]]], title: str, 
         panel_axes = [(ax_main, "large batch, accumulation, Keras built-in")]
         for ax, what, present in (
                 (ax_naive, "the naive blog loop against the large batch",
-                 any(label.startswith("naive") for label in panels[model])),
+                 any(_panel(label) == "apart" for label in panels[model])),
                 (ax_follow, "Keras' built-in with the schedule fixed; no accumulation (b, "
                             "scaled rate)",
-                 any(label.split(" ")[0] in FOLLOW_UPS for label in panels[model]))):
+                 any(_panel(label) == "follow_up" for label in panels[model]))):
             if ax is None:
                 continue
             if present:
@@ -280,7 +272,7 @@ def time_to_accuracy(panels: dict[str, dict], title: str, path: Path, caption: s
             t = np.mean([[p[0] for p in r] for r in runs if len(r) == len(runs[0])], axis=0)
             acc = np.mean([[p[1] for p in r] for r in runs if len(r) == len(runs[0])], axis=0)
             ax.plot(t, acc, color=color, marker=marker, ls=ls, ms=3,
-                    label=f"{LABEL.get(strategy, strategy)} {label.split(' ')[1]} (n={len(runs)})")
+                    label=f"{_label(strategy)} {label.split(' ')[1]} (n={len(runs)})")
         ax.set_title(f"{model} — {d['identity']}", fontsize=8)
         ax.set_xlabel("seconds of timed training updates")
         ax.set_ylabel("test accuracy")

@@ -13,11 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.config.names import probe_order
 from bench.errors import BenchError
 from bench.results import machine, store
-
-PROBE_ORDER = ("tf_allocator", "nvml", "process_rss")
-MIB = 2**20
 
 
 def write_compressed(records: list[dict[str, Any]], path: Path) -> None:
@@ -83,7 +81,7 @@ class Results:
 
     def probes(self) -> list[str]:
         """Probes that produced at least one reading, in order of preference."""
-        return [p for p in PROBE_ORDER
+        return [p for p in probe_order()
                 if f"mem_{p}" in self.runs and self.runs[f"mem_{p}"].notna().any()]
 
 

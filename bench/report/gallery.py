@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.config.names import strategy_rank
 from bench.report import figures
 from bench.report.answers import ModelAnswer, accumulating, memory_split
 from bench.report.frames import Results
@@ -25,64 +26,95 @@ def _peak_noise(answers: list[ModelAnswer], probe: str) -> str:
             "noise here.")
 
 
-def report_figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[tuple[str, Path, str]]:
-    device = res.device
-    figs = []
+Figure = tuple[str, Path, str]  # (title in the report, the PNG, its caption)
+
+
+def report_figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[Figure]:
+    """Every figure these results can draw, in the report's order; a figure with nothing to
+    draw is left out. Each figure's function picks its data and writes its caption."""
+    figs = (_speed, _memory, _memory_model, _level1, _level2, _curves, _time_figure, _outcome)
+    return [f for f in (fig(res, answers, out) for fig in figs) if f is not None]
+
+
+def _timed_strategies(answers: list[ModelAnswer]) -> list[str]:
+    """Every strategy with accumulating rows, in the registry's order (the large batch is the
+    reference every ratio is taken against, so it is not a series of its own)."""
+    present = {r.strategy for a in answers for r in a.rows} - {"large_batch"}
+    return sorted(present, key=strategy_rank)
+
+
+def _speed(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None:
     speed = {a.model: {st: [(r.accum, r.speed.value, r.speed.low, r.speed.high)
                             for r in accumulating(a.rows, st) if r.speed]
-                       for st in ("accumulate", "keras_builtin", "naive", "plain_micro")}
+                       for st in _timed_strategies(answers)}
              for a in answers}
     speed = {m: {s: p for s, p in d.items() if p} for m, d in speed.items() if any(d.values())}
-    if speed:
-        bars = "95% rerun intervals" if res.rounds > 1 else "95% intervals of one process"
-        cap = ("Samples per second relative to the large batch (B×1) of the same model, against "
-               f"k; bars: {bars}. Plain training at b (gray) "
-               "is the cost of the small batch alone; the gap from it to accumulation is the cost "
-               "of accumulating.")
-        figs.append(("Speed against the large batch", figures.ratio_panels(
-            speed, "throughput / B×1", f"Speed relative to the large batch — {device}",
-            out / "speed.png", cap), cap))
+    if not speed:
+        return None
+    bars = "95% rerun intervals" if res.rounds > 1 else "95% intervals of one process"
+    cap = ("Samples per second relative to the large batch (B×1) of the same model, against "
+           f"k; bars: {bars}. Plain training at b (gray) "
+           "is the cost of the small batch alone; the gap from it to accumulation is the cost "
+           "of accumulating.")
+    return ("Speed against the large batch", figures.ratio_panels(
+        speed, "throughput / B×1", f"Speed relative to the large batch — {res.device}",
+        out / "speed.png", cap), cap)
+
+
+def _memory(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None:
     memory = {}
     for a in answers:
         if not a.probe:
             continue
         series = {}
-        for st in ("accumulate", "keras_builtin", "naive", "plain_micro"):
+        for st in _timed_strategies(answers):
             pts = [(r.accum, r.memory[a.probe]["total_ratio"], None, None)
                    for r in accumulating(a.rows, st) if "total_ratio" in r.memory.get(a.probe, {})]
             if pts:
                 series[st] = pts
         if series:
             memory[a.model] = series
-    if memory:
-        probe = answers[0].probe
-        each = f"the lowest of {res.rounds} rounds" if res.rounds > 1 else "one run each"
-        cap = (f"Total memory (held state + peak above the baseline, probe {probe}) relative to "
-               f"the large batch's, against k; {each}, no error bars. {_peak_noise(answers, probe)}")
-        figs.append(("Memory against the large batch", figures.ratio_panels(
-            memory, "total peak memory / B×1", f"Peak memory relative to the large batch — {device}",
-            out / "memory.png", cap), cap))
+    if not memory:
+        return None
+    probe = answers[0].probe
+    each = f"the lowest of {res.rounds} rounds" if res.rounds > 1 else "one run each"
+    cap = (f"Total memory (held state + peak above the baseline, probe {probe}) relative to "
+           f"the large batch's, against k; {each}, no error bars. {_peak_noise(answers, probe)}")
+    return ("Memory against the large batch", figures.ratio_panels(
+        memory, "total peak memory / B×1", f"Peak memory relative to the large batch — {res.device}",
+        out / "memory.png", cap), cap)
+
+
+def _memory_model(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None:
     mm = {a.model: {"split": split, "B": a.B, "probe": a.probe}
           for a in answers for split in [memory_split(a)] if split is not None}
-    if mm:
-        cap = ("Peak above the held state against the batch: plain training at b and at B "
-               "(circles) fit a constant + bytes per sample × b (dashed); triangles are the "
-               "harness's accumulation at b, labelled with what accumulating adds beyond plain "
-               "training at that b. The constant is the part that depends most on the machine.")
-        figs.append(("Memory model", figures.memory_model(
-            mm, f"Memory split: peak above the held state against the batch — {device}",
-            out / "memory_model.png", cap), cap))
+    if not mm:
+        return None
+    cap = ("Peak above the held state against the batch: plain training at b and at B "
+           "(circles) fit a constant + bytes per sample × b (dashed); triangles are the "
+           "harness's accumulation at b, labelled with what accumulating adds beyond plain "
+           "training at that b. The constant is the part that depends most on the machine.")
+    return ("Memory model", figures.memory_model(
+        mm, f"Memory split: peak above the held state against the batch — {res.device}",
+        out / "memory_model.png", cap), cap)
+
+
+def _level1(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None:
     l1 = {}
     for a in answers:
         e = equivalence_rows(res, a.model, dtype=None)
         e = e[e.gradient_rel_error.notna() & (e.lr_schedule == "constant")] if len(e) else e
         if len(e):
             l1[a.model] = e.to_dict("records")
-    if l1:
-        cap = ("Relative error between the gradient each strategy applies and the large batch's, "
-               "at the same weights and data (level 1); hollow markers are float64 runs.")
-        figs.append(("Level 1: gradient", figures.level1(
-            l1, f"Level 1: gradient error against k — {device}", out / "level1.png", cap), cap))
+    if not l1:
+        return None
+    cap = ("Relative error between the gradient each strategy applies and the large batch's, "
+           "at the same weights and data (level 1); hollow markers are float64 runs.")
+    return ("Level 1: gradient", figures.level1(
+        l1, f"Level 1: gradient error against k — {res.device}", out / "level1.png", cap), cap)
+
+
+def _level2(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None:
     l2 = {}
     eq_records = [r for r in res.records if r["kind"] == "equivalence" and r.get("trajectory")]
     for a in answers:
@@ -92,59 +124,80 @@ def report_figures(res: Results, answers: list[ModelAnswer], out: Path) -> list[
         rows = [r for r in rows if r["micro"] == smallest]
         if rows:
             l2[a.model] = rows
-    if l2:
-        cap = ("Distance of the weights to the large batch's after each update, over the noise "
-               "floor (the large batch against itself started one ulp away); dotted: a decaying "
-               "learning-rate schedule (the Keras pitfall). Below 10× counts as equivalent. Where "
-               "Keras' built-in accumulation hides under the harness's line, that is the result: "
-               "with a constant rate both apply the same update.")
-        figs.append(("Level 2: trajectory", figures.level2(
-            l2, f"Level 2: distance to the large batch / noise floor, smallest pair — {device}",
-            out / "level2.png", cap), cap))
+    if not l2:
+        return None
+    cap = ("Distance of the weights to the large batch's after each update, over the noise "
+           "floor (the large batch against itself started one ulp away); dotted: a decaying "
+           "learning-rate schedule (the Keras pitfall). Below 10× counts as equivalent. Where "
+           "Keras' built-in accumulation hides under the harness's line, that is the result: "
+           "with a constant rate both apply the same update.")
+    return ("Level 2: trajectory", figures.level2(
+        l2, f"Level 2: distance to the large batch / noise floor, smallest pair — {res.device}",
+        out / "level2.png", cap), cap)
+
+
+def _outcome_runs(res: Results, model: str) -> list[dict]:
+    return [r for r in res.records if r["kind"] == "run" and r["status"] == "ok"
+            and r["config"]["model"] == model and r["config"].get("purpose") == "outcome"]
+
+
+def _curves(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None:
     curves = {}
     for a in answers:
-        runs = [r for r in res.records if r["kind"] == "run" and r["status"] == "ok"
-                and r["config"]["model"] == a.model and r["config"].get("purpose") == "outcome"]
         groups: dict[str, list] = {}
-        for r in runs:
+        for r in _outcome_runs(res, a.model):
             groups.setdefault(f"{r['config']['strategy']} {r['config']['pair']}", []).append(r["curve"])
         if groups:
             curves[a.model] = groups
-    if curves:
-        apart = any(label.startswith("naive") for g in curves.values() for label in g)
-        cap = ("Test accuracy during training, mean over paired seeds (shaded: the seeds' range); "
-               "colour and marker: the strategy, line: the pair (solid: the smallest k, dashed: "
-               "the next). Where the accumulation's line lies on the large batch's, the overlap *is* the "
-               "result: same trained model." + (" The naive loop is drawn apart, with the large "
-                                                "batch repeated for reference." if apart else ""))
-        figs.append(("Learning curves", figures.learning_curves(
-            curves, f"Test accuracy while training — {device}", out / "curves.png", cap), cap))
+    if not curves:
+        return None
+    apart = any(label.startswith("naive") for g in curves.values() for label in g)
+    cap = ("Test accuracy during training, mean over paired seeds (shaded: the seeds' range); "
+           "colour and marker: the strategy, line: the pair (solid: the smallest k, dashed: "
+           "the next). Where the accumulation's line lies on the large batch's, the overlap *is* the "
+           "result: same trained model." + (" The naive loop is drawn apart, with the large "
+                                            "batch repeated for reference." if apart else ""))
+    return ("Learning curves", figures.learning_curves(
+        curves, f"Test accuracy while training — {res.device}", out / "curves.png", cap), cap)
+
+
+def _sharing(res: Results) -> str:
+    """How many outcome runs shared the machine, as the sweep's session records say."""
+    jobs = sorted({s["jobs"] for s in res.sessions if s.get("jobs")})
+    if not jobs:
+        return "how many at a time is not recorded"
+    return (" or ".join(map(str, jobs)) + " at a time, the cores shared among them")
+
+
+def _time_figure(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None:
     timed, identities = _time_to_accuracy(res, answers)
-    if timed:
-        cap = ("Test accuracy against the seconds of timed training updates (evaluation "
-               "excluded), mean over seeds, per strategy and pair: what accumulation costs in "
-               "time to a given accuracy. Outcome runs share the machine (two at a time, one "
-               "core each), so these times are rougher than the measure runs'. Wall time "
-               "compares only within one machine identity: "
-               "each panel uses the runs of one (named in its title); models without a large "
-               "batch of a known identity are left out (" + (", ".join(identities) or "none")
-               + ").")
-        figs.append(("Time to accuracy", figures.time_to_accuracy(
-            timed, "Test accuracy against training time, one machine identity per panel",
-            out / "time_to_accuracy.png", cap), cap))
+    if not timed:
+        return None
+    cap = ("Test accuracy against the seconds of timed training updates (evaluation "
+           "excluded), mean over seeds, per strategy and pair: what accumulation costs in "
+           "time to a given accuracy. Outcome runs share the machine (" + _sharing(res)
+           + "), so these times are rougher than the measure runs'. Wall time "
+           "compares only within one machine identity: "
+           "each panel uses the runs of one (named in its title); models without a large "
+           "batch of a known identity are left out (" + (", ".join(identities) or "none")
+           + ").")
+    return ("Time to accuracy", figures.time_to_accuracy(
+        timed, "Test accuracy against training time, one machine identity per panel",
+        out / "time_to_accuracy.png", cap), cap)
+
+
+def _outcome(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None:
     outcome = {a.model: {"margin": a.outcome.margin, "rows": [
         {"strategy": r.strategy, "pair": r.pair, "accuracy": r.accuracy, "reference": r.reference,
          "verdict": r.verdict} for r in a.outcome.rows]} for a in answers
         if a.outcome and a.outcome.rows}
-    if outcome:
-        cap = ("Each dot is one seed's test accuracy minus the large batch's with the same initial "
-               "weights and data order; the bar is the mean with its 95% t-interval; shaded: the "
-               "equivalence margin stated in the profile.")
-        figs.append(("Level 3: outcome", figures.outcome_intervals(
-            outcome, f"Level 3: paired accuracy differences — {device}", out / "outcome.png", cap), cap))
-    return figs
-
-
+    if not outcome:
+        return None
+    cap = ("Each dot is one seed's test accuracy minus the large batch's with the same initial "
+           "weights and data order; the bar is the mean with its 95% t-interval; shaded: the "
+           "equivalence margin stated in the profile.")
+    return ("Level 3: outcome", figures.outcome_intervals(
+        outcome, f"Level 3: paired accuracy differences — {res.device}", out / "outcome.png", cap), cap)
 
 
 def _time_to_accuracy(res: Results, answers: list[ModelAnswer]) -> tuple[dict, list[str]]:
@@ -153,8 +206,7 @@ def _time_to_accuracy(res: Results, answers: list[ModelAnswer]) -> tuple[dict, l
     and the models left out (no large batch of a known identity)."""
     panels, left_out = {}, []
     for a in answers:
-        runs = [r for r in res.records if r["kind"] == "run" and r["status"] == "ok"
-                and r["config"]["model"] == a.model and r["config"].get("purpose") == "outcome"]
+        runs = _outcome_runs(res, a.model)
         known = [(machine.of_environment(r.get("environment")), r) for r in runs]
         lb_ids = [i["id"] for i, r in known if i and r["config"]["strategy"] == "large_batch"]
         if not lb_ids:

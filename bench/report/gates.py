@@ -7,19 +7,15 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from bench.config.names import MIB, PROBES, probe_order
 from bench.report import pooled
 from bench.results import machine
-
-MIB = 2**20
-PROBE_ORDER = ("tf_allocator", "nvml", "process_rss")  # the report's order too
 
 
 @dataclass(frozen=True)
 class Tolerances:
-    # measured on the quick profile against a baseline of four clean runs (AMD EPYC AVX2,
-    # 2 cores, 2026-11-27), each run checked against the other three: calibrated medians
-    # 0.72-1.28x, shares of the large batch 0.82-1.58x the lowest run's; between two single
-    # runs allocator peaks moved -3.6..+6.8%, process RSS up to +10% (+13.5 MiB)
+    # each set wider than what clean runs of one machine identity moved, each run checked
+    # against the others (README: Record of measurements, regression check)
     speed_same: float = 1.60        # calibrated median update time factor, same machine
     speed_p: float = 0.01           # Mann-Whitney one-sided p-value
     ratio_drop: float = 0.35        # relative drop of samples/s as a share of the large batch's
@@ -28,10 +24,8 @@ class Tolerances:
     rss_rel: float = 0.15           # same machine: process RSS growth (+16 MiB)
     l1_factor: float = 5.0
     accuracy_z: float = 3.0
-    # pooled gates (bench.report.pooled). Measured 2026-11-30 on AMD EPYC family 25 (AVX-512,
-    # 2 cores): one-round runs pooled leave-one-out read 0.89-1.15 per strategy (8 clean runs);
-    # across identities the strategies' relative speeds differ by a property of the CPU:
-    # family 26 0.90-1.17, the AVX2 core's naive loop 1.24-1.38 (4 runs) against family 25
+    # pooled gates (bench.report.pooled): wider across machine identities, where strategies'
+    # relative speeds differ by a property of the CPU (README: Record of measurements)
     pooled_same: float = 1.20       # a strategy's pooled relative speed, same machine identity
     pooled_other: float = 1.45      # the same, another machine identity
     pooled_model: float = 1.45      # a model's pooled calibrated speed, same machine identity
@@ -111,10 +105,9 @@ def _deterministic(values: list[float]) -> bool:
 def _exact_finding(name: str, metric: str, values: list[float], current: float,
                    fmt: str) -> Finding:
     """A figure the baseline's runs repeated to the bit on this machine identity (outcome
-    accuracy, level-1 error, level-2 ratio: single-threaded and seeded). Measured on AMD EPYC
-    family 25 (2026-11-29): seven quick runs, a fresh clone among them, gave identical
-    accuracies (8 configurations), level-1 errors and level-2 ratios (18), and held state (38).
-    Any change beyond float noise is a finding, with its size."""
+    accuracy, level-1 error, level-2 ratio: single-threaded and seeded; repeated quick runs of
+    one identity, a fresh clone among them, gave identical figures). Any change beyond float
+    noise is a finding, with its size."""
     old = values[0]
     same = math.isclose(current, old, rel_tol=1e-9, abs_tol=0.0)
     change = "" if same else f" ({current - old:+.3g})"
@@ -140,11 +133,9 @@ def _speed_finding(name, old, new, calibration, tol) -> Finding | None:
     """The current run's best round against the baseline's slowest run's best round (each over
     its own run's calibration step), and a one-sided Mann-Whitney test of all their update
     times: like every other limit, the speed limit starts from the worst the baseline's runs
-    showed. Measured on AMD EPYC family 25 (AVX-512, 2 cores, 2026-11-29): one process's speed
-    is a draw — grn_vsn plain_micro 16x8 timed 2.1 calibrated units in three clean sweeps and
-    3.6 in a fourth, cnn_bn plain_micro 16x8 1.74x the slowest of six clean runs in a CI run,
-    same code; in nine one-round runs 2.4% of configurations were 1.5x their median. The best
-    of two rounds fires only when both processes are slow draws."""
+    showed. One process's speed is a draw (a clean configuration can time 1.7x the slowest of
+    several clean runs; README: Record of measurements); the best of two rounds fires only
+    when both processes are slow draws."""
     cal_old, cal_new = calibration
     timed = [(r["rounds"], cal) for r, cal in zip(old["runs"], cal_old) if r and r["rounds"]]
     rounds = new["runs"][0]["rounds"]
@@ -212,7 +203,7 @@ def run_findings(name, old, new, b, c, same, calibration, tol) -> list[Finding]:
                            ", ".join(sorted(cur["memory"])) or "none", "every probe the "
                            "baseline's runs had", "REGRESSION",
                            f"same machine identity: {', '.join(lost)} gave no reading"))
-    primary = next((p for p in PROBE_ORDER if all(p in r["memory"] for r in runs_old)), None)
+    primary = next((p for p in probe_order() if all(p in r["memory"] for r in runs_old)), None)
     if primary and primary in cur["memory"]:
         peak_new = cur["memory"][primary]
         shares = [o["memory"][primary] / r["memory"][primary]
@@ -226,7 +217,7 @@ def run_findings(name, old, new, b, c, same, calibration, tol) -> list[Finding]:
                                f"{s_new:.2f}", f"<= {allowed:.2f}",
                                "REGRESSION" if s_new > allowed else "ok", "within each run"))
         peaks = [r["memory"][primary] / MIB for r in runs_old]
-        rel, slack = ((tol.memory_rel, 2) if primary == "tf_allocator" else (tol.rss_rel, 16))
+        rel, slack = ((tol.memory_rel, 2) if PROBES[primary].exact else (tol.rss_rel, 16))
         limit = max(peaks) * (1 + rel) + slack
         out.append(Finding(name, f"peak MiB [{primary}]", span(peaks, "{:.1f}"),
                            f"{peak_new / MIB:.1f}", f"<= {limit:.1f}",
@@ -274,8 +265,8 @@ def equivalence_findings(name, old, new, tol, same: bool) -> list[Finding]:
                                f"<= {limit:.1e}", "REGRESSION" if e1 > limit else "ok"))
     ratios = [r.get("trajectory_ratio") for r in runs_old]
     e2 = cur.get("trajectory_ratio")
-    # level 2 across machine identities: only its verdict (cnn_bn's ratio read 795 on the AVX2
-    # machine and 70.7 on both AVX-512 ones, same code)
+    # level 2 across machine identities: only its verdict (the same code's ratios differ by
+    # identity where the executor's order does; README: Record of measurements)
     if same and e2 is not None and None not in ratios and _deterministic(ratios):
         out.append(_exact_finding(name, "L2 trajectory ratio", ratios, e2, "{:.6g}"))
     return out

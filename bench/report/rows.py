@@ -18,7 +18,6 @@ transient, so they are inside the peak above baseline).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -350,9 +349,3 @@ def equivalence_rows(results: Results, model: str | None, strategy: str | None =
     if schedule is not None:
         m &= eq.lr_schedule == schedule
     return eq[m]
-
-
-def equivalence_of(results: Results, model: str, strategy: str, pair: str) -> dict[str, Any] | None:
-    rows = equivalence_rows(results, model, strategy)
-    rows = rows[rows.pair == pair] if len(rows) else rows
-    return None if rows.empty else rows.iloc[0].to_dict()

@@ -10,14 +10,13 @@ from pathlib import Path
 
 from bench.errors import BenchError
 from bench.report.answers import answer_of
+from bench.report.facts import incomplete_line, timing
 from bench.report.frames import load
 from bench.report.prose import (
     followup_lines,
-    incomplete_line,
     keras_line,
     naive_line,
     recommendations,
-    timing,
     variants_line,
 )
 from bench.report.tables import answer_table, outcome_table
@@ -89,12 +88,3 @@ def update_readme(readme: Path, report_dir: Path) -> None:
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     readme.write_text(f"{head}{start}\n{_block(res, report_dir)}\n{end}{tail}")
-
-
-def readme_summary(readme: Path, profile: str = "default") -> str:
-    """The summary of `profile` currently in the README (between its markers)."""
-    text = readme.read_text()
-    start, end = markers(profile)
-    if start not in text or end not in text:
-        raise BenchError(f"{readme} has no summary markers for profile {profile!r}")
-    return text.split(start, 1)[1].split(end, 1)[0].strip("\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from bench.config.names import MIB, strategy_entry, strategy_rank
 from bench.report.answers import (
     ModelAnswer,
     accumulating,
@@ -17,7 +18,7 @@ from bench.report.answers import (
     pts,
     speed_text,
 )
-from bench.report.frames import MIB, Results
+from bench.report.frames import Results
 from bench.report.prose import caveat
 from bench.report.rows import equivalence_rows
 
@@ -40,15 +41,13 @@ def answer_table(res: Results, answers: list[ModelAnswer]) -> str:
 
 def model_table(res: Results, a: ModelAnswer) -> str:
     rows = []
-    order = {"large_batch": 0, "accumulate": 1, "keras_builtin": 2, "keras_builtin_fixed": 3,
-             "naive": 4, "plain_micro_linear_lr": 5, "plain_micro_sqrt_lr": 6, "plain_micro": 7}
-    for r in [*sorted(a.rows, key=lambda r: (r.accum, order.get(r.strategy, 9))),
-              *sorted(a.variants, key=lambda r: (r.variant, r.accum, order.get(r.strategy, 9)))]:
+    for r in [*sorted(a.rows, key=lambda r: (r.accum, strategy_rank(r.strategy))),
+              *sorted(a.variants, key=lambda r: (r.variant, r.accum, strategy_rank(r.strategy)))]:
         precision = (r.record or {}).get("config", {}).get("precision") or "float32"
         e = equivalence_rows(res, a.model, r.strategy, dtype=precision, jit="XLA" in r.variant)
         e = e[e.pair == r.pair] if len(e) else e
         l1 = l2 = "reference" if r.strategy == "large_batch" else (
-            "speed reference" if r.strategy == "plain_micro" else "—")
+            "speed reference" if not strategy_entry(r.strategy).judged else "—")
         if len(e):
             x = e.iloc[0]
             l1 = "failed" if x.verdict == "failed" else f"{x.gradient_level} {x.gradient_rel_error:.1e}"

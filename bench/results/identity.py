@@ -76,9 +76,3 @@ def configuration_name(name: str) -> str:
     `cnn:accumulate:16x8:seed0` (a name without a round is returned as it is)."""
     head, mark, tail = name.rpartition(ROUND_MARK)
     return head if mark and tail.isdigit() else name
-
-
-def identity_of(record: Mapping[str, Any]) -> Identity:
-    """The identity stored in a record (schema 2)."""
-    i = record["id"]
-    return Identity(record["kind"], i["name"], i["key"], i["group"], i["group_key"])

@@ -41,8 +41,8 @@ class SweepItem:
         worker, and every configuration is a fresh child of it. One worker for the whole sweep,
         except that each round of the measure runs beyond the first gets a worker of its own,
         so that rounds are as independent as two sweeps are (children of one worker share its
-        memory layout): a default sweep whose three rounds all came from one worker stated
-        +-14% intervals that held 68% of a rerun's ratios (AMD EPYC family 25, 2026-11-30)."""
+        memory layout): rounds that all came from one worker stated intervals that a rerun's
+        ratios left far more often (README: Numbers that hold)."""
         spec = self.job.spec
         if self.phase == "measure" and getattr(spec, "round", 1) > 1:
             return f"measure-round{spec.round}"

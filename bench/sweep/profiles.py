@@ -23,9 +23,9 @@ from typing import Any
 
 import tomllib
 
+from bench.config.names import PRECISIONS
 from bench.config.plan import pairs_down_to
 from bench.errors import BenchError
-from bench.process import PRECISIONS
 from models.registry import MODELS
 
 PROFILE_DIR = Path(__file__).parent / "profiles"

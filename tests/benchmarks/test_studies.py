@@ -27,8 +27,8 @@ def test_accumulation_overhead(benchmark):
 
 
 def test_repeatability(benchmark):
+    from bench.commands.studies_cmd import repeatability
     from bench.config.run import RunConfig
-    from bench.engine.measure.studies import repeatability
 
     cfg = RunConfig(model="cnn", strategy="accumulate", effective_batch=256, micro=64,
                     dataset="fashion_mnist", limit_train=4096, limit_test=1000, preset="small")

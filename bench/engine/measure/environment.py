@@ -3,7 +3,7 @@
 `machine` (`bench.results.machine`) is what "the same machine" means to the regression check,
 the baselines and the report: CPU family and instruction set, cores, TensorFlow, Keras, oneDNN
 and the allocator. `device` stays a short name for people (a GPU's name, else the CPU model
-and usable cores): two different cores here share the name "AMD EPYC (2 cores)".
+and usable cores), which different cores can share.
 """
 from __future__ import annotations
 

@@ -1,25 +1,21 @@
-"""Two measurements that need more than one run: accumulation overhead and repeatability.
+"""The accumulation-overhead study: measurements that need every variant in one process.
 
-Overhead compares configurations *in the same process, interleaved in rounds*, so machine drift
+It compares configurations *in the same process, interleaved in rounds*, so machine drift
 hits all of them alike, and reports ratios of throughput taken within each round: for every
 model, without and with XLA, the harness's accumulation against Keras' built-in accumulation,
 plain training at the micro-batch size and the large batch (and itself with XLA against
 without); on the first model, the fused update against one traced call per micro-batch, and
-the cost of the memory probes.
-Repeatability runs one configuration several times, each isolated, and reports the spread.
+the cost of the memory probes. `bench.report.studies` renders its result;
+`bench.commands.studies_cmd` holds the repeatability study, which starts workers.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from tabulate import tabulate
 
-from bench.config.job import Job
 from bench.config.plan import AccumulationPlan
-from bench.config.run import RunConfig
 from bench.config.training import TrainingConfig
 from bench.data import Sources, load_dataset
 from bench.data.registry import resolve_dataset
@@ -27,14 +23,14 @@ from bench.engine.measure.probes.process import ProcessMemoryProbe
 from bench.engine.runtime import distribution
 from bench.engine.training.feed import WindowFeed
 from bench.engine.training.setup import build_trainer
-from bench.execute.client import Worker
+from models.registry import MODELS
 
 
 @dataclass(frozen=True)
 class OverheadSpec:
-    """Every model, without and with XLA, at the default profile's 16x8 of B=128."""
+    """Every registered model, without and with XLA, at the default profile's 16x8 of B=128."""
 
-    models: tuple[str, ...] = ("cnn", "cnn_bn", "mlp_mixer", "fnet", "gmlp", "grn_vsn")
+    models: tuple[str, ...] = field(default_factory=lambda: tuple(MODELS))
     xla: tuple[bool, ...] = (False, True)
     dataset: str | None = None  # None: each model's seed data set, else the offline default
     effective_batch: int = 128
@@ -59,10 +55,10 @@ def cell_name(model: str, xla: bool, variant: str) -> str:
     return f"{cell(model, xla)}:{variant}"
 
 
-def overhead(spec: OverheadSpec = OverheadSpec()) -> dict[str, Any]:
+def overhead(spec: OverheadSpec | None = None) -> dict[str, Any]:
     """Every variant built once in this process, then timed in interleaved rounds (each variant
     once per round), so drift hits all alike; ratios are taken within a round."""
-
+    spec = spec or OverheadSpec()
     B, b = spec.effective_batch, spec.micro
     total = spec.rounds * spec.updates_per_round
     runners, datasets, xla_used = {}, {}, {}
@@ -142,82 +138,3 @@ def _ratio(a: list[float], b: list[float]) -> dict[str, Any]:
     per = [x / y for x, y in zip(a, b)]
     return {"median": float(np.median(per)), "min": float(min(per)), "max": float(max(per)),
             "rounds": per}
-
-
-def repeatability(cfg: RunConfig, times: int = 3, timeout: float = 600) -> dict[str, Any]:
-    """The same configuration `times` times, each a fresh child of one worker: spread of peak
-    memory per probe and of throughput (max - min, relative to the median)."""
-
-    started = time.perf_counter()
-    job = Job.run(cfg, timeout=timeout)
-    with Worker() as worker:
-        records = [worker.wait(worker.submit(job))[0] for _ in range(times)]
-    ok = [r for r in records if r["status"] == "ok"]
-    out: dict[str, Any] = {"kind": "repeatability", "config": cfg.to_json(), "times": times,
-                           "statuses": [r["status"] for r in records]}
-    if ok:
-        thr = np.array([r["throughput_samples_per_s"] for r in ok])
-        out["throughput_samples_per_s"] = thr.tolist()
-        out["throughput_spread_relative"] = float(np.ptp(thr) / np.median(thr))
-        out["memory"] = {}
-        for probe in ok[0]["memory"]:
-            peaks = [r["memory"][probe]["peak_bytes"] for r in ok if r["memory"][probe]["available"]]
-            if peaks:
-                out["memory"][probe] = {"peak_bytes": peaks,
-                                        "spread_relative": float(np.ptp(peaks) / np.median(peaks)),
-                                        "spread_bytes": int(np.ptp(peaks))}
-    out["seconds"] = round(time.perf_counter() - started, 1)
-    return out
-
-
-def render(result: dict[str, Any]) -> str:
-    """A study's figures as text (what `make bench-overhead` prints)."""
-    if result["kind"] == "overhead":
-        return _render_overhead(result)
-    mem = [[p, ", ".join(f"{b / 2**20:.1f}" for b in m["peak_bytes"]), f"{m['spread_relative']:.1%}"]
-           for p, m in result.get("memory", {}).items()]
-    thr = ", ".join(f"{t:,.0f}" for t in result.get("throughput_samples_per_s", []))
-    return "\n".join([
-        f"Repeatability: {result['config']['model']} {result['config']['strategy']} "
-        f"{result['config']['micro']}/{result['config']['effective_batch']}, {result['times']} "
-        f"isolated runs ({', '.join(result['statuses'])})",
-        f"throughput samples/s: {thr} (spread {result.get('throughput_spread_relative', float('nan')):.1%})",
-        tabulate(mem, ["probe", "peak MiB per run", "spread"], disable_numparse=True)])
-
-
-def _render_overhead(result: dict[str, Any]) -> str:
-    def cell(r):
-        return f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})"
-
-    alts = ["accumulate_vs_" + a for a in ALTERNATIVES]
-    rows = [[v["model"], "XLA" if v["xla"] else "-",
-             f"{result['throughput_samples_per_s'][c + ':accumulate']:,.0f}",
-             *[cell(v["ratios"][a]) for a in alts],
-             cell(v["ratios"]["xla_vs_without"]) if "xla_vs_without" in v["ratios"] else "",
-             {True: "yes", False: "NO", None: "?"}[result["xla_used"].get(c + ":keras_builtin")]
-             if v["xla"] else ""]
-            for c, v in result["cells"].items()]
-    rounds = len(next(iter(result["per_round_samples_per_s"].values())))
-    out = [f"Accumulation overhead at {result['pair']}: every variant built once in one process, "
-           f"timed in {rounds} interleaved rounds of {result['spec']['updates_per_round']} "
-           f"updates; ratios of throughput within a round, median (min-max over rounds)",
-           tabulate(rows, ["model", "XLA", "accumulate samples/s", "/ keras_builtin",
-                           "/ plain at b", "/ large batch", "XLA / without", "built-in used XLA"],
-                    disable_numparse=True)]
-    e = result.get("extras")
-    if e:
-        out.append(f"{e['model']} without XLA: fused / one call per micro-batch "
-                   f"{cell(e['fused_vs_per_micro'])}; memory probes cost "
-                   f"{e['probe_hwm_cost']:.1%} (hwm), {e['probe_sampler_cost']:.1%} (sampler)")
-    out.append(tabulate([[n, "met" if ok else "MISSED"] for n, ok in result["targets_met"].items()],
-                        ["target", "result"]))
-    return "\n\n".join(out)
-
-
-if __name__ == "__main__":
-    import json
-    import sys
-
-    for path in sys.argv[1:]:
-        with open(path) as f:
-            print(render(json.load(f)), end="\n\n")

@@ -3,9 +3,12 @@ it on exit, or says why it cannot.
 
 To add a probe, subclass `MemoryProbe`, set `name`, set `unavailable` in `__init__` when the
 source cannot run here (say why), and implement `_start` (take the baseline) and `_stop` (return
-a `ProbeReading`); then list the class in `bench.engine.measure.probes.PROBES` and its name in
-`bench.config.names.PROBE_NAMES` (what configurations are validated against, without
-TensorFlow). For example::
+a `ProbeReading`); then register it once, in `bench.config.names` (`register_probe(ProbeName(
+name, "module:Class", exact, summary))`, its place among the others being its rank): that one
+entry is what configurations are validated against without TensorFlow, how measured runs build
+it, and how the report, the memory model and the regression check choose among probes (the
+first that measured; `exact` picks the tight memory gate). Nothing else lists probes. For
+example::
 
     class SwapProbe(MemoryProbe):
         name = "swap"

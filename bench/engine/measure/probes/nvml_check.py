@@ -14,9 +14,8 @@ import time
 import cupy
 import torch
 
+from bench.config.names import MIB
 from bench.engine.measure.probes.nvml import NvmlProbe
-
-MIB = 2**20
 
 
 def _backend():

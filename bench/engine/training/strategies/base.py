@@ -187,11 +187,9 @@ def micro(tree, i):
 def micro_indices(k: int, jit: bool):
     """The loop over a window's k micro-batches inside one traced update: a graph loop
     (`tf.range`, one copy of the step), or, under XLA, unrolled in Python (k copies). XLA on the
-    CPU runs the loop's body as a separate computation: measured on the CNN at 16x8 (AMD EPYC
-    family 25, AVX-512, 2026-11-30, two interleaved rounds, a process each), the graph loop
-    under XLA ran at 385-413 samples/s, the same update unrolled at 1,929-1,971, Keras'
-    built-in under XLA at 1,371-1,591. Without XLA the graph loop is kept: it traces once for
-    any k, and its float results are the committed baselines'."""
+    CPU runs the loop's body as a separate computation, about five times slower on the CNN than
+    the same update unrolled (README: Record of measurements). Without XLA the graph loop is
+    kept: it traces once for any k, and its float results are the committed baselines'."""
     return range(k) if jit else tf.range(k)
 
 
@@ -200,11 +198,13 @@ class Strategy(ABC):
 
     To add one, subclass `Strategy` (a `name`, a one-line `summary`, and `trainer()`), and a
     `Trainer` whose `update(window)` applies one optimizer update from a window of shape
-    (k, b x replicas, ...) and returns the window's mean loss; list an instance in
-    `bench.engine.training.strategies.STRATEGIES` and its name in
-    `bench.config.names.STRATEGY_NAMES` (what profiles are validated against without
-    TensorFlow), or give it by import path. For example, plain SGD steps on the first
-    micro-batch only::
+    (k, b x replicas, ...) and returns the window's mean loss. Then register it once, in
+    `bench.config.names` (`register_strategy(StrategyName(name, "module:Class", label, colour,
+    marker))`): that one entry is what profiles are validated against without TensorFlow, how
+    the training layer finds the class, and the label, style, order and judged/speed-reference
+    role the report's tables and figures use. Nothing else lists strategies. A strategy can also
+    be given by import path without registering it (drawn in a neutral style, after the
+    built-in ones). For example, plain SGD steps on the first micro-batch only::
 
         class FirstOnly(Strategy):
             name, summary = "first_only", "one update from the first micro-batch"
@@ -226,13 +226,10 @@ class Strategy(ABC):
 
             def update(self, window):
                 return self._step(*window)
-
-    `judged` is False for speed references, which the report shows but never calls equivalent.
     """
 
     name: str
     summary: str
-    judged: bool = True
 
     def builtin_accumulation_steps(self, plan: AccumulationPlan) -> int | None:
         """Steps for `optimizer(gradient_accumulation_steps=...)`; only keras_builtin uses it."""

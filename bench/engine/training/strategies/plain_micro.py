@@ -47,7 +47,6 @@ class PlainMicroTrainer(Trainer):
 class PlainMicro(Strategy):
     name = "plain_micro"
     summary = "speed reference: plain training at the micro-batch size b (k updates per window)"
-    judged = False
 
     def trainer(self, parts: TrainerParts) -> Trainer:
         return PlainMicroTrainer(parts)
@@ -57,8 +56,6 @@ class ScaledPlainMicro(PlainMicro):
     """"Do I need accumulation at all?": plain training at b, the rate scaled from the large
     batch's by b/B (the linear rule) or sqrt(b/B), the schedule run over its k-times-more
     steps. Judged at the outcome level (its trajectory is batch-b training by design)."""
-
-    judged = True
 
     def __init__(self, rule: str) -> None:
         self.rule = rule
@@ -70,3 +67,11 @@ class ScaledPlainMicro(PlainMicro):
         share = 1 / plan.accum  # b / B
         return ScheduleClock(lr_factor=share if self.rule == "linear" else math.sqrt(share),
                              steps_per_update=plan.accum)
+
+
+def linear_lr() -> ScaledPlainMicro:
+    return ScaledPlainMicro("linear")
+
+
+def sqrt_lr() -> ScaledPlainMicro:
+    return ScaledPlainMicro("sqrt")

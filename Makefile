@@ -1,7 +1,8 @@
 # accumbench — two commands on a fresh machine:
 #   make bench   runs the sweep (PROFILE=default; PROFILE=quick for CI) and writes reports/
 #   make test    runs the tests
-# Both create .venv, install the project, and install Debian's Fashion-MNIST when they can.
+# Both create .venv, install the project, and install Debian's Fashion-MNIST and fortunes
+# (real text) when they can.
 
 PYTHON  ?= python3
 VENV    := .venv
@@ -22,6 +23,7 @@ SUMMARY ?= $(if $(filter default study,$(NAME)),--summary README.md,)
 RESUME ?= $(if $(filter study,$(NAME)),--resume-from reports/study/results.jsonl.gz,)
 PYTEST_ARGS ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+FORTUNES := /usr/share/games/fortunes/fortunes
 
 .PHONY: help setup data test bench bench-report bench-check bench-overhead baseline catalogue clean
 
@@ -36,17 +38,20 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed data  ## create .venv, install the project and the offline data set
 
-data:  ## install Debian's dataset-fashion-mnist (real Fashion-MNIST, offline) if possible
-	@if [ -f $(FASHION) ]; then \
-	  echo "Fashion-MNIST: present in /usr/share/datasets/fashion-mnist"; \
+data:  ## install Debian's dataset-fashion-mnist and fortunes (real images and text, offline) if possible
+	@missing=""; \
+	[ -f $(FASHION) ] || missing="$$missing dataset-fashion-mnist"; \
+	[ -f $(FORTUNES) ] || missing="$$missing fortunes"; \
+	if [ -z "$$missing" ]; then \
+	  echo "data: Fashion-MNIST and fortunes present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Fashion-MNIST: installing Debian's dataset-fashion-mnist"; \
-	  (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
-	   (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null)) || \
-	   echo "Fashion-MNIST: apt-get failed; image runs fall back to data sets you provide (see README)"; \
+	  echo "data: installing Debian's$$missing"; \
+	  (apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y -qq $$missing >/dev/null)) || \
+	   echo "data: apt-get failed; runs fall back to data sets you provide (see README)"; \
 	else \
-	  echo "Fashion-MNIST: not installed. As root run 'apt-get install dataset-fashion-mnist', or put the"; \
-	  echo "  four *-ubyte.gz files in DIR/fashion-mnist/ and set ACCUMBENCH_DATA_DIR=DIR (see README)."; \
+	  echo "data: not installed:$$missing. As root run 'apt-get install$$missing', or put the"; \
+	  echo "  files in DIR/fashion-mnist/ and DIR/fortunes/ and set ACCUMBENCH_DATA_DIR=DIR (see README)."; \
 	fi
 
 test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep), two at a time

@@ -47,10 +47,11 @@ def check_equivalence(*, model: str | Callable, data: Any, strategy: str | Calla
                       effective_batch: int, micro: int, updates: int = 10,
                       dtype: str = "float32", lr_schedule: str = "constant", seed: int = 0,
                       model_output: str | None = None, preset: str | None = None,
-                      keras: int = 3) -> dict:
+                      keras: int = 3, ema: float | None = None) -> dict:
     """Levels 1 and 2 of one strategy at one pair; the verdict record (as `bench equivalence
     --json` prints it): `verdict`, `reasons`, `levels`, `gradient_rel_error`, ... `keras=2`:
-    the strategy is Keras 2 code, run in the Keras 2 lane."""
+    the strategy is Keras 2 code, run in the Keras 2 lane; `ema`: every run keeps an EMA of
+    its weights with this momentum, and level 2 compares the EMAs too."""
     # the training layer, entered here only: the analysis runs in the caller's process
     from bench.engine.entry import analyse
 
@@ -59,7 +60,7 @@ def check_equivalence(*, model: str | Callable, data: Any, strategy: str | Calla
                              effective_batch=effective_batch, micros=(micro,),
                              dataset=_as_name(data, "data"), dtype=dtype, updates=updates,
                              lr_schedule=lr_schedule, seed=seed, preset=preset,
-                             model_output=model_output, keras=keras)
+                             model_output=model_output, keras=keras, ema=ema)
     return analyse(req, Sources.from_env())[0]
 
 

@@ -51,3 +51,14 @@ class GRNConfig:
 
 
 GRN_PRESETS = {"seed": GRNConfig(), "small": GRNConfig(encoding_size=8)}
+
+
+@dataclass(frozen=True)
+class CharLMConfig:
+    """A causal language model over bytes: embedding (masking padding), a GRU, next-byte logits."""
+
+    embedding_dim: int = 64
+    units: int = 256
+
+
+CHAR_LM_PRESETS = {"seed": CharLMConfig(), "small": CharLMConfig(embedding_dim=32, units=96)}

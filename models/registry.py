@@ -18,8 +18,14 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from bench.errors import BenchError
 from bench.plugins import resolve
-from models.configs import CNN_BN_PRESETS, CNN_PRESETS, GRN_PRESETS, PATCH_PRESETS
-from models.specs import ImageSpec, InputSpec, TabularSpec
+from models.configs import (
+    CHAR_LM_PRESETS,
+    CNN_BN_PRESETS,
+    CNN_PRESETS,
+    GRN_PRESETS,
+    PATCH_PRESETS,
+)
+from models.specs import ImageSpec, InputSpec, SequenceSpec, TabularSpec
 
 if TYPE_CHECKING:
     import keras
@@ -43,7 +49,7 @@ class ModelEntry:
     summary: str
     builder: Callable[[Any, Any], keras.Model] | str   # a callable, or "module:function"
     presets: dict[str, Any]
-    data_kind: Literal["image", "tabular", "user"]
+    data_kind: Literal["image", "tabular", "text", "user"]
     output: Literal["logits", "probability"]
     recipe: Recipe
     default_preset: str = "seed"
@@ -51,7 +57,7 @@ class ModelEntry:
     def build(self, spec: InputSpec, preset: str | None = None, **overrides: Any) -> keras.Model:
         """Build a fresh model for `spec` from a named preset, optionally overriding fields."""
         config = self.config(preset, **overrides)
-        expected = {"image": ImageSpec, "tabular": TabularSpec}.get(self.data_kind)
+        expected = {"image": ImageSpec, "tabular": TabularSpec, "text": SequenceSpec}.get(self.data_kind)
         if expected is not None and not isinstance(spec, expected):
             raise BenchError(f"{self.name} takes {self.data_kind} data; this data set's samples "
                              f"are {getattr(spec, 'shape', None) or 'tables'} "
@@ -92,6 +98,9 @@ MODELS: dict[str, ModelEntry] = {e.name: e for e in [
     ModelEntry("grn_vsn", "Gated Residual + Variable Selection Networks (tabular)",
                "models.grn_vsn:build", GRN_PRESETS, "tabular", "probability",
                Recipe("adam", 1e-3, None, 20, 265, "census_income")),
+    ModelEntry("char_lm", "causal byte-level language model: GRU over masked byte tokens "
+               "(token loss, padding 0)", "models.char_lm:build", CHAR_LM_PRESETS, "text",
+               "logits", Recipe("adam", 3e-3, None, 10, 64, "fortunes")),
 ]}
 
 

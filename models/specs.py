@@ -38,4 +38,24 @@ class ArraySpec:
     num_classes: int
 
 
-InputSpec = ImageSpec | TabularSpec | ArraySpec
+@dataclass(frozen=True)
+class SequenceSpec:
+    """Token sequences padded with 0 to `length`, next-token targets over `vocab_size` tokens
+    (0 included: padding, never a target). The loss of such data is a token loss: weighted by
+    a per-token weight (1 for a real token, 0 for padding) and normalised by the weights' sum,
+    as Keras normalises a masked loss by its count of valid tokens."""
+
+    length: int
+    vocab_size: int
+
+    @property
+    def num_classes(self) -> int:
+        return self.vocab_size
+
+    @property
+    def shape(self) -> tuple[int]:
+        """A sample's shape: one token per position (what a user's builder is given)."""
+        return (self.length,)
+
+
+InputSpec = ImageSpec | TabularSpec | ArraySpec | SequenceSpec

@@ -73,9 +73,10 @@ def test_list_json(capsys):
     assert main(["list", "--json"]) == 0
     inv = json.loads(capsys.readouterr().out)
     assert inv["models"]["cnn"]["trainable_parameters"]["mnist"] == 93_322
-    assert set(inv["strategies"]) == {"large_batch", "accumulate", "keras_builtin", "naive",
-                                      "plain_micro", "keras_builtin_fixed",
-                                      "plain_micro_linear_lr", "plain_micro_sqrt_lr"}
+    assert set(inv["strategies"]) == {"large_batch", "accumulate", "accumulate_mean_of_means",
+                                      "keras_builtin", "naive", "plain_micro",
+                                      "keras_builtin_fixed", "plain_micro_linear_lr",
+                                      "plain_micro_sqrt_lr"}
     assert inv["datasets"]["synthetic_mnist"]["available"]
     assert not inv["datasets"]["synthetic_mnist"]["real"]
     assert "census_income" in inv["models"]["grn_vsn"]["trainable_parameters"]

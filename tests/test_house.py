@@ -74,7 +74,7 @@ def test_the_layout_section_names_every_folder():
 def dummies():
     """A strategy and a probe registered in one place each, and removed afterwards."""
     strategy = names.register_strategy(names.StrategyName(
-        "dummy_strategy", "tests.nowhere:Dummy", "dummy (a test's)", "tab:pink", "h"))
+        "dummy_strategy", "tests.nowhere:Dummy", "dummy (a test's)", "tab:green", "h"))
     probe = names.register_probe(names.ProbeName("dummy_probe", "tests.nowhere:Probe", True,
                                                  "a test's probe"))
     yield strategy, probe
@@ -117,4 +117,4 @@ def test_a_registered_strategy_and_probe_reach_the_figures_and_tables(dummies, m
     assert list(speed) == sorted(speed, key=names.strategy_rank)
     table = model_table(res, answers[0])
     assert "dummy_strategy" in table or "dummy (a test's)" in table
-    assert figures._style("dummy_strategy") == ("tab:pink", "h", "-")
+    assert figures._style("dummy_strategy") == ("tab:green", "h", "-")

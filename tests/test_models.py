@@ -115,7 +115,7 @@ def test_lookups_agree_on_vocabulary_and_unknown_values():
 
 
 def test_registry_names_and_presets():
-    assert set(MODELS) == {"cnn", "cnn_bn", "mlp_mixer", "fnet", "gmlp", "grn_vsn"}
+    assert set(MODELS) == {"cnn", "cnn_bn", "mlp_mixer", "fnet", "gmlp", "grn_vsn", "char_lm"}
     with pytest.raises(KeyError, match="unknown model"):
         get_model("resnet")
     with pytest.raises(KeyError, match="no preset"):

@@ -50,7 +50,7 @@ def test_profiles_load_and_expand():
     # 16x8; the CNN also the blog loop, and the large batch and accumulation in mixed_float16
     # and XLA; round 2 of every configuration after round 1 of all of them
     rounds = load_profile("default").models["gmlp"].measure.rounds
-    per_round = 6 * (1 + 3) + 1 + 4
+    per_round = 7 * (1 + 3) + 1 + 4
     assert rounds >= 2 and len(measure) == rounds * per_round
     assert {i.job.spec.round for i in measure[:per_round]} == {1}
     assert [i.id + ":round2" for i in measure[:per_round]] == [
@@ -65,7 +65,9 @@ def test_profiles_load_and_expand():
                for i in outcome if i.job.spec.strategy != "large_batch")
     eq = [i.id for i in default if i.phase == "equivalence"]
     assert "cnn:equivalence:exponential-lr" in eq and "cnn:equivalence:mixed_float16" in eq
-    assert "cnn:equivalence:xla" in eq and len(eq) == 6 * 2 + 2 + 1 - 1  # cnn_bn: float32 only
+    assert "cnn:equivalence:xla" in eq and "cnn:equivalence:ema-0.9" in eq
+    assert "char_lm:equivalence:float32" in eq
+    assert len(eq) == 7 * 2 + 3 + 1 - 1  # cnn: pitfall, XLA, EMA; cnn_bn: float32 only
     study = load_profile("study")
     assert study.models["cnn"].outcome.seeds == (0, 1, 2, 3, 4)
     assert study.models["cnn"].outcome.epochs == 5 and study.models["cnn"].micros == (256, 64, 16)

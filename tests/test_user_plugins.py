@@ -46,7 +46,7 @@ def test_users_own_tests_pass_and_a_failing_one_names_the_bug(project):
     out = _run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_accumulation.py",
                "test_fails.py")
     assert out.returncode == 1, out.stdout[-3000:]
-    assert "1 failed, 11 passed" in out.stdout, out.stdout[-3000:]
+    assert "1 failed, 14 passed" in out.stdout, out.stdout[-3000:]
     assert "test_fails.py::test_mine" in out.stdout
     assert "not equivalent" in out.stdout and "last micro-batch alone" in out.stdout
 
@@ -90,6 +90,23 @@ def test_users_model_and_data_run_and_sweep_from_the_command_line(project, monke
     assert summed["diagnostics"]["summed_rel_error"] < 1e-5 and "summed, not averaged" in readme
     assert any("not reset between updates" in r for r in never["reasons"]), never["reasons"]
     assert summed["dataset"]["origin"] == "user-provided"
+
+
+def test_users_masked_sequence_model_and_loops_from_the_command_line(project, monkeypatch, capsys):
+    """A user's masked token model and token loader by import path: a loop normalising by the
+    window's tokens is equivalent, the plain mean of micro-batch means is named."""
+    monkeypatch.chdir(project)
+    monkeypatch.syspath_prepend(str(project))
+    code = main(["equivalence", "--model", "my_models:sequence_model", "--dataset", "my_text:tokens",
+                 "--strategy", "my_strategies:token_loop,my_strategies:custom_loop",
+                 "--effective-batch", "16", "--micro", "4", "--updates", "3", "--json"])
+    records = {r["strategy"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert code == 1  # one of the strategies is not equivalent
+    assert records["my_strategies:token_loop"]["verdict"] == "equivalent"
+    mean_of_means = records["my_strategies:custom_loop"]
+    assert mean_of_means["verdict"] == "not equivalent"
+    assert "the mean of micro-batch means" in mean_of_means["reasons"][0]
+    assert mean_of_means["diagnostics"]["mean_of_means_rel_error"] < 1e-5
 
 
 @pytest.mark.parametrize("args,message", [

@@ -38,6 +38,9 @@ def add_parser(sub) -> None:
                    help="judged against the large batch in the same precision, with the noise "
                         "floor measured in it; mixed_float16 uses Keras' LossScaleOptimizer")
     p.add_argument("--jit", action="store_true", help="XLA-compile the training steps")
+    p.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
+                   help="every run (the large batch too) keeps an EMA of its weights "
+                        "(use_ema, ema_momentum); level 2 compares the EMAs too")
     p.add_argument("--keras", type=int, choices=(2, 3), default=3,
                    help="2: the strategies are Keras 2 code (tf.keras as tf_keras); they run in "
                         "the Keras 2 lane, a process with TF_USE_LEGACY_KERAS=1")
@@ -74,7 +77,7 @@ def run(args) -> int:
     req = EquivalenceRequest(model=args.model, strategies=args.strategy,
                              effective_batch=args.effective_batch, micros=args.micro,
                              replicas=args.replicas, dataset=args.dataset, dtype=args.precision,
-                             jit=args.jit, workers=args.workers, keras=args.keras,
+                             jit=args.jit, workers=args.workers, keras=args.keras, ema=args.ema,
                              updates=args.updates, lr_schedule=args.lr_schedule, seed=args.seed,
                              preset=args.preset, reference_replicas=args.reference_replicas,
                              model_output=args.model_output)

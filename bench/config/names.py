@@ -66,6 +66,8 @@ for _entry in (
                  "black", "s"),
     StrategyName("accumulate", f"{_STRATEGIES}.accumulate:Accumulate", "accumulate (harness)",
                  "tab:blue", "o"),
+    StrategyName("accumulate_mean_of_means", f"{_STRATEGIES}.accumulate:MeanOfMeans",
+                 "accumulate, mean of micro-batch means", "tab:pink", "D", ":"),
     StrategyName("keras_builtin", f"{_STRATEGIES}.keras_builtin:KerasBuiltin", "Keras built-in",
                  "tab:orange", "^", "--"),
     StrategyName("keras_builtin_fixed", f"{_STRATEGIES}.keras_builtin:KerasBuiltinFixedSchedule",
@@ -82,7 +84,7 @@ for _entry in (
     register_strategy(_entry)
 
 #: how the report draws a strategy it does not know (a user's, by import path)
-OTHER_STRATEGY = StrategyName("", "", "", "tab:purple", "v")
+OTHER_STRATEGY = StrategyName("", "", "", "goldenrod", "v")
 
 
 def strategy_entry(name: str) -> StrategyName:

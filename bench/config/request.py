@@ -38,6 +38,7 @@ class EquivalenceRequest:
     jit: bool = False                        # XLA-compile the training steps
     workers: int = 1                         # MultiWorkerMirroredStrategy worker processes
     keras: int = 3                           # 2: the strategies are Keras 2 code (the lane)
+    ema: float | None = None                 # every run keeps an EMA of its weights (momentum)
 
     def __post_init__(self) -> None:
         for name in ("strategies", "micros", "smallest_only"):
@@ -66,14 +67,16 @@ class EquivalenceRequest:
             fields["workers"] = self.workers
         if self.keras != 3:
             fields["keras"] = self.keras
+        if self.ema is not None:
+            fields["ema"] = self.ema
         return make_identity("equivalence", fields, ["model", "analysis", "strategy", "pair",
-                                                     "dtype", "jit", "lr_schedule", "replicas",
-                                                     "workers", "seed"])
+                                                     "dtype", "jit", "lr_schedule", "ema",
+                                                     "replicas", "workers", "seed"])
 
     def training(self, strategy: str, plan: AccumulationPlan) -> TrainingConfig:
         return TrainingConfig(self.model, strategy, plan, self.preset, self.lr_schedule,
                               seed=self.seed, model_output=self.model_output,
-                              precision=self.dtype, jit=self.jit)
+                              precision=self.dtype, jit=self.jit, ema_momentum=self.ema)
 
     def _check_keras2_lane(self) -> None:
         """What the Keras 2 lane runs: a user's (or a published) strategy by import path, on a
@@ -118,6 +121,8 @@ class EquivalenceRequest:
                             replicas=self.ref_replicas)
         if self.keras not in (2, 3):
             raise BenchError(f"keras must be 2 or 3, got {self.keras!r}")
+        if self.ema is not None and not (isinstance(self.ema, (int, float)) and 0 < self.ema < 1):
+            raise BenchError(f"ema must be a momentum between 0 and 1, got {self.ema!r}")
         if self.keras == 2:
             self._check_keras2_lane()
         combos = []

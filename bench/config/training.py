@@ -26,6 +26,7 @@ class TrainingConfig:
     model_output: str | None = None      # a user's model: logits (default) or probability
     precision: str = "float32"           # float32 | float64 | mixed_float16 | mixed_bfloat16
     loss_scale_growth: int = 2000        # LossScaleOptimizer's dynamic_growth_steps (float16)
+    ema_momentum: float | None = None    # the optimizer keeps an EMA of the weights (use_ema)
 
     def entry(self):
         try:
@@ -45,6 +46,8 @@ class TrainingConfig:
         if self.precision not in PRECISIONS:
             raise BenchError(f"precision must be one of {', '.join(PRECISIONS)}, got "
                              f"{self.precision!r}")
+        if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
+            raise BenchError(f"ema momentum must be between 0 and 1, got {self.ema_momentum}")
         if self.strategy == "large_batch" and self.plan.accum != 1:
             raise BenchError(f"large_batch trains whole effective batches: micro-batch must be "
                              f"{self.plan.effective_batch // self.plan.replicas} (accum 1), "

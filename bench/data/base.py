@@ -6,7 +6,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from models.specs import ImageSpec, InputSpec, TabularSpec
+from models.specs import ImageSpec, InputSpec, SequenceSpec, TabularSpec
 
 Features = Union[np.ndarray, dict[str, np.ndarray]]
 
@@ -71,12 +71,18 @@ class Dataset:
     @property
     def kind(self) -> str:
         return ("image" if isinstance(self.spec, ImageSpec) else
-                "tabular" if isinstance(self.spec, TabularSpec) else "array")
+                "tabular" if isinstance(self.spec, TabularSpec) else
+                "text" if isinstance(self.spec, SequenceSpec) else "array")
 
     def test_statistics(self) -> dict[str, float]:
-        """What a model that learned nothing scores: the majority class's share of the test set."""
-        y = np.asarray(self.test.y).ravel().astype(np.int64)
-        counts = np.bincount(y)
+        """What a model that learned nothing scores: the majority class's share of the test set
+        (of its weighted targets, where every target has a weight: the tokens of text)."""
+        y = np.asarray(self.test.y).astype(np.int64)
+        w = self.test.weight
+        if w is not None and np.shape(w) == y.shape and y.ndim > 1:
+            counts = np.bincount(y.ravel(), weights=np.asarray(w, np.float64).ravel())
+        else:
+            counts = np.bincount(y.ravel())
         return {"test_majority_rate": float(counts.max() / max(1, counts.sum()))}
 
     def limited(self, train: int | None = None, test: int | None = None) -> "Dataset":

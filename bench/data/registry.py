@@ -6,19 +6,19 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from bench.data import census, images, synthetic, user
+from bench.data import census, images, synthetic, text, user
 from bench.data.base import Dataset
 from bench.data.sources import Sources, host_reachable
 from bench.errors import BenchError, DatasetUnavailable
 from bench.plugins import is_import_path, resolve
-from models.specs import ImageSpec, InputSpec, TabularSpec
+from models.specs import ImageSpec, InputSpec, SequenceSpec, TabularSpec
 
 
 @dataclass(frozen=True)
 class DatasetEntry:
     name: str
     title: str
-    kind: str  # "image" | "tabular"
+    kind: str  # "image" | "tabular" | "text"
     counts: tuple[int, int]
     shape: tuple[int, ...] | None  # images: (H, W, C)
     num_classes: int
@@ -56,12 +56,15 @@ class DatasetEntry:
         """The model-facing spec without loading data (tables: the documented vocabularies)."""
         if self.kind == "image":
             return ImageSpec(self.shape, self.num_classes)
+        if self.kind == "text":
+            return SequenceSpec(text.LENGTH, text.VOCAB)
         return TabularSpec(census.NUMERIC, dict(census.VOCABULARIES), self.num_classes)
 
 
 def _synthetic(real: DatasetEntry) -> DatasetEntry:
     name, title = f"synthetic_{real.name}", f"Synthetic {real.title}"
     generator = (synthetic.synthetic_census if real.kind == "tabular" else
+                 synthetic.synthetic_text if real.kind == "text" else
                  partial(synthetic.synthetic_images, name, title, real.shape, real.num_classes))
     return DatasetEntry(name, title, real.kind, real.counts, real.shape, real.num_classes,
                         generate=generator)
@@ -84,8 +87,14 @@ _CENSUS = DatasetEntry("census_income", "Census-Income (KDD)", "tabular", (199_5
                        local_files=(tuple(f.name for f in census.FILES),),
                        subdirs=("census-income", "census_income"), remote_host="archive.ics.uci.edu")
 
+_FORTUNES = DatasetEntry("fortunes", "English quotations (fortunes)", "text", (13_695, 1_522),
+                         None, text.VOCAB, text.load_fortunes,
+                         local_files=(text.MARKER_FILES,), subdirs=text.SUBDIRS,
+                         include_root=False)
+
 DATASETS: dict[str, DatasetEntry] = {e.name: e for e in [
-    _MNIST, _FASHION, _CIFAR, _CENSUS, *(_synthetic(e) for e in (_MNIST, _FASHION, _CIFAR, _CENSUS))
+    _MNIST, _FASHION, _CIFAR, _CENSUS, _FORTUNES,
+    *(_synthetic(e) for e in (_MNIST, _FASHION, _CIFAR, _CENSUS, _FORTUNES))
 ]}
 
 
@@ -93,6 +102,9 @@ def get_dataset_entry(name: str) -> DatasetEntry:
     """A registered data set, or a user's: a path to an .npz file or a loader's import path."""
     if name in DATASETS:
         return DATASETS[name]
+    if Path(name).is_dir():
+        return DatasetEntry(name, f"user text {name}", "user", (0, 0), None, text.VOCAB,
+                            load=lambda sources: text.load_text_dir(name), user=True)
     if name.endswith(".npz"):
         return DatasetEntry(name, f"user data {name}", "user", (0, 0), None, 0,
                             load=lambda sources: user.load_npz(name), user=True)
@@ -131,14 +143,16 @@ def load_dataset(name: str, *, sources: Sources | None = None, seed: int = 0,
     return _LOADED[key].limited(limit_train, limit_test)
 
 
-FALLBACK = {"image": "fashion_mnist", "tabular": "synthetic_census_income"}
+FALLBACK = {"image": "fashion_mnist", "tabular": "synthetic_census_income",
+            "text": "synthetic_fortunes"}
 
 
 def resolve_dataset(data_kind: str, preferred: str, requested: str | None,
                     sources: Sources) -> tuple[str, str]:
     """The data set to use and a note on why: the one asked for (if it suits the model), else the
     model's seed data set if available here, else the offline default for its kind (real
-    Fashion-MNIST for images; the census stand-in, labelled synthetic, for tables)."""
+    Fashion-MNIST for images; the census stand-in, labelled synthetic, for tables; a synthetic
+    token stand-in for text where Debian's fortunes are not installed)."""
     if requested is None and data_kind == "user":
         raise BenchError("a model given by import path needs a data set (--dataset FILE.npz or "
                          "package.module:loader, or a registered data set)")

@@ -1,6 +1,7 @@
 """Where real data comes from: a local directory, a system package, a cache, or a download.
 
-Order: `--data-dir` / $ACCUMBENCH_DATA_DIR, system locations (Debian's dataset packages), the
+Order: `--data-dir` / $ACCUMBENCH_DATA_DIR, system locations (Debian's dataset packages and its
+fortunes), the
 cache ($ACCUMBENCH_CACHE, default ~/.cache/accumbench, plus Keras' ~/.keras/datasets), then a
 download into the cache. A local copy means no network attempt at all; an unreachable host fails
 in seconds with one line saying how to get the files.
@@ -49,7 +50,7 @@ class Sources:
         dirs = [Path(p) for p in [data_dir, os.environ.get(DATA_DIR_ENV)] if p]
         cache = Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "accumbench"))
         offline = os.environ.get(OFFLINE_ENV, "") not in ("", "0")
-        return cls(tuple(dirs), (Path("/usr/share/datasets"),), cache,
+        return cls(tuple(dirs), (Path("/usr/share/datasets"), Path("/usr/share/games")), cache,
                    allow_download=not offline)
 
     def local_dirs(self, subdirs: tuple[str, ...], include_root: bool) -> list[Path]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.data import census
+from bench.data import census, text
 from bench.data.base import Dataset, Provenance, Split, image_spec
-from models.specs import TabularSpec
+from models.specs import SequenceSpec, TabularSpec
 
 
 def _prototypes(rng: np.random.Generator, num_classes: int, shape: tuple) -> np.ndarray:
@@ -92,3 +92,29 @@ def synthetic_census(n_train: int, n_test: int, seed: int) -> Dataset:
                       "synthetic stand-in with the real columns and vocabularies; label rule: "
                       + CENSUS_RULE, achievable_accuracy=float(np.mean(np.maximum(p_test, 1 - p_test))))
     return Dataset("synthetic_census_income", spec, train, test, prov)
+
+
+def synthetic_text(n_train: int, n_test: int, seed: int) -> Dataset:
+    """Token sequences with the text schema (`bench.data.text`): lengths spread like short
+    quotations, each next byte a fixed function of the previous one most of the time (so it
+    can be learned), drawn from a few dozen byte values."""
+    rng = np.random.default_rng(seed)
+    alphabet = rng.choice(np.arange(256, dtype=np.uint8), 40, replace=False)
+    successor = rng.permutation(len(alphabet))
+
+    def sample(n: int) -> Split:
+        lengths = np.clip(rng.lognormal(4.4, 0.8, n).astype(int), 2, text.LENGTH - 1)
+        texts = []
+        for m in lengths:
+            state, out = rng.integers(len(alphabet)), bytearray()
+            for _ in range(m):
+                out.append(int(alphabet[state]))
+                state = successor[state] if rng.random() < 0.8 else rng.integers(len(alphabet))
+            texts.append(bytes(out))
+        return Split(*text.encode(texts))
+
+    train, test = sample(n_train), sample(n_test)
+    prov = Provenance("synthetic_fortunes", "Synthetic token sequences", f"synthetic(seed={seed})",
+                      False, n_train, n_test, "generated",
+                      "synthetic stand-in with the schema of the fortunes text")
+    return Dataset("synthetic_fortunes", SequenceSpec(text.LENGTH, text.VOCAB), train, test, prov)

@@ -7,7 +7,11 @@ of finite `tf.data.Dataset`s `(train, test)` of `(x, y)` or `(x, y, w)` elements
 not; they are read into memory once). Labels are class indices (0..C-1; binary: 0/1).
 
 Image-shaped inputs (N, H, W, C) get an image spec (any built-in image model accepts them;
-uint8 pixels are scaled to [0, 1]); anything else a generic array spec for the user's own model.
+uint8 pixels are scaled to [0, 1]). Token data — integer `x` and `y` of one shape (N, T), a
+target per position, 0 as padding — gets a sequence spec: its loss is a token loss, each target
+weighted 1 (0 for padding, or the per-token `w_*` given) and normalised by the weights' sum, as
+a Keras model masking its padding (`mask_zero=True`) computes it. Anything else gets a generic
+array spec for the user's own model.
 Every result is labelled as the user's data, with the file's sha256 where there is a file.
 """
 from __future__ import annotations
@@ -21,7 +25,7 @@ from bench.data.base import Dataset, Provenance, Split, image_spec, to_unit_floa
 from bench.data.sources import sha256_of
 from bench.errors import BenchError
 from bench.plugins import call, resolve
-from models.specs import ArraySpec
+from models.specs import ArraySpec, SequenceSpec
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -107,6 +111,8 @@ def _dataset(arrays: dict[str, np.ndarray], *, name: str, title: str, source: st
     if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
         raise BenchError(f"{title}: x_train samples are {arrays['x_train'].shape[1:]}, x_test "
                          f"samples {arrays['x_test'].shape[1:]}: they must have one shape")
+    if _is_tokens(arrays):
+        return _token_dataset(arrays, name=name, title=title, source=source, checked=checked)
     y_train, y_test = (np.asarray(arrays[k]).reshape(len(arrays[k]), -1) for k in ("y_train", "y_test"))
     if y_train.shape[1] != 1 or not np.issubdtype(y_train.dtype, np.number):
         raise BenchError(f"{title}: labels must be one class index per sample, got y_train of "
@@ -132,3 +138,31 @@ def _dataset(arrays: dict[str, np.ndarray], *, name: str, title: str, source: st
     prov = Provenance(name, title, source, True, len(train), len(test), checked,
                       origin="user-provided")
     return Dataset(name, spec, train, test, prov)
+
+
+def _is_tokens(arrays: dict[str, np.ndarray]) -> bool:
+    x, y = np.asarray(arrays["x_train"]), np.asarray(arrays["y_train"])
+    return (x.ndim == 2 and x.shape == y.shape and np.issubdtype(x.dtype, np.integer)
+            and np.issubdtype(y.dtype, np.integer))
+
+
+def _token_dataset(arrays: dict[str, np.ndarray], *, name: str, title: str, source: str,
+                   checked: str) -> Dataset:
+    """Token sequences: targets 0 are padding (weight 0) unless per-token weights are given."""
+    splits = {}
+    for split in ("train", "test"):
+        x, y = (np.asarray(arrays[f"{a}_{split}"]).astype(np.int32) for a in ("x", "y"))
+        if x.shape != y.shape or np.any(x < 0) or np.any(y < 0):
+            raise BenchError(f"{title}: token data needs x_{split} and y_{split} of one shape "
+                             f"(N, T) with token ids >= 0 (0: padding); got {x.shape} and {y.shape}")
+        w = arrays.get(f"w_{split}")
+        w = (y != 0).astype(np.float32) if w is None else np.asarray(w, np.float32)
+        if w.shape != y.shape:
+            raise BenchError(f"{title}: w_{split} must hold one weight per token, shape {y.shape}")
+        splits[split] = Split(x, y, w)
+    vocab = int(max(np.max(splits[s].x) for s in splits)) + 1
+    vocab = max(vocab, int(max(np.max(splits[s].y) for s in splits)) + 1)
+    spec = SequenceSpec(int(splits["train"].x.shape[1]), vocab)
+    prov = Provenance(name, title, source, True, len(splits["train"]), len(splits["test"]),
+                      checked, note="token sequences, padding 0", origin="user-provided")
+    return Dataset(name, spec, splits["train"], splits["test"], prov)

@@ -33,6 +33,9 @@ def judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> None
                 f"batch's (relative difference {diag['summed_rel_error']:.1e}); Adam's steps are "
                 f"nearly scale-invariant, so the weights drift only slowly (level 2: "
                 f"{ratio:.2g}x the noise floor) — SGD would step {k}x too far")
+        elif close("mean_of_means_rel_error") or (record["strategy"] == "accumulate_mean_of_means"
+                                                   and diag.get("micro_batch_factors")):
+            reasons.append(_mean_of_means_reason(record, diag, k))
         elif diag.get("norm_ratio") is not None and diag["norm_ratio"] <= tol:
             late = (f"; the second update applied the first window's gradient (relative "
                     f"difference {diag['late_rel_error']:.1e}): every window is applied one "
@@ -76,17 +79,36 @@ def judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> None
             f"update's gradient again plus its own (relative difference "
             f"{diag['not_reset_rel_error']:.1e}; to its own gradient alone "
             f"{diag['second_update_rel_error']:.1e})")
+    ema = record.get("ema")
+    ema_ok = ema is None or ema["passed"]
+    if ema is not None:
+        record["levels"]["ema"] = "pass" if ema_ok else "fail"
+    if not ema_ok:
+        reasons.append(_ema_reason(ema, k))
     lr_note = _lr_reason(record, k)
     if lr_note and not l2_ok:
         reasons.append(lr_note)
-    if not l2_ok and l1_ok and not lr_note and not stepping and len(reasons) == 0:
+    # where nothing else explains a drift: a step counter ahead of the updates, by any factor
+    counter_note = None if lr_note or stepping or reasons else _counter_reason(record, k)
+    if counter_note and not l2_ok:
+        reasons.append(counter_note)
+    if not l2_ok and l1_ok and not lr_note and not stepping and not counter_note \
+            and len(reasons) == 0:
         reasons.append(f"weights drift {ratio:.0f}x further from the large batch than float "
                        f"rounding alone (limit {LEVEL2_FACTOR:.0f}x the noise floor)")
-    if l1_ok and l2_ok:
+    if l1_ok and l2_ok and ema_ok:
         reasons.append(
             f"gradient matches the large batch to {record['gradient_rel_error']:.1e} "
             f"({req.dtype} rounding) and the weights stay within {ratio:.2g}x the noise floor "
             f"over {req.updates} updates")
+    exact = record.get("exact_reference") or {}
+    if exact.get("used"):
+        reasons.append(
+            f"note: level 1 compared with the large batch's gradient computed in float64 from the "
+            f"same weights and data: the float32 large batch is itself "
+            f"{exact['large_batch_float32_rel_error']:.1e} from it (its rounding, beyond the "
+            f"tolerance); against the float32 large batch the error is "
+            f"{exact['float32_large_batch_rel_error']:.1e}")
         if record["lr_steps"] != record["reference_lr_steps"]:
             reasons.append(f"note: the schedule was evaluated at steps {_steps(record['lr_steps'])} "
                            f"instead of {_steps(record['reference_lr_steps'])}; harmless with a "
@@ -106,8 +128,23 @@ def judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> None
                        f"with the large batch trained in tf_keras, which ends "
                        f"{lane['large_batch_vs_keras3'][-1]:.1e} from Keras 3's "
                        f"({lane['large_batch_vs_keras3_floors']:.2g}x the noise floor)")
-    record["verdict"] = "equivalent" if l1_ok and l2_ok and scaling_ok else "not equivalent"
+    record["verdict"] = ("equivalent" if l1_ok and l2_ok and scaling_ok and ema_ok
+                         else "not equivalent")
     record["reasons"] = reasons
+
+
+def _mean_of_means_reason(record: dict, diag: dict, k: int) -> str:
+    """A token loss normalised per micro-batch: the factor each micro-batch's tokens got."""
+    counts, factors = diag["micro_batch_tokens"], diag["micro_batch_factors"]
+    same = (f" (it equals that to {diag['mean_of_means_rel_error']:.1e})"
+            if diag.get("mean_of_means_rel_error") is not None else "")
+    shown = ", ".join(f"{f:.2f}x" for f in factors if f is not None)
+    return (f"the mean of micro-batch means: each micro-batch's token loss is normalised by its "
+            f"own token count{same}, not by the window's. The first window's {k} micro-batches "
+            f"held {', '.join(f'{c:.0f}' for c in counts)} tokens, so a token in each weighed "
+            f"{shown} what it weighs in the large batch (gradient error "
+            f"{record['gradient_rel_error']:.1e}). Fix: accumulate the gradients of the summed "
+            f"token losses and divide once by the window's total token count")
 
 
 def _loss_reason(record: dict) -> str | None:
@@ -126,6 +163,39 @@ def _loss_reason(record: dict) -> str | None:
 
 def _steps(steps: list[int]) -> str:
     return ", ".join(map(str, steps[:4])) + (", ..." if len(steps) > 4 else "")
+
+
+def _ema_reason(ema: dict, k: int) -> str:
+    """The EMA of the weights apart from the large batch's: updated per micro-batch, or not."""
+    m, last = ema["momentum"], ema["trajectory"][-1]
+    per_micro, per_update = ema["per_micro_batch_rel_error"], ema["per_update_rel_error"]
+    if per_micro < per_update / 10:
+        return (f"the EMA of the weights is updated on every micro-batch, not once per update: "
+                f"its momentum is {m:g}^{k} = {m ** k:.3g} per update instead of {m:g}. It ends "
+                f"{last:.1e} from the large batch's EMA ({ema['ratio']:.3g}x its noise floor) "
+                f"and {per_micro:.1e} from an EMA updated {k} times per window (once per "
+                f"update: {per_update:.1e})")
+    return (f"the EMA of the weights drifts {ema['ratio']:.3g}x its noise floor from the large "
+            f"batch's (it ends {last:.1e} apart; an EMA updated once per update would end "
+            f"{per_update:.1e} from it, one updated on every micro-batch {per_micro:.1e})")
+
+
+def _counter_reason(record: dict, k: int) -> str | None:
+    """The step counter the schedule reads, advancing more than once per update by any factor
+    (where the optimizer's own step count is not recorded, the only trace of a wrapper that
+    steps its optimizer more often than it updates)."""
+    steps, ref = record.get("lr_steps") or [], record.get("reference_lr_steps") or []
+    if len(steps) < 2 or len(steps) != len(ref) or steps == ref or ref[-1] == ref[0]:
+        return None
+    factor = (steps[-1] - steps[0]) / (ref[-1] - ref[0])
+    if abs(factor - 1) < 1e-9:
+        return None
+    per_micro = " (once per micro-batch)" if abs(factor - k) < 1e-9 else ""
+    return (f"the step counter its schedule reads advanced {factor:.3g}x per update{per_micro}: "
+            f"steps {_steps(steps)} where the large batch's ran {_steps(ref)}; a decaying rate "
+            f"falls {factor:.3g}x too fast, and where the optimizer's iteration count runs with "
+            f"it, so do Adam's bias correction and weight decay (level 2: "
+            f"{record['trajectory_ratio']:.3g}x the noise floor)")
 
 
 def _lr_reason(record: dict, k: int) -> str | None:

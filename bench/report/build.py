@@ -14,10 +14,12 @@ from bench.report.facts import run_facts
 from bench.report.frames import Results, load, write_compressed
 from bench.report.gallery import report_figures
 from bench.report.prose import (
+    ema_line,
     followup_lines,
     keras_line,
     naive_line,
     recommendations,
+    token_line,
     variants_line,
 )
 from bench.report.rows import equivalence_rows
@@ -94,8 +96,9 @@ def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path,
            f"accumulation (k micro-batches, one update of their exact mean) the same training as "
            f"the large batch at each level, and what does it cost at each k (ratios to B×1; "
            f"≈ = within noise)?", "", answer_table(res, answers), ""]
-    for line in (keras_line(res, answers), *followup_lines(res, answers), naive_line(res, answers),
-                 variants_line(res, answers)):
+    for line in (keras_line(res, answers), token_line(res), ema_line(res),
+                 *followup_lines(res, answers),
+                 naive_line(res, answers), variants_line(res, answers)):
         if line:
             out += [f"- {line}"]
     advice = recommendations(res, answers)

@@ -50,9 +50,13 @@ def _finish(fig, title: str, path: Path, caption: str | None = None,
     top = 1 - 0.45 / height
     if legend:
         handles, labels = legend
-        fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=8,
+        # as many columns as fit the figure's width (an entry: marker, gap and its text at 8 pt)
+        entry = 0.5 + 0.062 * max(len(label) for label in labels)
+        ncol = max(1, min(len(labels), int(width * 0.95 // entry)))
+        rows = -(-len(labels) // ncol)
+        fig.legend(handles, labels, loc="upper center", ncol=ncol, fontsize=8,
                    frameon=False, bbox_to_anchor=(0.5, top))
-        top -= 0.3 / height
+        top -= (0.08 + 0.2 * rows) / height
     bottom = 0.0
     if caption:
         lines = textwrap.wrap(caption, int(width * 15))

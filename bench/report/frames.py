@@ -166,7 +166,7 @@ def _eq_row(r: dict) -> dict:
         "updates", "status", "verdict", "gradient_rel_error", "gradient_max_variable_rel_error",
         "gradient_tolerance", "trajectory_ratio")} | {
         "name": r["id"]["name"], "reasons": " / ".join(r.get("reasons") or []),
-        "jit": ":jit:" in r["id"]["name"],
+        "jit": ":jit:" in r["id"]["name"], "ema": (r.get("ema") or {}).get("momentum"),
         "gradient_level": (r.get("levels") or {}).get("gradient"),
         "trajectory_level": (r.get("levels") or {}).get("trajectory"),
         "dataset": (r.get("dataset") or {}).get("label"),

@@ -108,8 +108,15 @@ def _level1(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | Non
             l1[a.model] = e.to_dict("records")
     if not l1:
         return None
+    exact = sorted({f"{r['model']} (the float32 large batch itself "
+                    f"{r['exact_reference']['large_batch_float32_rel_error']:.1e} from it)"
+                    for r in res.records if r["kind"] == "equivalence"
+                    and (r.get("exact_reference") or {}).get("used")})
     cap = ("Relative error between the gradient each strategy applies and the large batch's, "
-           "at the same weights and data (level 1); hollow markers are float64 runs.")
+           "at the same weights and data (level 1); hollow markers are float64 runs."
+           + (" Where the float32 large batch's own rounding exceeds the tolerance, against the "
+              "large batch's gradient computed in float64: " + "; ".join(exact) + "."
+              if exact else ""))
     return ("Level 1: gradient", figures.level1(
         l1, f"Level 1: gradient error against k — {res.device}", out / "level1.png", cap), cap)
 

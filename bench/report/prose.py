@@ -139,6 +139,64 @@ def keras_line(res: Results, answers: list[ModelAnswer]) -> str | None:
             + "; ".join(parts) + ".")
 
 
+def token_models(res: Results) -> list[str]:
+    """Models whose analyses carried token counts: a token loss (masked, padding weighted 0)."""
+    return sorted({r["model"] for r in res.records
+                   if r["kind"] == "equivalence" and r.get("window_tokens")})
+
+
+def token_line(res: Results) -> str | None:
+    """Token losses: which accumulation divides by the window's tokens, which averages
+    micro-batch means (with the factor it gave each micro-batch's tokens), and what to use."""
+    parts = []
+    for model in token_models(res):
+        said = []
+        rows = equivalence_rows(res, model)
+        for strategy in ("accumulate", "accumulate_mean_of_means", "keras_builtin"):
+            mine = rows[rows.strategy == strategy] if len(rows) else rows
+            if not len(mine):
+                continue
+            worst = mine.loc[mine.gradient_rel_error.idxmax()]
+            record = next(r for r in res.records if r["kind"] == "equivalence"
+                          and r["id"]["name"] == worst["name"])
+            factors = [f for f in record.get("diagnostics", {}).get("micro_batch_factors") or []
+                       if f is not None]
+            spread = (f"; a micro-batch's tokens weighed {min(factors):.2f}–{max(factors):.2f}× "
+                      f"their weight in the large batch" if factors else "")
+            label = {"accumulate": "the harness's accumulation (summed token losses, divided "
+                                   "once by the window's token count)",
+                     "accumulate_mean_of_means": "the mean of micro-batch means",
+                     "keras_builtin": "Keras' built-in accumulation"}[strategy]
+            said.append(f"{label}: {worst.verdict} (L1 up to {worst.gradient_rel_error:.1e} "
+                        f"at {worst.pair}{spread if worst.verdict != 'equivalent' else ''})")
+        if said:
+            parts.append(f"on {model}, " + "; ".join(said))
+    if not parts:
+        return None
+    return ("**Token losses with padding** (a masked loss, normalised by each batch's own count "
+            "of valid tokens): " + "; ".join(parts) + ". What to use for a masked or "
+            "weight-normalised loss: accumulate the gradients of the summed losses and divide "
+            "once by the window's total weight (the harness's `accumulate`), or weigh each "
+            "micro-batch's mean by its share of the window's tokens. Keras' built-in "
+            "accumulation has no one-line fix: it averages the k micro-batches' losses as `fit` "
+            "computes them, each normalised by its own count.")
+
+
+def ema_line(res: Results) -> str | None:
+    """The EMA axis: every run kept an EMA of its weights; which strategies' EMA stayed with the
+    large batch's, and why not."""
+    rows = equivalence_rows(res, None, ema=True)
+    if not len(rows):
+        return None
+    parts = []
+    for r in rows.itertuples():
+        why = "" if r.verdict == "equivalent" else " — " + next(
+            (x for x in r.reasons.split(" / ") if "EMA" in x), r.reasons)
+        parts.append(f"{r.strategy} on {r.model} at {r.pair} (momentum {r.ema:g}): {r.verdict}{why}")
+    return ("**An EMA of the weights** (`use_ema`, for the large batch and every strategy; level 2 "
+            "compares the EMAs over their own noise floor): " + "; ".join(parts) + ".")
+
+
 def variants_line(res: Results, answers: list[ModelAnswer]) -> str | None:
     """What mixed precision and XLA do to speed here (faster, slower or within noise, read
     from the intervals), whether XLA really compiled, and whether accumulation stays

@@ -334,12 +334,15 @@ def _learned(accuracy: list[float], majority: list[float | None],
 
 def equivalence_rows(results: Results, model: str | None, strategy: str | None = None,
                      dtype: str | None = "float32", schedule: str | None = "constant",
-                     jit: bool | None = False) -> pd.DataFrame:
-    """Equivalence rows, filtered (None: any model / strategy / dtype / schedule / jit)."""
+                     jit: bool | None = False, ema: bool | None = False) -> pd.DataFrame:
+    """Equivalence rows, filtered (None: any model / strategy / dtype / schedule / jit / EMA
+    axis; `ema=False`: the analyses without an EMA of the weights, True: those with one)."""
     eq = results.eq
     if not len(eq):
         return eq
     m = eq.model.notna() if model is None else eq.model == model
+    if ema is not None and "ema" in eq:
+        m &= eq.ema.notna() == ema
     if jit is not None and "jit" in eq:
         m &= eq.jit == jit
     if strategy is not None:

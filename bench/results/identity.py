@@ -59,7 +59,8 @@ def make_identity(kind: str, fields: Mapping[str, Any], label: list[str]) -> Ide
         parts.append(name if value is True else
                      f"lr-{value}" if name == "lr_schedule" else
                      f"{value}rep" if name == "replicas" else
-                     f"{value}workers" if name == "workers" else str(value))
+                     f"{value}workers" if name == "workers" else
+                     f"ema-{value}" if name == "ema" else str(value))
     group_name = ":".join(parts)
     without_seed = {k: v for k, v in fields.items() if k not in ("seed", "round")}
     seed, repeat = fields.get("seed"), fields.get("round") or 1

@@ -114,6 +114,11 @@ def _equivalence_items(model: str, s: ModelSettings) -> list[SweepItem]:
             effective_batch=s.effective_batch, micros=(min(s.accumulating),), dataset=s.dataset,
             updates=eq.updates, lr_schedule=PITFALL_SCHEDULE, preset=s.preset,
             model_output=s.model_output)))
+    if eq.ema is not None:
+        requests.append((f"ema-{eq.ema}", EquivalenceRequest(
+            model=model, strategies=("keras_builtin", "accumulate"),
+            effective_batch=s.effective_batch, micros=(min(s.accumulating),), dataset=s.dataset,
+            updates=eq.updates, preset=s.preset, model_output=s.model_output, ema=eq.ema)))
     return [SweepItem(f"{model}:equivalence:{label}", "equivalence",
                       Job.equivalence(req, timeout=eq.timeout)) for label, req in requests]
 

@@ -142,6 +142,9 @@ class EquivalenceSettings:
         False)
     jit: bool = _help("also analyse the strategies XLA-compiled (jit_compile), float32, at the "
                       "smallest pair", False)
+    ema: float | None = _help(
+        "also run keras_builtin and accumulate at the smallest pair with an EMA of the weights "
+        "(use_ema, this momentum) for the large batch and both", None)
     keras2_strategies: tuple[str, ...] = _help(
         "strategies written for Keras 2 (package.module:factory), analysed at every pair in the "
         "Keras 2 lane (tf_keras, float32, constant rate)", factory=tuple)
@@ -230,7 +233,7 @@ class Profile:
 
 
 #: section -> setting -> its default: settings added after records were made with the profiles
-ADDED_LATER = {"equivalence": {"keras2_strategies": ()}}
+ADDED_LATER = {"equivalence": {"keras2_strategies": (), "ema": None}}
 
 
 def available_profiles() -> list[str]:

@@ -60,6 +60,14 @@ def reports_last_loss(model, optimizer, loss, accum_steps):
     return AccumulatingModel(model, accum_steps, report="last micro-batch")
 
 
+def builtin_accumulation(model, optimizer, loss, accum_steps):
+    """Keras' built-in accumulation switched on for the given optimizer, trained with fit:
+    right with a constant rate and a per-sample loss; its EMA (use_ema) moves on every
+    micro-batch, and under a token loss it averages the micro-batches' own means."""
+    optimizer.gradient_accumulation_steps = accum_steps
+    return model
+
+
 def steps_schedule_per_micro_batch(model, optimizer, loss, accum_steps):
     """Advances optimizer.iterations (the schedule's step) on every micro-batch."""
     return AccumulatingModel(model, accum_steps, step_iterations=True)
@@ -75,7 +83,8 @@ def _loop(model, optimizer, loss, accum_steps, *, average=True, last_only=False,
     def micro_step(x, y, w):
         with tf.GradientTape() as tape:
             value = loss(y, model(x, training=True), sample_weight=w)
-        grads = tape.gradient(value, variables)
+        # an Embedding's gradient arrives as IndexedSlices: made dense to be accumulated
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(value, variables)]
         for a, g in zip(acc, grads):
             a.assign_add(g / accum_steps if average else g)
         return value, grads
@@ -108,8 +117,35 @@ def _loop(model, optimizer, loss, accum_steps, *, average=True, last_only=False,
 
 
 def custom_loop(model, optimizer, loss, accum_steps):
-    """Correct."""
+    """Correct for a per-sample loss. On token data (a masked loss, normalised by each batch's
+    own count of valid tokens) it is the mean of micro-batch means: not the large batch."""
     return _loop(model, optimizer, loss, accum_steps)
+
+
+def token_loop(model, optimizer, loss, accum_steps):
+    """Correct for a token loss too: each micro-batch's mean is weighed by its share of the
+    window's valid tokens (Keras' masked mean is the sum over valid tokens / their count)."""
+    variables = model.trainable_variables
+    acc = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
+
+    @tf.function
+    def micro_step(x, y, w, share):
+        with tf.GradientTape() as tape:
+            value = loss(y, model(x, training=True), sample_weight=w) * share
+        for a, g in zip(acc, tape.gradient(value, variables)):
+            a.assign_add(tf.convert_to_tensor(g))
+        return value
+
+    def update(micro_batches):
+        total = sum(float(tf.reduce_sum(w)) for _, _, w in micro_batches)
+        value = sum(float(micro_step(x, y, w, float(tf.reduce_sum(w)) / total))
+                    for x, y, w in micro_batches)
+        optimizer.apply_gradients(zip([tf.identity(a) for a in acc], variables))
+        for a in acc:
+            a.assign(tf.zeros_like(a))
+        return value
+
+    return update
 
 
 def summed(model, optimizer, loss, accum_steps):

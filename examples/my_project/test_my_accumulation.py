@@ -29,6 +29,26 @@ def test_each_bug_is_named(accumbench, strategy, reason):
         accumbench.assert_equivalent(strategy=strategy, **SETTINGS)
 
 
+TOKENS = dict(model="my_models:sequence_model", data="my_text:tokens", effective_batch=16,
+              micro=4, updates=3)
+
+
+def test_token_accumulation_is_equivalent_on_a_masked_sequence_model(accumbench):
+    accumbench.assert_equivalent(strategy="my_strategies:token_loop", **TOKENS)
+
+
+def test_the_mean_of_micro_batch_means_is_named_on_token_data(accumbench):
+    with pytest.raises(AssertionError, match="mean of micro-batch means"):
+        accumbench.assert_equivalent(strategy="my_strategies:custom_loop", **TOKENS)
+
+
+def test_an_ema_updated_on_every_micro_batch_is_named(accumbench):
+    accumbench.assert_equivalent(strategy="my_strategies:custom_loop", ema=0.9, **SETTINGS)
+    with pytest.raises(AssertionError, match="EMA of the weights is updated on every micro-batch"):
+        accumbench.assert_equivalent(strategy="my_strategies:builtin_accumulation", ema=0.9,
+                                     **SETTINGS)
+
+
 def test_a_schedule_stepped_per_micro_batch_shows_with_a_decaying_rate(accumbench):
     with pytest.raises(AssertionError, match="schedule advanced per micro-batch"):
         accumbench.assert_equivalent(strategy="my_strategies:steps_schedule_per_micro_batch",

@@ -14,9 +14,23 @@ def _layers(model: keras.Model) -> list[keras.layers.Layer]:
     return list(model._flatten_layers(include_self=False, recursive=True))
 
 
+#: a layer's dropout rates: one that holds a SeedGenerator but has every rate at 0 draws nothing
+RATES = ("rate", "dropout", "recurrent_dropout")
+#: recurrent cells: their dropout is switched off by its rates (their call is the recurrence)
+CELL_RATES = ("dropout", "recurrent_dropout")
+
+
+def _rates(layer: keras.layers.Layer) -> list[float]:
+    return [v for v in (getattr(layer, a, None) for a in RATES) if isinstance(v, (int, float))]
+
+
 def draws_random_numbers(layer: keras.layers.Layer) -> bool:
-    """Keras 3 layers that sample hold a SeedGenerator (Dropout, RandomFlip, RandomZoom, ...)."""
-    return any(isinstance(v, keras.random.SeedGenerator) for v in vars(layer).values())
+    """Keras 3 layers that sample hold a SeedGenerator (Dropout, RandomFlip, RandomZoom, a
+    recurrent cell with dropout, ...); one whose dropout rates are all 0 samples nothing."""
+    if not any(isinstance(v, keras.random.SeedGenerator) for v in vars(layer).values()):
+        return False
+    rates = _rates(layer)
+    return not rates or any(r > 0 for r in rates)
 
 
 def batch_norm_layers(model: keras.Model) -> list[str]:
@@ -30,7 +44,11 @@ def make_comparable(model: keras.Model, *, batch_norm_inference: bool = False) -
     the first training call, since traced functions keep what they saw. Returns patched names."""
     patched = []
     for layer in _layers(model):
-        if draws_random_numbers(layer):
+        if draws_random_numbers(layer) and all(hasattr(layer, a) for a in CELL_RATES):
+            for a in CELL_RATES:  # a recurrent cell: keep the recurrence, drop nothing
+                setattr(layer, a, 0.0)
+            patched.append(layer.name)
+        elif draws_random_numbers(layer):
             object.__setattr__(layer, "call", lambda inputs, *args, **kwargs: inputs)
             patched.append(layer.name)
         elif batch_norm_inference and isinstance(layer, keras.layers.BatchNormalization):

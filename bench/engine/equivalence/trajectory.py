@@ -15,7 +15,7 @@ import numpy as np
 from bench.config.training import TrainingConfig
 from bench.engine.equivalence.gradient import captured
 from bench.engine.training.feed import WindowFeed
-from bench.engine.training.optim import inner
+from bench.engine.training.optim import ema_weights, inner
 from bench.engine.training.setup import build_trainer
 from bench.engine.training.strategies import UpdateEvent
 from models.specs import InputSpec
@@ -24,6 +24,7 @@ from models.specs import InputSpec
 @dataclass
 class Trajectory:
     weights: list[np.ndarray] = field(default_factory=list)  # flattened, float64, per update
+    ema: list[np.ndarray] = field(default_factory=list)      # the optimizer's EMA, likewise
     events: list[UpdateEvent] = field(default_factory=list)
     gradients: list[list[np.ndarray]] = field(default_factory=list)  # applied at updates 1, 2
     after_first: list[np.ndarray] | None = None              # the weights after update 1
@@ -53,6 +54,10 @@ def run_updates(config: TrainingConfig, spec: InputSpec, feed: WindowFeed, updat
     def on_update(event: UpdateEvent) -> None:
         out.events.append(event)
         out.weights.append(flat_weights(trainer.p.model))
+        average = ema_weights(trainer.p.optimizer)
+        if average is not None:
+            out.ema.append(np.concatenate([np.asarray(v.numpy(), np.float64).ravel()
+                                           for v in average]))
         if record_first_gradient and event.index < 2:
             out.gradients.append(captured(trainer))
         if event.index == 0:
@@ -69,9 +74,23 @@ def run_updates(config: TrainingConfig, spec: InputSpec, feed: WindowFeed, updat
     return out
 
 
-def distances(run: Trajectory, reference: Trajectory) -> list[float]:
+def distances(run: Trajectory, reference: Trajectory, of: str = "weights") -> list[float]:
+    """Relative distance after each update, of the weights or (`of="ema"`) their EMA."""
     return [float(np.linalg.norm(w - r) / np.linalg.norm(r))
-            for w, r in zip(run.weights, reference.weights)]
+            for w, r in zip(getattr(run, of), getattr(reference, of))]
+
+
+def simulated_ema(weights: list[np.ndarray], momentum: float, per_update: int = 1) -> np.ndarray:
+    """Keras' EMA after the given updates' weights: the first update copies the weights (its
+    momentum is 0 while the update counter is 0); each later update moves it once, or, when it
+    is updated on every micro-batch of a window of `per_update`, k - 1 times towards the weights
+    before the update and once towards those after it."""
+    average = weights[0].copy()
+    for before, after in zip(weights, weights[1:]):
+        for _ in range(per_update - 1):
+            average = momentum * average + (1 - momentum) * before
+        average = momentum * average + (1 - momentum) * after
+    return average
 
 
 #: Relative size of one unit in the last place of the 16-bit compute types (at 1.0).

@@ -34,6 +34,7 @@ from bench.errors import BenchError, one_line
 from bench.judge.memory_model import state_bytes
 from bench.judge.timing import Throughput
 from bench.process import data_dtype, pin_malloc_trim_threshold
+from models.specs import SequenceSpec
 
 
 class NonFiniteLoss(Exception):
@@ -193,3 +194,5 @@ def _train(cfg: RunConfig, record: dict, sources) -> None:
         learning_rate={"first": events[0].lr, "last": events[-1].lr,
                        "first_step": events[0].lr_step, "last_step": events[-1].lr_step},
         end_of_training=trainer.finish())
+    if isinstance(data.spec, SequenceSpec):
+        record["window_tokens"] = feed.window_weights(len(events))

@@ -1,6 +1,8 @@
 """Inference-mode loss, accuracy (and, for binary models, ROC AUC) over a split, in batches.
 
-No randomness and no BatchNormalization updates: the model as it would be deployed.
+No randomness and no BatchNormalization updates: the model as it would be deployed. For token
+data (a weight per target) loss and accuracy are per token: over the weighted targets, divided
+by their total weight, as the training loss is.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from bench.engine.training.objective import correct, output_width, summed_loss
 
 @dataclass(frozen=True)
 class Evaluation:
-    loss: float        # mean weighted loss over samples (the training loss's definition)
+    loss: float        # mean weighted loss over samples or tokens (the training loss's definition)
     accuracy: float
     auc: float | None  # binary models: area under the ROC curve (a rank metric)
 
@@ -47,13 +49,17 @@ class Evaluator:
         @tf.function(reduce_retracing=True)
         def batch_stats(x, y, w):
             pred = model(x, training=False)
-            return loss(y, pred, sample_weight=w), correct(output, y, pred), pred
+            token = len(w.shape) > 1  # a weight per target: count the weighted targets' hits
+            hits = correct(output, y, pred, w if token else None)
+            return loss(y, pred, sample_weight=w), hits, pred
 
         self._stats = batch_stats
 
     def __call__(self, split: Split) -> Evaluation:
         total_loss = total_correct = 0.0
         n = len(split)
+        token = split.weight is not None and np.ndim(split.weight) > 1
+        count = float(np.sum(split.weight, dtype=np.float64)) if token else n
         scores = []
         for start in range(0, n, self.batch_size):
             part = split.take(np.arange(start, min(n, start + self.batch_size)))
@@ -65,4 +71,4 @@ class Evaluator:
             if pred.shape[-1] == 1:  # a binary model: its score ranks the samples
                 scores.append(np.asarray(pred, dtype=np.float64).ravel())
         auc = roc_auc(split.y, np.concatenate(scores)) if scores else None
-        return Evaluation(total_loss / n, total_correct / n, auc)
+        return Evaluation(total_loss / count, total_correct / count, auc)

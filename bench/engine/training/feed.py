@@ -63,6 +63,19 @@ class WindowFeed:
         """The samples of epoch `epoch`, in the order they are used."""
         return epoch_permutation(len(self._source), self.seed, epoch)[: self.samples_per_epoch]
 
+    def window_weights(self, updates: int) -> list[list[int]]:
+        """Each of the first `updates` windows' micro-batch weights (token data: how many
+        tokens each micro-batch carried), in the order they were trained."""
+        per_sample = self._source.weight.reshape(len(self._source), -1).sum(axis=1)
+        k, m = self.plan.accum, self.plan.global_micro
+        out: list[list[int]] = []
+        epoch = 0
+        while len(out) < updates:
+            order = self.order(epoch).reshape(-1, k, m)[: updates - len(out)]
+            out += per_sample[order].sum(axis=2).round().astype(int).tolist()
+            epoch += 1
+        return out
+
     def epoch(self, epoch: int) -> "EpochFeed":
         if self.tensors is None:
             self.tensors = _to_cpu_tensors(self._source)

@@ -32,12 +32,16 @@ def mean_loss(output: str, width: int | None = None, losses=keras.losses) -> ker
     return _loss(output, width, None, losses)
 
 
-def correct(output: str, y, pred):
-    """Number of correct predictions in a batch (float)."""
+def correct(output: str, y, pred, weight=None):
+    """Number of correct predictions in a batch (float); with `weight` (one per target, token
+    data) the weighted number, so padding counts for nothing."""
     ops = keras.ops
     if pred.shape[-1] == 1:
         threshold = 0.5 if output == "probability" else 0.0
         hit = ops.equal(ops.cast(ops.squeeze(pred, -1) > threshold, y.dtype), ops.reshape(y, (-1,)))
+    elif weight is not None:
+        hit = ops.equal(ops.argmax(pred, axis=-1), ops.cast(y, "int64"))
+        return ops.sum(ops.cast(hit, "float64") * ops.cast(weight, "float64"))
     else:
         hit = ops.equal(ops.argmax(pred, axis=-1), ops.cast(ops.reshape(y, (-1,)), "int64"))
     return ops.sum(ops.cast(hit, "float64"))

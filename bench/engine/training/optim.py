@@ -136,14 +136,17 @@ OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
 
 def make_optimizer(name: str, schedule, weight_decay: float | None = None,
                    accumulation_steps: int | None = None, record_gradients: bool = False,
-                   loss_scale: bool = False,
-                   loss_scale_growth: int = 2000) -> keras.optimizers.Optimizer:
+                   loss_scale: bool = False, loss_scale_growth: int = 2000,
+                   ema_momentum: float | None = None) -> keras.optimizers.Optimizer:
     """The recipe's optimizer; `accumulation_steps` switches on Keras' built-in accumulation;
-    `loss_scale` wraps it in Keras' LossScaleOptimizer (mixed_float16), as `compile` would."""
+    `loss_scale` wraps it in Keras' LossScaleOptimizer (mixed_float16), as `compile` would;
+    `ema_momentum` makes it keep a moving average of the weights (`use_ema`)."""
     if name not in OPTIMIZERS:
         raise BenchError(f"unknown optimizer {name!r} (optimizers: {', '.join(OPTIMIZERS)})")
     cls = recording(OPTIMIZERS[name]) if record_gradients else OPTIMIZERS[name]
     kwargs = {"gradient_accumulation_steps": accumulation_steps} if accumulation_steps else {}
+    if ema_momentum is not None:
+        kwargs.update(use_ema=True, ema_momentum=ema_momentum)
     if name == "adamw":
         kwargs["weight_decay"] = weight_decay or 0.0
     optimizer = cls(learning_rate=schedule, **kwargs)
@@ -156,3 +159,9 @@ def make_optimizer(name: str, schedule, weight_decay: float | None = None,
 def inner(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
     """The optimizer that updates the weights (inside a LossScaleOptimizer, if any)."""
     return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+def ema_weights(optimizer: keras.optimizers.Optimizer) -> list | None:
+    """The moving average of the weights an optimizer with `use_ema` keeps (None without)."""
+    opt = inner(optimizer)
+    return list(opt._model_variables_moving_average) if getattr(opt, "use_ema", False) else None

@@ -14,7 +14,7 @@ from bench.engine.training.optim import make_optimizer, make_schedule
 from bench.engine.training.strategies import Trainer, TrainerParts, get_strategy
 from bench.engine.training.xla import split_for_xla
 from bench.errors import BenchError
-from models.specs import InputSpec
+from models.specs import InputSpec, SequenceSpec
 
 
 def build_trainer(config: TrainingConfig, spec: InputSpec, total_updates: int, distribution,
@@ -45,11 +45,13 @@ def build_trainer(config: TrainingConfig, spec: InputSpec, total_updates: int, d
         opt = make_optimizer(recipe.optimizer, schedule, recipe.weight_decay,
                              strategy.builtin_accumulation_steps(config.plan), record_gradients,
                              loss_scale=config.precision == "mixed_float16",
-                             loss_scale_growth=config.loss_scale_growth)
+                             loss_scale_growth=config.loss_scale_growth,
+                             ema_momentum=config.ema_momentum)
         width = output_width(model)
         parts = TrainerParts(model, opt, schedule, summed_loss(entry.output, width),
                              mean_loss(entry.output, width), config.plan, distribution, config.jit,
-                             split_for_xla(model) if config.jit else None)
+                             split_for_xla(model) if config.jit else None,
+                             token_weights=isinstance(spec, SequenceSpec))
         trainer = strategy.trainer(parts)
         trainer.build()
     return trainer

@@ -1,7 +1,10 @@
 """One interface for every way of training: a Strategy makes a Trainer; a Trainer runs updates.
 
-Custom-loop strategies share `loss_and_grads`, which divides the window's summed loss by the
-window's global sample count: the large-batch mean for any split into micro-batches and replicas.
+Custom-loop strategies share `loss_and_grads`, which divides a batch's summed loss by the
+global window's normaliser: its sample count (a per-sample mean, Keras' default reduction), or,
+for a token loss, the window's total token weight (Keras normalises a masked loss by its count
+of valid tokens). Either way that is the large-batch mean for any split into micro-batches and
+replicas.
 """
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ class TrainerParts:
     distribution: tf.distribute.Strategy
     jit: bool = False
     xla: XlaSplit | None = None  # under XLA: the step model and the preprocessing kept outside
+    token_weights: bool = False  # a token loss: normalised by the window's total weight
 
     @property
     def step_model(self) -> keras.Model:
@@ -130,9 +134,19 @@ class Trainer(ABC):
         return xla_record(self.p, used=self.p.jit)
 
     # shared by the custom loops -------------------------------------------------------------
-    def loss_and_grads(self, x, y, w, samples: int | None = None):
-        """Mean loss over the global window (or over `samples`) and its (dense) gradient, for
-        one (micro-)batch.
+    def weight_of(self, w):
+        """The total weight of `w` over every replica: a token loss's normaliser."""
+        total = tf.reduce_sum(w)
+        if self.p.plan.replicas > 1:
+            total = tf.distribute.get_replica_context().all_reduce("sum", total)
+        return total
+
+    def loss_and_grads(self, x, y, w, samples: int | None = None, divisor=None):
+        """Loss over the global window and its (dense) gradient, for one (micro-)batch: the
+        batch's summed loss divided by `divisor` if given, else by the normaliser of the data's
+        loss: `samples` (default: the global window's sample count), or for a token loss the
+        total weight of this batch over every replica (the large batch's normaliser when the
+        batch is the whole window, plain training's when it is one micro-batch).
 
         Under mixed_float16 the gradient is of the loss times the optimizer's loss scale (the
         LossScaleOptimizer divides it out when the update is applied).
@@ -141,11 +155,13 @@ class Trainer(ABC):
         the slices before the repeats are summed (second moment gets sum(g_i^2), not
         (sum g_i)^2). Densifying first makes every harness loop apply the true gradient.
         """
+        if divisor is None:
+            divisor = (self.weight_of(w) if self.p.token_weights
+                       else samples or self.p.plan.effective_batch)
         with tf.GradientTape() as tape:
             pred = self.p.step_model(x, training=True)
             loss = self.p.loss(y, pred, sample_weight=w) / tf.cast(
-                samples or self.p.plan.effective_batch, "float64" if pred.dtype == tf.float64
-                else "float32")
+                divisor, "float64" if pred.dtype == tf.float64 else "float32")
             # mixed_float16: the loss scale of this update (the same for its k micro-batches);
             # the optimizer unscales, checks for overflow and skips once per update
             scaled = self.p.optimizer.scale_loss(loss)

@@ -47,11 +47,13 @@ def check_equivalence(*, model: str | Callable, data: Any, strategy: str | Calla
                       effective_batch: int, micro: int, updates: int = 10,
                       dtype: str = "float32", lr_schedule: str = "constant", seed: int = 0,
                       model_output: str | None = None, preset: str | None = None,
-                      keras: int = 3, ema: float | None = None) -> dict:
+                      keras: int = 3, ema: float | None = None,
+                      partial_window: bool = False) -> dict:
     """Levels 1 and 2 of one strategy at one pair; the verdict record (as `bench equivalence
     --json` prints it): `verdict`, `reasons`, `levels`, `gradient_rel_error`, ... `keras=2`:
     the strategy is Keras 2 code, run in the Keras 2 lane; `ema`: every run keeps an EMA of
-    its weights with this momentum, and level 2 compares the EMAs too."""
+    its weights with this momentum, and level 2 compares the EMAs too; `partial_window`: also
+    probe a partial window at an epoch's end."""
     # the training layer, entered here only: the analysis runs in the caller's process
     from bench.engine.entry import analyse
 
@@ -60,7 +62,8 @@ def check_equivalence(*, model: str | Callable, data: Any, strategy: str | Calla
                              effective_batch=effective_batch, micros=(micro,),
                              dataset=_as_name(data, "data"), dtype=dtype, updates=updates,
                              lr_schedule=lr_schedule, seed=seed, preset=preset,
-                             model_output=model_output, keras=keras, ema=ema)
+                             model_output=model_output, keras=keras, ema=ema,
+                             partial_window=partial_window)
     return analyse(req, Sources.from_env())[0]
 
 

@@ -43,6 +43,9 @@ def test_a_failed_install_is_a_row_and_the_others_still_run(tmp_path):
     here = rows[1]["verdicts"]
     assert here["as documented"]["cnn"]["verdict"] == "not equivalent"
     assert "ImportError" in here["other way"]["cnn_bn"]["error"]  # one strategy's failure stays its own
+    assert set(here["as documented"]) == {"cnn", "cnn_bn", "char_lm", "cnn + EMA"}
+    ema = [c for c in calls if "--ema" in c]
+    assert ema and all(c[c.index("--ema") + 1] == "0.9" and "cnn" in c for c in ema)
     assert rows[2]["status"] == "not judged" and "TensorFlow 1" in rows[2]["reason"]
     text = table(rows)
     assert "**not installed**" in text and "failed: strategy 'broken'" in text

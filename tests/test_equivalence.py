@@ -200,8 +200,9 @@ def test_keras2_code_runs_in_the_keras2_lane_with_the_same_levels(tmp_path, monk
 
 @pytest.mark.parametrize("change, message", [
     ({"strategies": ("accumulate",)}, "built-in strategies are Keras 3 code"),
-    ({"model": "grn_vsn"}, "needs Keras 3"),
+    ({"model": "grn_vsn"}, "built with Keras 3 only"),
     ({"lr_schedule": "cosine"}, "constant"),
+    ({"ema": 0.9}, "ema None only"),
 ])
 def test_the_keras2_lane_refuses_what_it_cannot_run(change, message):
     from bench.config.request import EquivalenceRequest

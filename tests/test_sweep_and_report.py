@@ -67,7 +67,8 @@ def test_profiles_load_and_expand():
     assert "cnn:equivalence:exponential-lr" in eq and "cnn:equivalence:mixed_float16" in eq
     assert "cnn:equivalence:xla" in eq and "cnn:equivalence:ema-0.9" in eq
     assert "char_lm:equivalence:float32" in eq
-    assert len(eq) == 7 * 2 + 3 + 1 - 1  # cnn: pitfall, XLA, EMA; cnn_bn: float32 only
+    assert "cnn:equivalence:partial-window" in eq
+    assert len(eq) == 7 * 2 + 4 + 1 - 1  # cnn: pitfall, XLA, EMA, partial window; cnn_bn: float32
     study = load_profile("study")
     assert study.models["cnn"].outcome.seeds == (0, 1, 2, 3, 4)
     assert study.models["cnn"].outcome.epochs == 5 and study.models["cnn"].micros == (256, 64, 16)

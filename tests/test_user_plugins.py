@@ -46,7 +46,7 @@ def test_users_own_tests_pass_and_a_failing_one_names_the_bug(project):
     out = _run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_accumulation.py",
                "test_fails.py")
     assert out.returncode == 1, out.stdout[-3000:]
-    assert "1 failed, 14 passed" in out.stdout, out.stdout[-3000:]
+    assert "1 failed, 16 passed" in out.stdout, out.stdout[-3000:]
     assert "test_fails.py::test_mine" in out.stdout
     assert "not equivalent" in out.stdout and "last micro-batch alone" in out.stdout
 

@@ -60,8 +60,11 @@ def page(rows: list[dict], machine: str) -> str:
     return "\n".join([
         "# Catalogue: published gradient-accumulation code, judged as its users run it", "",
         f"Levels 1-2 at 16×4 of B = 64 over 4 updates (`python -m bench equivalence --model M "
-        f"{' '.join(SETTINGS)}`), on the CNN and on cnn_bn, whose BatchNormalization no "
-        f"accumulation can make equivalent (the control). Each package is installed from the "
+        f"{' '.join(SETTINGS)}`), on the CNN; on cnn_bn, whose BatchNormalization no "
+        f"accumulation can make equivalent (the control); on char_lm, the token model on real "
+        f"text, where a masked loss makes the mean of micro-batch means differ from the large "
+        f"batch's; and on the CNN with an EMA of the weights (`--ema 0.9`: the large batch and "
+        f"the strategy both keep one, level 2 compares them). Each package is installed from the "
         f"registry, pinned, into `.catalogue/` (never into the project's environment) and "
         f"imported; the adapters in `catalogue/adapters.py` use it as its documentation or its "
         f"own trainer does. {judged} of {len(rows)} implementations judged on {machine}. Level 3 "

@@ -15,9 +15,13 @@ from typing import Any, Callable
 
 from bench.catalogue.entries import Entry
 
-#: the judged pair and models: levels 1-2 at 16x4 of B = 64 over 4 updates, on the CNN and on
-#: its BatchNormalization variant (which no accumulation can make equivalent)
-MODELS = ("cnn", "cnn_bn")
+#: the judged pair and the columns: levels 1-2 at 16x4 of B = 64 over 4 updates, on the CNN, its
+#: BatchNormalization variant (which no accumulation can make equivalent), the token model on
+#: real text (a masked loss: the mean of micro-batch means is not the large batch's) and the
+#: CNN with an EMA of the weights (`use_ema`, for the large batch and the strategy alike)
+COLUMNS = {"cnn": ("--model", "cnn"), "cnn_bn": ("--model", "cnn_bn"),
+           "char_lm": ("--model", "char_lm"), "cnn + EMA": ("--model", "cnn", "--ema", "0.9")}
+MODELS = tuple(COLUMNS)
 SETTINGS = ("--effective-batch", "64", "--micro", "16", "--updates", "4")
 
 Runner = Callable[..., subprocess.CompletedProcess]
@@ -89,9 +93,9 @@ def judge(entry: Entry, target: Path | None, run: Runner = subprocess.run) -> di
     verdicts: dict[str, dict] = {}
     for label, strategy in entry.strategies.items():
         verdicts[label] = {}
-        for model in MODELS:
+        for model, column in COLUMNS.items():
             lane = ["--keras", "2"] if entry.keras == "2" else []
-            out = run([sys.executable, "-m", "bench", "equivalence", "--model", model, *SETTINGS,
+            out = run([sys.executable, "-m", "bench", "equivalence", *column, *SETTINGS,
                        "--strategy", strategy, *lane, "--json"],
                       capture_output=True, text=True, env=_env(target), timeout=1800)
             records = [json.loads(ln) for ln in out.stdout.splitlines() if ln.startswith("{")]

@@ -41,6 +41,9 @@ def add_parser(sub) -> None:
     p.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
                    help="every run (the large batch too) keeps an EMA of its weights "
                         "(use_ema, ema_momentum); level 2 compares the EMAs too")
+    p.add_argument("--partial-window", action="store_true",
+                   help="also train a partial window (k/2 micro-batches) at an epoch's end and "
+                        "compare with the large batch's last, smaller batch")
     p.add_argument("--keras", type=int, choices=(2, 3), default=3,
                    help="2: the strategies are Keras 2 code (tf.keras as tf_keras); they run in "
                         "the Keras 2 lane, a process with TF_USE_LEGACY_KERAS=1")
@@ -78,6 +81,7 @@ def run(args) -> int:
                              effective_batch=args.effective_batch, micros=args.micro,
                              replicas=args.replicas, dataset=args.dataset, dtype=args.precision,
                              jit=args.jit, workers=args.workers, keras=args.keras, ema=args.ema,
+                             partial_window=args.partial_window,
                              updates=args.updates, lr_schedule=args.lr_schedule, seed=args.seed,
                              preset=args.preset, reference_replicas=args.reference_replicas,
                              model_output=args.model_output)

@@ -39,6 +39,7 @@ class EquivalenceRequest:
     workers: int = 1                         # MultiWorkerMirroredStrategy worker processes
     keras: int = 3                           # 2: the strategies are Keras 2 code (the lane)
     ema: float | None = None                 # every run keeps an EMA of its weights (momentum)
+    partial_window: bool = False             # also probe a partial window at an epoch's end
 
     def __post_init__(self) -> None:
         for name in ("strategies", "micros", "smallest_only"):
@@ -69,9 +70,12 @@ class EquivalenceRequest:
             fields["keras"] = self.keras
         if self.ema is not None:
             fields["ema"] = self.ema
+        if self.partial_window:
+            fields["partial_window"] = True
         return make_identity("equivalence", fields, ["model", "analysis", "strategy", "pair",
                                                      "dtype", "jit", "lr_schedule", "ema",
-                                                     "replicas", "workers", "seed"])
+                                                     "partial_window", "replicas", "workers",
+                                                     "seed"])
 
     def training(self, strategy: str, plan: AccumulationPlan) -> TrainingConfig:
         return TrainingConfig(self.model, strategy, plan, self.preset, self.lr_schedule,
@@ -82,16 +86,16 @@ class EquivalenceRequest:
         """What the Keras 2 lane runs: a user's (or a published) strategy by import path, on a
         model built with what Keras 2 and 3 share, float32, a constant rate, one process."""
         if self.model not in KERAS2_MODELS and ":" not in self.model:
-            raise BenchError(f"{self.model} needs Keras 3 (its builder uses keras.ops); the "
-                             f"Keras 2 lane builds {', '.join(KERAS2_MODELS)} or a model by "
-                             f"import path")
+            raise BenchError(f"{self.model} is built with Keras 3 only; the Keras 2 lane "
+                             f"builds {', '.join(KERAS2_MODELS)} or a model by import path")
         built_in = [s for s in self.strategies if ":" not in s]
         if built_in:
             raise BenchError(f"{', '.join(built_in)}: built-in strategies are Keras 3 code; the "
                              f"Keras 2 lane runs strategies given as package.module:factory")
         unsupported = {"dtype": (self.dtype, "float32"), "lr_schedule": (self.lr_schedule,
                        "constant"), "replicas": (self.replicas, 1), "workers": (self.workers, 1),
-                       "jit": (self.jit, False)}
+                       "jit": (self.jit, False), "ema": (self.ema, None),
+                       "partial_window": (self.partial_window, False)}
         for name, (value, only) in unsupported.items():
             if value != only:
                 raise BenchError(f"the Keras 2 lane runs {name} {only!r} only, got {value!r}")

@@ -117,6 +117,11 @@ def judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> None
     record["loss_reported_correctly"] = loss_note is None
     if loss_note:
         reasons.append(loss_note)
+    partial = record.get("partial_window")
+    partial_ok = partial is None or partial["passed"]
+    if partial is not None:
+        record["levels"]["partial_window"] = "pass" if partial_ok else "fail"
+        reasons += partial["reasons"]
     scaling = record.get("loss_scaling")
     scaling_ok = scaling is None or scaling["composes"]
     if scaling is not None:
@@ -128,7 +133,7 @@ def judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> None
                        f"with the large batch trained in tf_keras, which ends "
                        f"{lane['large_batch_vs_keras3'][-1]:.1e} from Keras 3's "
                        f"({lane['large_batch_vs_keras3_floors']:.2g}x the noise floor)")
-    record["verdict"] = ("equivalent" if l1_ok and l2_ok and scaling_ok and ema_ok
+    record["verdict"] = ("equivalent" if l1_ok and l2_ok and scaling_ok and ema_ok and partial_ok
                          else "not equivalent")
     record["reasons"] = reasons
 

@@ -18,6 +18,7 @@ from bench.report.prose import (
     followup_lines,
     keras_line,
     naive_line,
+    partial_window_line,
     recommendations,
     token_line,
     variants_line,
@@ -97,7 +98,7 @@ def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path,
            f"the large batch at each level, and what does it cost at each k (ratios to B×1; "
            f"≈ = within noise)?", "", answer_table(res, answers), ""]
     for line in (keras_line(res, answers), token_line(res), ema_line(res),
-                 *followup_lines(res, answers),
+                 partial_window_line(res), *followup_lines(res, answers),
                  naive_line(res, answers), variants_line(res, answers)):
         if line:
             out += [f"- {line}"]

@@ -167,6 +167,7 @@ def _eq_row(r: dict) -> dict:
         "gradient_tolerance", "trajectory_ratio")} | {
         "name": r["id"]["name"], "reasons": " / ".join(r.get("reasons") or []),
         "jit": ":jit:" in r["id"]["name"], "ema": (r.get("ema") or {}).get("momentum"),
+        "partial_window": r.get("partial_window") is not None,
         "gradient_level": (r.get("levels") or {}).get("gradient"),
         "trajectory_level": (r.get("levels") or {}).get("trajectory"),
         "dataset": (r.get("dataset") or {}).get("label"),

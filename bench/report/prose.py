@@ -197,6 +197,22 @@ def ema_line(res: Results) -> str | None:
             "compares the EMAs over their own noise floor): " + "; ".join(parts) + ".")
 
 
+def partial_window_line(res: Results) -> str | None:
+    """The partial-window probe: what each strategy did with a window of fewer than k
+    micro-batches at an epoch's end."""
+    rows = equivalence_rows(res, None, partial_window=True)
+    parts = []
+    for r in rows.itertuples():
+        record = next(x for x in res.records if x["kind"] == "equivalence"
+                      and x["id"]["name"] == r.name)
+        facts = record.get("partial_window") or {}
+        if facts.get("reasons"):
+            parts.append(f"{r.strategy} on {r.model} at {r.pair}: " + facts["reasons"][0])
+    if not parts:
+        return None
+    return "**A partial window at an epoch's end**: " + "; ".join(parts) + "."
+
+
 def variants_line(res: Results, answers: list[ModelAnswer]) -> str | None:
     """What mixed precision and XLA do to speed here (faster, slower or within noise, read
     from the intervals), whether XLA really compiled, and whether accumulation stays

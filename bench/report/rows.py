@@ -334,15 +334,19 @@ def _learned(accuracy: list[float], majority: list[float | None],
 
 def equivalence_rows(results: Results, model: str | None, strategy: str | None = None,
                      dtype: str | None = "float32", schedule: str | None = "constant",
-                     jit: bool | None = False, ema: bool | None = False) -> pd.DataFrame:
+                     jit: bool | None = False, ema: bool | None = False,
+                     partial_window: bool | None = False) -> pd.DataFrame:
     """Equivalence rows, filtered (None: any model / strategy / dtype / schedule / jit / EMA
-    axis; `ema=False`: the analyses without an EMA of the weights, True: those with one)."""
+    axis / partial-window probe; `ema=False`: the analyses without an EMA of the weights, True:
+    those with one; `partial_window` likewise)."""
     eq = results.eq
     if not len(eq):
         return eq
     m = eq.model.notna() if model is None else eq.model == model
     if ema is not None and "ema" in eq:
         m &= eq.ema.notna() == ema
+    if partial_window is not None and "partial_window" in eq:
+        m &= eq.partial_window == partial_window
     if jit is not None and "jit" in eq:
         m &= eq.jit == jit
     if strategy is not None:

@@ -119,6 +119,11 @@ def _equivalence_items(model: str, s: ModelSettings) -> list[SweepItem]:
             model=model, strategies=("keras_builtin", "accumulate"),
             effective_batch=s.effective_batch, micros=(min(s.accumulating),), dataset=s.dataset,
             updates=eq.updates, preset=s.preset, model_output=s.model_output, ema=eq.ema)))
+    if eq.partial_window:
+        requests.append(("partial-window", EquivalenceRequest(
+            model=model, strategies=eq.strategies, effective_batch=s.effective_batch,
+            micros=(min(s.accumulating),), dataset=s.dataset, updates=eq.updates,
+            preset=s.preset, model_output=s.model_output, partial_window=True)))
     return [SweepItem(f"{model}:equivalence:{label}", "equivalence",
                       Job.equivalence(req, timeout=eq.timeout)) for label, req in requests]
 

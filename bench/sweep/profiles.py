@@ -145,6 +145,9 @@ class EquivalenceSettings:
     ema: float | None = _help(
         "also run keras_builtin and accumulate at the smallest pair with an EMA of the weights "
         "(use_ema, this momentum) for the large batch and both", None)
+    partial_window: bool = _help(
+        "also probe the strategies at the smallest pair with a partial window at an epoch's end",
+        False)
     keras2_strategies: tuple[str, ...] = _help(
         "strategies written for Keras 2 (package.module:factory), analysed at every pair in the "
         "Keras 2 lane (tf_keras, float32, constant rate)", factory=tuple)
@@ -233,7 +236,7 @@ class Profile:
 
 
 #: section -> setting -> its default: settings added after records were made with the profiles
-ADDED_LATER = {"equivalence": {"keras2_strategies": (), "ema": None}}
+ADDED_LATER = {"equivalence": {"keras2_strategies": (), "ema": None, "partial_window": False}}
 
 
 def available_profiles() -> list[str]:

@@ -63,8 +63,10 @@ def reports_last_loss(model, optimizer, loss, accum_steps):
 def builtin_accumulation(model, optimizer, loss, accum_steps):
     """Keras' built-in accumulation switched on for the given optimizer, trained with fit:
     right with a constant rate and a per-sample loss; its EMA (use_ema) moves on every
-    micro-batch, and under a token loss it averages the micro-batches' own means."""
-    optimizer.gradient_accumulation_steps = accum_steps
+    micro-batch, under a token loss it averages the micro-batches' own means, and under
+    mixed_float16 a skipped micro-batch stretches its window."""
+    # under mixed precision the optimizer is a LossScaleOptimizer: accumulation is the inner one's
+    getattr(optimizer, "inner_optimizer", optimizer).gradient_accumulation_steps = accum_steps
     return model
 
 
@@ -75,28 +77,32 @@ def steps_schedule_per_micro_batch(model, optimizer, loss, accum_steps):
 
 # -- shape (b): a custom loop, update(micro_batches) -------------------------------------------------
 def _loop(model, optimizer, loss, accum_steps, *, average=True, last_only=False, reset=True,
-          zero_steps=False, divide_again=False, clip_norm=None, late=False):
+          zero_steps=False, divide_again=False, clip_norm=None, late=False, by_k=False):
     variables = model.trainable_variables
     acc = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
 
     @tf.function
-    def micro_step(x, y, w):
+    def micro_step(x, y, w, scale):
         with tf.GradientTape() as tape:
             value = loss(y, model(x, training=True), sample_weight=w)
         # an Embedding's gradient arrives as IndexedSlices: made dense to be accumulated
         grads = [tf.convert_to_tensor(g) for g in tape.gradient(value, variables)]
         for a, g in zip(acc, grads):
-            a.assign_add(g / accum_steps if average else g)
+            a.assign_add(g * scale)
         return value, grads
 
     def update(micro_batches):
         values = []
+        # the mean over this window's micro-batches: k of them, fewer at an epoch's end
+        # (by_k, a BUG there: always divided by k, as Accelerate's #1847)
+        n = accum_steps if by_k else len(micro_batches)
+        scale = tf.constant(1.0 / n if average else 1.0)
         for i, (x, y, w) in enumerate(micro_batches):
             if late and i == 0:  # BUG: applies the window so far before adding the first batch
                 optimizer.apply_gradients(zip([tf.identity(a) for a in acc], variables))
                 for a in acc:
                     a.assign(tf.zeros_like(a))
-            value, grads = micro_step(x, y, w)
+            value, grads = micro_step(x, y, w, scale)
             values.append(value)
             if zero_steps and i < len(micro_batches) - 1:  # BUG: the optimizer steps anyway
                 optimizer.apply_gradients(zip([tf.zeros_like(v) for v in variables], variables))
@@ -177,6 +183,12 @@ def one_window_late(model, optimizer, loss, accum_steps):
     """Applies at the start of a window what it accumulated before: a first update of zeros,
     then every window one update late (the last one never)."""
     return _loop(model, optimizer, loss, accum_steps, late=True)
+
+
+def divides_by_k(model, optimizer, loss, accum_steps):
+    """Divides every window by k: right for full windows, 1/k too light per micro-batch for a
+    partial window at an epoch's end (Accelerate's accumulate(), #1847)."""
+    return _loop(model, optimizer, loss, accum_steps, by_k=True)
 
 
 def clips_when_accumulating(model, optimizer, loss, accum_steps):

@@ -49,6 +49,22 @@ def test_an_ema_updated_on_every_micro_batch_is_named(accumbench):
                                      **SETTINGS)
 
 
+def test_a_loss_scale_skip_that_stretches_a_window_is_named(accumbench):
+    """mixed_float16: one micro-batch made non-finite; Keras' LossScaleOptimizer skips it alone."""
+    with pytest.raises(AssertionError, match="skipped that micro-batch only"):
+        accumbench.assert_equivalent(strategy="my_strategies:builtin_accumulation",
+                                     dtype="mixed_float16", **SETTINGS)
+
+
+def test_a_partial_window_at_the_end_of_an_epoch(accumbench):
+    """The correct loop applies it as the large batch applies its last, smaller batch."""
+    accumbench.assert_equivalent(strategy="my_strategies:custom_loop", partial_window=True,
+                                 **SETTINGS)
+    with pytest.raises(AssertionError, match="applied with the wrong weight.*= 2/4"):
+        accumbench.assert_equivalent(strategy="my_strategies:divides_by_k", partial_window=True,
+                                     **SETTINGS)
+
+
 def test_a_schedule_stepped_per_micro_batch_shows_with_a_decaying_rate(accumbench):
     with pytest.raises(AssertionError, match="schedule advanced per micro-batch"):
         accumbench.assert_equivalent(strategy="my_strategies:steps_schedule_per_micro_batch",

@@ -23,7 +23,7 @@ from bench.config.request import EquivalenceRequest
 from bench.config.training import TrainingConfig
 from bench.data import Sources, load_dataset
 from bench.data.registry import resolve_dataset
-from bench.engine.equivalence import gradient, keras2, loss_scale, trajectory
+from bench.engine.equivalence import gradient, keras2, loss_scale, partial_window, trajectory
 from bench.engine.equivalence.controls import batch_norm_layers, make_comparable
 from bench.engine.launch import launch
 from bench.engine.runtime import distribution, precision_policy
@@ -69,6 +69,11 @@ def analyse(req: EquivalenceRequest, sources: Sources | None = None) -> list[dic
             _measure(record, shared, strategy, plan)
             if req.dtype == "mixed_float16" and plan.accum > 1:
                 _probe_loss_scaling(record, shared, strategy, plan)
+            if req.partial_window and plan.accum > 1:
+                feed = WindowFeed(shared.data.train, plan, req.seed, data_dtype(req.dtype))
+                record["partial_window"] = partial_window.probe(
+                    req.training(strategy, plan), shared.config, shared.data.spec, feed,
+                    shared.initial, shared.run_dist, make_comparable)
             judge(record, req, plan)
         except BenchError:
             raise

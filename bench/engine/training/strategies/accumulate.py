@@ -32,6 +32,7 @@ from bench.engine.training.strategies.base import (
     Trainer,
     TrainerParts,
     micro,
+    micro_count,
     micro_indices,
 )
 
@@ -43,19 +44,20 @@ class AccumulateTrainer(Trainer):
     def __init__(self, parts: TrainerParts, fused: bool = True) -> None:
         super().__init__(parts)
         self.fused = fused
-        k = parts.plan.accum
         # a token loss accumulates unnormalised sums and divides once (see the module's doc)
         self.divide_once = parts.token_weights and not self.own_normaliser
+        b = parts.plan.global_micro
 
-        def micro_step(x, y, w):
+        def micro_step(x, y, w, k):
+            """One micro-batch of a window of k (fewer than the plan's in a partial window)."""
             if self.divide_once:
                 loss, grads = self.loss_and_grads(x, y, w, divisor=1.0)
                 self.window_weight.assign_add(tf.cast(tf.reduce_sum(w), self.window_weight.dtype))
             elif self.own_normaliser:
-                divisor = (self.weight_of(w) if parts.token_weights else parts.plan.global_micro)
+                divisor = (self.weight_of(w) if parts.token_weights else b)
                 loss, grads = self.loss_and_grads(x, y, w, divisor=k * divisor)
-            else:
-                loss, grads = self.loss_and_grads(x, y, w)
+            else:  # the window's sample count
+                loss, grads = self.loss_and_grads(x, y, w, samples=k * b)
             for acc, g in zip(self.accumulators, grads):
                 acc.assign_add(g)
             return loss
@@ -75,9 +77,9 @@ class AccumulateTrainer(Trainer):
             return total
 
         def fused_step(x, y, w):
-            total = tf.zeros((), self.vars[0].dtype)
-            for i in micro_indices(k, parts.jit):
-                total += micro_step(micro(x, i), y[i], w[i])
+            total, k = tf.zeros((), self.vars[0].dtype), micro_count(x)
+            for i in micro_indices(x, parts.jit):
+                total += micro_step(micro(x, i), y[i], w[i], k)
             return total / tf.cast(apply(), total.dtype)
 
         def apply_step():
@@ -106,7 +108,8 @@ class AccumulateTrainer(Trainer):
         if self.p.plan.replicas > 1:
             raise NotImplementedError("per_micro accumulation is single-device")
         x, y, w = window
-        total = sum(self._micro(micro(x, i), y[i], w[i]) for i in range(self.p.plan.accum))
+        k = len(y)
+        total = sum(self._micro(micro(x, i), y[i], w[i], k) for i in range(k))
         return total / self._apply()
 
 

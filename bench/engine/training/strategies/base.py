@@ -157,7 +157,7 @@ class Trainer(ABC):
         """
         if divisor is None:
             divisor = (self.weight_of(w) if self.p.token_weights
-                       else samples or self.p.plan.effective_batch)
+                       else self.p.plan.effective_batch if samples is None else samples)
         with tf.GradientTape() as tape:
             pred = self.p.step_model(x, training=True)
             loss = self.p.loss(y, pred, sample_weight=w) / tf.cast(
@@ -200,13 +200,20 @@ def micro(tree, i):
     return tf.nest.map_structure(lambda t: t[i], tree)
 
 
-def micro_indices(k: int, jit: bool):
-    """The loop over a window's k micro-batches inside one traced update: a graph loop
+def micro_count(x):
+    """How many micro-batches a window holds: k, or fewer in a partial window at an epoch's end
+    (a traced update reads it from the window, so one function serves both)."""
+    first = tf.nest.flatten(x)[0]
+    return first.shape[0] if first.shape[0] is not None else tf.shape(first)[0]
+
+
+def micro_indices(x, jit: bool):
+    """The loop over a window's micro-batches inside one traced update: a graph loop
     (`tf.range`, one copy of the step), or, under XLA, unrolled in Python (k copies). XLA on the
     CPU runs the loop's body as a separate computation, about five times slower on the CNN than
     the same update unrolled (README: Record of measurements). Without XLA the graph loop is
     kept: it traces once for any k, and its float results are the committed baselines'."""
-    return range(k) if jit else tf.range(k)
+    return range(tf.nest.flatten(x)[0].shape[0]) if jit else tf.range(micro_count(x))
 
 
 class Strategy(ABC):

@@ -1,6 +1,8 @@
 """The reference: plain training, one forward/backward over the whole effective batch."""
 from __future__ import annotations
 
+import tensorflow as tf
+
 from bench.engine.training.strategies.base import Strategy, Trainer, TrainerParts, micro
 
 
@@ -11,7 +13,9 @@ class LargeBatchTrainer(Trainer):
             raise ValueError("large_batch trains whole windows: accum must be 1")
 
         def step(x, y, w):
-            loss, grads = self.loss_and_grads(micro(x, 0), y[0], w[0])
+            # the window's samples: B, or fewer in a last, partial batch of an epoch
+            samples = tf.shape(y)[1] * parts.plan.replicas
+            loss, grads = self.loss_and_grads(micro(x, 0), y[0], w[0], samples=samples)
             self.p.optimizer.apply_gradients(zip(grads, self.vars))
             return loss
 

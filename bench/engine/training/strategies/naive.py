@@ -35,7 +35,7 @@ class NaiveTrainer(Trainer):
     def update(self, window):
         x, y, w = window
         losses = []
-        for i in range(self.p.plan.accum):
+        for i in range(len(y)):  # k, or fewer in a partial window
             loss, gradients = self._train_step(micro(x, i), y[i], w[i])
             losses.append(loss)
             self.accum_gradient = [a + g for a, g in zip(self.accum_gradient, gradients)]

@@ -18,6 +18,7 @@ from bench.engine.training.strategies.base import (
     Trainer,
     TrainerParts,
     micro,
+    micro_count,
     micro_indices,
 )
 
@@ -25,7 +26,7 @@ from bench.engine.training.strategies.base import (
 class PlainMicroTrainer(Trainer):
     def __init__(self, parts: TrainerParts) -> None:
         super().__init__(parts)
-        k, b = parts.plan.accum, parts.plan.global_micro
+        b = parts.plan.global_micro
 
         def plain_step(x, y, w):
             loss, grads = self.loss_and_grads(x, y, w, samples=b)
@@ -34,9 +35,9 @@ class PlainMicroTrainer(Trainer):
 
         def fused(x, y, w):
             total = tf.zeros((), self.vars[0].dtype)
-            for i in micro_indices(k, parts.jit):
+            for i in micro_indices(x, parts.jit):
                 total += plain_step(micro(x, i), y[i], w[i])
-            return total / k
+            return total / tf.cast(micro_count(x), total.dtype)
 
         self._update = self.compile_fn(lambda *inputs: self.run_replicas(fused, inputs))
 

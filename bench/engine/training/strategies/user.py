@@ -46,7 +46,7 @@ class UserUpdateTrainer(Trainer):
 
     def update(self, window):
         x, y, w = window
-        batches = [(micro(x, i), y[i], w[i]) for i in range(self.p.plan.accum)]
+        batches = [(micro(x, i), y[i], w[i]) for i in range(len(y))]  # k, or a partial window
         result = self.update_fn(batches)
         if result is None:
             self.reports_loss = False

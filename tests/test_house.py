@@ -14,7 +14,7 @@ from bench.config import names
 from bench.report import figures, gallery
 from bench.report.answers import answer_of
 from bench.report.frames import from_records
-from bench.report.tables import model_table
+from bench.report.tables import memory_paragraph, model_table
 from tests.helpers import ROOT
 
 CODE = [p for d in ("bench", "models") for p in sorted((ROOT / d).rglob("*.py"))]
@@ -117,4 +117,5 @@ def test_a_registered_strategy_and_probe_reach_the_figures_and_tables(dummies, m
     assert list(speed) == sorted(speed, key=names.strategy_rank)
     table = model_table(res, answers[0])
     assert "dummy_strategy" in table or "dummy (a test's)" in table
+    assert "Memory (dummy_probe)" in memory_paragraph(answers[0], res)
     assert figures._style("dummy_strategy") == ("tab:green", "h", "-")

@@ -1,5 +1,11 @@
 """The report's figures: which ones the results at hand can draw, and their captions (every
-figure in a caption comes from these results)."""
+figure in a caption comes from these results).
+
+To add a figure: a function here, `(results, answers, out) -> (title, png, caption) | None`,
+that picks its data from the records and writes its caption, listed in `report_figures`'s
+tuple (the report's order), with its drawing in `bench.report.figures`. The report embeds
+every figure the list returns; nothing else lists figures. Strategies and probes come from
+`bench.config.names`: a registered one appears in every figure that has data for it."""
 from __future__ import annotations
 
 from pathlib import Path

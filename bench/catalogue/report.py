@@ -18,13 +18,26 @@ def _cell(record: dict | None) -> str:
         return f"failed: {record['error'].removeprefix('error: ')}"
     levels = record.get("levels") or {}
     marks = "/".join("✓" if levels.get(k) == "pass" else "✗" for k in ("gradient", "trajectory"))
-    return f"{record['verdict']} (L1/L2 {marks})"
+    # the levels a column adds (an EMA of the weights, a partial window, loss scaling)
+    more = "".join(f", {name} {'✓' if levels[key] == 'pass' else '✗'}"
+                   for key, name in EXTRA_LEVELS.items() if key in levels)
+    return f"{record['verdict']} (L1/L2 {marks}{more})"
+
+
+EXTRA_LEVELS = {"ema": "EMA", "partial_window": "partial window", "loss_scaling": "loss scaling"}
 
 
 def _diagnosis(verdicts: dict) -> str:
-    """The CNN's reasons (cnn_bn's BatchNormalization reason is the same for every entry)."""
+    """The CNN's reasons, and each other column's first reason where its verdict differs from
+    the CNN's (cnn_bn's BatchNormalization reason is the same for every entry: left out)."""
     cnn = verdicts.get("cnn") or {}
-    return "; ".join(cnn.get("reasons") or []) or ("–" if cnn.get("verdict") else "")
+    out = ["; ".join(cnn.get("reasons") or []) or ("–" if cnn.get("verdict") else "")]
+    for column, record in verdicts.items():
+        if column in ("cnn", "cnn_bn") or not record or "error" in record:
+            continue
+        if record.get("verdict") != cnn.get("verdict") and record.get("reasons"):
+            out.append(f"**{column}**: {record['reasons'][0]}")
+    return " ".join(x for x in out if x)
 
 
 def _version(row: dict) -> str:
@@ -35,7 +48,8 @@ def _version(row: dict) -> str:
 
 
 def table(rows: list[dict], short: bool = False) -> str:
-    head = ["implementation", "installed", "Keras", "used as", *MODELS] + ([] if short else ["diagnosis (cnn)"])
+    head = ["implementation", "installed", "Keras", "used as", *MODELS] + (
+        [] if short else ["diagnosis (cnn; other columns where they differ)"])
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         versions = _version(r)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from functools import partial
-from itertools import islice
 from typing import Any
 
 import keras
@@ -212,8 +211,8 @@ def _measure(record: dict, ref: _Reference, strategy: str, plan: AccumulationPla
         reference_optimizer_steps=ref.trajectory.optimizer_steps,
         end_of_training=mine.finish, diagnostics={})
     if isinstance(ref.data.spec, SequenceSpec):  # the token counts the windows carried
-        record["window_tokens"] = [[float(np.sum(m)) for m in w[2]]
-                                   for w in _first_windows(ref, plan, req.updates)]
+        record["window_tokens"] = WindowFeed(ref.data.train, plan, req.seed).window_weights(
+            req.updates)
     if req.ema is not None and mine.ema:
         _measure_ema(record, ref, mine, plan)
     passed = (result.passed and level2_passed(distances, floor)
@@ -292,16 +291,7 @@ def _multiworker_trajectory(ref: _Reference, config: TrainingConfig):
 
 def _first_windows(ref: _Reference, plan: AccumulationPlan, n: int) -> list:
     """The first `n` windows of the data order every strategy saw (crossing epochs if needed)."""
-    feed = WindowFeed(ref.data.train, plan, ref.req.seed, data_dtype(ref.req.dtype))
-    out, epoch = [], 0
-    while len(out) < n:
-        out += [tuple(_copy(a) for a in w) for w in islice(feed.windows(epoch), n - len(out))]
-        epoch += 1
-    return out
-
-
-def _copy(a):
-    return {k: v.copy() for k, v in a.items()} if isinstance(a, dict) else a.copy()
+    return WindowFeed(ref.data.train, plan, ref.req.seed, data_dtype(ref.req.dtype)).copied(n)
 
 
 def _diagnose(record, ref: _Reference, config, plan, mine, names) -> None:

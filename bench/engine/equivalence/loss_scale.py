@@ -34,16 +34,6 @@ def _poison(window, micro_batch: int):
     return x, y, w
 
 
-def _windows(feed: WindowFeed, n: int) -> list:
-    out, epoch = [], 0
-    while len(out) < n:
-        out += [tuple(np.copy(a) if not isinstance(a, dict) else
-                      {c: np.copy(v) for c, v in a.items()} for a in w)
-                for w in feed.windows(epoch)][: n - len(out)]
-        epoch += 1
-    return out
-
-
 def _trainer(config, spec, distribution, initial, prepare_model, growth: int):
     return build_trainer(replace(config, precision="mixed_float16", loss_scale_growth=growth),
                          spec, 3, distribution, initial_weights=initial, record_gradients=True,
@@ -54,7 +44,7 @@ def probe(config, spec, feed: WindowFeed, initial, distribution, prepare_model) 
     """What `config`'s strategy does with the loss scale: an overflow run (clean, overflow,
     clean; growth off) and a growth run (one clean update, growth every 2 steps)."""
     k = config.plan.accum
-    windows = _windows(feed, 3)
+    windows = feed.copied(3)
     bad_micro = min(1, k - 1)
     windows[1] = _poison(windows[1], bad_micro)
     trainer = _trainer(config, spec, distribution, initial, prepare_model, growth=10**9)

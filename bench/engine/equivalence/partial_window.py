@@ -28,9 +28,7 @@ from bench.judge.verdict import LEVEL2_FACTOR
 
 def _windows(feed: WindowFeed, k: int) -> list:
     """The feed's first window and the first m = k // 2 micro-batches of its second."""
-    first, second = [tuple(np.copy(a) if not isinstance(a, dict) else
-                           {c: np.copy(v) for c, v in a.items()} for a in w)
-                     for _, w in zip(range(2), feed.windows(0))]
+    first, second = feed.copied(2)
     m = max(1, k // 2)
     cut = lambda a: {c: v[:m] for c, v in a.items()} if isinstance(a, dict) else a[:m]  # noqa: E731
     return [first, tuple(cut(a) for a in second)]

@@ -63,6 +63,17 @@ class WindowFeed:
         """The samples of epoch `epoch`, in the order they are used."""
         return epoch_permutation(len(self._source), self.seed, epoch)[: self.samples_per_epoch]
 
+    def copied(self, n: int) -> list[Window]:
+        """The first `n` windows (crossing epochs if needed), each a copy of its own: `windows`
+        hands out views of one buffer, which the next epoch overwrites."""
+        copy = lambda a: {k: v.copy() for k, v in a.items()} if isinstance(a, dict) else a.copy()  # noqa: E731
+        out: list[Window] = []
+        epoch = 0
+        while len(out) < n:
+            out += [tuple(copy(a) for a in w) for w in islice(self.windows(epoch), n - len(out))]
+            epoch += 1
+        return out
+
     def window_weights(self, updates: int) -> list[list[int]]:
         """Each of the first `updates` windows' micro-batch weights (token data: how many
         tokens each micro-batch carried), in the order they were trained."""

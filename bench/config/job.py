@@ -13,15 +13,19 @@ from typing import Any
 from bench.config.calibration import CalibrationSpec
 from bench.config.request import EquivalenceRequest
 from bench.config.run import RunConfig, base_record
+from bench.config.speed import SpeedSpec
 from bench.results.identity import SCHEMA, Identity
 
-SPECS = {"run": RunConfig, "equivalence": EquivalenceRequest, "calibration": CalibrationSpec}
+#: a job kind -> the spec it carries (a new kind is one entry here and one in
+#: bench.engine.worker.child.run_here)
+SPECS = {"run": RunConfig, "speed": SpeedSpec, "equivalence": EquivalenceRequest,
+         "calibration": CalibrationSpec}
 
 
 @dataclass(frozen=True, kw_only=True)
 class Job:
     kind: str
-    spec: RunConfig | EquivalenceRequest | CalibrationSpec
+    spec: RunConfig | SpeedSpec | EquivalenceRequest | CalibrationSpec
     timeout: float | None = None
     threads: int | None = field(default=None, metadata={
         "help": "TensorFlow intra- and inter-op threads (None: TensorFlow's default)"})
@@ -37,6 +41,10 @@ class Job:
         return cls(kind="run", spec=cfg, **kw)
 
     @classmethod
+    def speed(cls, spec: SpeedSpec, **kw) -> "Job":
+        return cls(kind="speed", spec=spec, **kw)
+
+    @classmethod
     def equivalence(cls, req: EquivalenceRequest, **kw) -> "Job":
         return cls(kind="equivalence", spec=req, **kw)
 
@@ -47,7 +55,8 @@ class Job:
     @property
     def exclusive(self) -> bool:
         """Measures speed or memory: must have the machine to itself."""
-        return self.kind == "calibration" or (self.kind == "run" and self.spec.purpose == "measure")
+        return self.kind in ("calibration", "speed") or (self.kind == "run"
+                                                         and self.spec.purpose == "measure")
 
     @property
     def model(self) -> str:
@@ -57,7 +66,9 @@ class Job:
         return dict(self.env)
 
     def identities(self) -> list[Identity]:
-        return self.spec.identities() if self.kind == "equivalence" else [self.spec.identity()]
+        if self.kind in ("equivalence", "speed"):
+            return self.spec.identities()
+        return [self.spec.identity()]
 
     def replicas(self) -> int:
         s = self.spec
@@ -71,6 +82,11 @@ class Job:
         if self.kind == "run":
             return [{"model": s.model, "output": s.model_output, "dataset": s.dataset,
                      "seed": s.seed, "limit_train": s.limit_train, "limit_test": s.limit_test}]
+        if self.kind == "speed":
+            first = s.configurations[0]
+            return [{"model": first.model, "output": first.model_output,
+                     "dataset": first.dataset, "seed": first.seed,
+                     "limit_train": s.limit_train, "limit_test": first.limit_test}]
         return [{"model": s.model, "output": s.model_output, "dataset": s.dataset, "seed": s.seed,
                  "limit_train": s.updates * s.effective_batch, "limit_test": None}]
 
@@ -85,10 +101,13 @@ class Job:
 
     def failure_records(self, status: str, error: str, seconds: float) -> list[dict[str, Any]]:
         """The rows of a job whose process failed: one per record it should have written."""
-        if self.kind == "run":
-            record = base_record(self.spec)
-            record.update(status=status, error=error, seconds={"total": round(seconds, 3)})
-            return [record]
+        if self.kind in ("run", "speed"):
+            out = []
+            for cfg in self.spec.configurations if self.kind == "speed" else [self.spec]:
+                record = base_record(cfg)
+                record.update(status=status, error=error, seconds={"total": round(seconds, 3)})
+                out.append(record)
+            return out
         if self.kind == "calibration":
             return [{"kind": "calibration", "schema": SCHEMA,
                      "id": self.spec.identity().to_dict(), "status": status, "error": error,

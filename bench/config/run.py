@@ -16,7 +16,9 @@ from bench.data.registry import get_dataset_entry
 from bench.errors import BenchError
 from bench.results.identity import SCHEMA, Identity, make_identity
 
-PURPOSES = ("measure", "outcome")
+#: measure: a process of its own (peak memory, the first update); speed: timed side by side
+#: with the model's other configurations (bench.config.speed); outcome: trained
+PURPOSES = ("measure", "speed", "outcome")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -121,5 +121,5 @@ def run_facts(res: Results) -> list[str]:
                      + " or ".join(map(str, warmups)) + " warm-up "
                      "updates; the timed region holds taking the window from the feed (a gather "
                      "from the training tensors), the update and the wait for the device, for every "
-                     "strategy alike. " + speed_intervals(res.rounds))
+                     "strategy alike. " + speed_intervals(res.rounds, res.interleaving))
     return lines

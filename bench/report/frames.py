@@ -63,9 +63,19 @@ class Results:
 
     @property
     def rounds(self) -> int:
-        """Processes per measure configuration (1: one process, no rerun interval)."""
-        measured = self.runs[self.runs.phase == "measure"] if len(self.runs) else self.runs
+        """Processes behind each speed figure (1: one process, no rerun interval): the speed
+        processes where the profile has them, else the measure runs' rounds."""
+        if not len(self.runs):
+            return 1
+        speed = self.runs[self.runs.phase == "speed"]
+        measured = speed if len(speed) else self.runs[self.runs.phase == "measure"]
         return int(measured["round"].max()) if len(measured) else 1
+
+    @property
+    def interleaving(self) -> dict[str, Any] | None:
+        """How speed was timed side by side (a speed record's `interleaving`), or None: the
+        measure runs' own update times."""
+        return next((r["interleaving"] for r in self.records if r.get("interleaving")), None)
 
     def machines(self) -> list[tuple[str, int]]:
         """Each machine identity (`bench.results.machine.label`) that ran configurations here,

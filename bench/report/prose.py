@@ -11,8 +11,19 @@ from bench.results import machine
 from models.registry import get_model
 
 
-def speed_intervals(rounds: int) -> str:
-    """What a speed ratio's interval means, for a sweep of `rounds` processes per configuration."""
+def speed_intervals(rounds: int, side_by_side: dict | None = None) -> str:
+    """What a speed ratio's interval means, for a sweep of `rounds` processes per configuration
+    (`side_by_side`: a speed record's `interleaving`, where speed was timed side by side)."""
+    if side_by_side and rounds > 1:
+        return (f"Timed side by side: in each of {rounds} processes per model (minutes apart), "
+                f"every configuration is built once from the same weights and data and timed "
+                f"in {side_by_side['rounds']} rounds of blocks of about "
+                f"{side_by_side['block_seconds']:g} s, in a shuffled order per round; a ratio "
+                f"is the median of its rounds' block ratios in each process, the geometric mean "
+                f"over processes, and its interval a 95% *rerun* interval — where the same "
+                f"figure of another sweep on this machine lands, from the spread between "
+                f"processes pooled over the model's ratios. ≈ marks a ratio whose interval "
+                f"contains 1 (not ranked).")
     if rounds > 1:
         return (f"Measured in {rounds} rounds (a process per configuration and round; round 2 "
                 f"starts after round 1 of every configuration): a ratio is the geometric mean of "

@@ -60,13 +60,28 @@ def speed_ratio(record: dict, reference: dict, draws: int = 2000, seed: int = 0)
 
 
 def round_logs(rounds: dict[int, dict], reference: dict[int, dict]) -> list[float]:
-    """log(samples/s ratio) in each round that both configurations finished."""
+    """log(samples/s ratio) in each round (process) that both configurations finished: from
+    blocks timed side by side, the median over the process's rounds of blocks of each round's
+    ratio; else the ratio of the two processes' median update times."""
     out = []
     for i in sorted(set(rounds) & set(reference)):
-        a, b = steady_seconds(rounds[i]), steady_seconds(reference[i])
+        a, b = rounds[i], reference[i]
+        if a.get("blocks") and b.get("blocks"):
+            logs = block_logs(a["blocks"], b["blocks"])
+            if logs:
+                out.append(float(np.median(logs)))
+            continue
+        a, b = steady_seconds(a), steady_seconds(b)
         if len(a) and len(b):
             out.append(float(np.log(np.median(b) / np.median(a))))
     return out
+
+
+def block_logs(blocks: list[dict], reference: list[dict]) -> list[float]:
+    """log(samples/s ratio) between the blocks of each round of one speed process."""
+    ref = {b["round"]: b for b in reference}
+    return [float(np.log(np.median(ref[b["round"]]["seconds"]) / np.median(b["seconds"])))
+            for b in blocks if b["round"] in ref and b["seconds"] and ref[b["round"]]["seconds"]]
 
 
 def pooled_spread(logs: list[list[float]]) -> tuple[float, int] | None:
@@ -110,16 +125,19 @@ class MeasureRow:
     memory: dict[str, dict[str, float]] = field(default_factory=dict)  # probe -> numbers
     variant: str = ""                     # "" (float32), or e.g. "mixed_float16", "XLA"
     vs_float32: Ratio | None = None       # a variant's speed vs the float32 run of its strategy
-    rounds: dict[int, dict] = field(default_factory=dict)  # round -> its finished record
+    rounds: dict[int, dict] = field(default_factory=dict)  # process -> its finished speed record
+    memory_rounds: dict[int, dict] = field(default_factory=dict)  # process -> measure record
 
 
-def _measure_records(results: Results, model: str) -> dict[str, dict[int, dict]]:
-    """Configuration name -> round -> record, for `model`'s measure runs."""
+def _measure_records(results: Results, model: str, purpose: str) -> dict[str, dict[int, dict]]:
+    """Configuration name (as its measure run is named) -> round -> record, for `model`'s
+    runs of `purpose` (measure or speed)."""
     out: dict[str, dict[int, dict]] = {}
     for r in results.records:
         c = r.get("config") or {}
-        if r["kind"] == "run" and c.get("model") == model and c.get("purpose", "measure") == "measure":
-            out.setdefault(configuration_name(r["id"]["name"]), {})[c.get("round", 1)] = r
+        if r["kind"] == "run" and c.get("model") == model and c.get("purpose", "measure") == purpose:
+            name = configuration_name(r["id"]["name"]).replace(f"{model}:{purpose}:", f"{model}:", 1)
+            out.setdefault(name, {})[c.get("round", 1)] = r
     return out
 
 
@@ -138,7 +156,7 @@ def _peaks(rounds: dict[int, dict], probe: str) -> list[float]:
 def peak_spread(rows: list[MeasureRow], probe: str) -> list[float]:
     """For each configuration read in two rounds or more: (highest - lowest) / lowest of its
     `probe` peaks, how much a peak moves between processes in this sweep."""
-    return [max(p) / min(p) - 1 for row in rows for p in [_peaks(row.rounds, probe)]
+    return [max(p) / min(p) - 1 for row in rows for p in [_peaks(row.memory_rounds, probe)]
             if len(p) >= 2 and min(p) > 0]
 
 
@@ -147,25 +165,30 @@ def measure_rows(results: Results, model: str) -> list[MeasureRow]:
     its rounds folded into one."""
     if not len(results.runs):
         return []
-    found = _measure_records(results, model)
+    found = _measure_records(results, model, "measure")
+    timed = _measure_records(results, model, "speed")
     declared = [configuration_name(c["name"]) for c in results.declared
                 if c["model"] == model and c["phase"] == "measure"]
     rows = []
-    for name in dict.fromkeys([*declared, *found]):
-        recs = found.get(name)
-        if not recs:
+    for name in dict.fromkeys([*declared, *found, *timed]):
+        recs, speed = found.get(name, {}), timed.get(name, {})
+        if not recs and not speed:
             strategy, pair = name.split(":")[1:3]
             micro, accum = (int(x) for x in pair.split("x")[:2])
             rows.append(MeasureRow(model, strategy, pair, micro, accum, "not run", None, None))
             continue
         ok = {i: r for i, r in sorted(recs.items()) if r["status"] == "ok"}
-        first = next(iter(ok.values()), recs[min(recs)])
-        failed = [f"round {i}: {r['status']} — {r.get('error')}" for i, r in sorted(recs.items())
-                  if r["status"] != "ok"]
+        fast = {i: r for i, r in sorted(speed.items()) if r["status"] == "ok"}
+        every = [*recs.values(), *speed.values()]
+        first = next(iter(ok.values()), None) or next(iter(fast.values()), None) or every[0]
+        failed = [f"{'speed process' if r['config'].get('purpose') == 'speed' else 'round'} "
+                  f"{r['config'].get('round', 1)}: {r['status']} — {r.get('error')}"
+                  for r in every if r["status"] != "ok"]
         c = first["config"]
         rows.append(MeasureRow(model, c["strategy"], c["pair"], c["micro"], c["accum"],
                                first["status"], "; ".join(failed) or first.get("error"), first,
-                               variant=variant_of(c.get("precision"), c.get("jit")), rounds=ok))
+                               variant=variant_of(c.get("precision"), c.get("jit")),
+                               rounds=fast if speed else ok, memory_rounds=ok))
     partners = _lookup(rows)
     _ratios(rows, partners)
     for row in rows:
@@ -197,7 +220,8 @@ def _ratios(rows: list[MeasureRow], partners) -> None:
         row.throughput = float(np.median([r["throughput_samples_per_s"] for r in row.rounds.values()
                                           if r.get("throughput_samples_per_s") is not None]
                                          or [np.nan]))
-        row.iqr = (row.record.get("throughput") or {}).get("iqr_relative")
+        timed = next(iter(row.rounds.values()), row.record)
+        row.iqr = (timed.get("throughput") or {}).get("iqr_relative")
         lb, plain, base = partners(row)
         if row.variant and base is not None:
             wanted.append((row, "vs_float32", row, base))
@@ -211,19 +235,20 @@ def _ratios(rows: list[MeasureRow], partners) -> None:
     spread = pooled_spread(logs)
     for (row, attr, a, b), x in zip(wanted, logs):
         ratio = (rerun_ratio(x, spread) if len(x) > 1
-                 else speed_ratio(a.record, b.record))
+                 else speed_ratio(next(iter(a.rounds.values()), a.record),
+                                  next(iter(b.rounds.values()), b.record)))
         setattr(row, attr, ratio)
 
 
 def _memory(row: MeasureRow, lb: MeasureRow | None) -> None:
     held = _held(row.record)
-    probes = {p for r in row.rounds.values() for p in (r.get("memory") or {})}
+    probes = {p for r in row.memory_rounds.values() for p in (r.get("memory") or {})}
     for probe in sorted(probes):
-        above = _peak(row.rounds, probe)
+        above = _peak(row.memory_rounds, probe)
         if above is None:
             continue
         numbers = {"above": above, "held": held, "total": above + held}
-        ref = _peak(lb.rounds, probe) if lb is not None else None
+        ref = _peak(lb.memory_rounds, probe) if lb is not None else None
         if ref:
             ref_held = _held(lb.record)
             numbers["above_ratio"] = above / ref

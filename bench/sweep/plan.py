@@ -4,7 +4,9 @@ A calibration step (a plain Keras training step, bench.engine.measure.calibratio
 last when the profile measures speed. Then the measure runs of every model (large_batch at B x1,
 every other strategy and speed reference at every pair with k > 1; each alone on the machine),
 round by round: round 2 of any configuration starts after round 1 of all of them, so two rounds
-of one configuration are minutes apart, not neighbours that share the machine's state. Then per
+of one configuration are minutes apart, not neighbours that share the machine's state. A profile
+with `measure.speed_processes` also times each model's configurations side by side in that many
+processes (one per round, bench.config.speed), and its measure runs then give memory. Then per
 model: the equivalence analyses (one process per dtype and schedule; they share a reference),
 then the outcome runs, seed by seed (the large batch first, then every judged strategy at the
 outcome pair), so paired comparisons fill in as the sweep goes.
@@ -16,10 +18,11 @@ from dataclasses import dataclass
 from bench.config.job import Job
 from bench.config.request import EquivalenceRequest
 from bench.config.run import RunConfig
+from bench.config.speed import SpeedSpec
 from bench.errors import BenchError
 from bench.sweep.profiles import ModelSettings, Profile
 
-PHASES = ("calibrate", "measure", "equivalence", "outcome")
+PHASES = ("calibrate", "measure", "speed", "equivalence", "outcome")
 
 #: The decaying schedule the equivalence level uses to expose a schedule stepped per micro-batch.
 PITFALL_SCHEDULE = "exponential"
@@ -44,7 +47,7 @@ class SweepItem:
         memory layout): rounds that all came from one worker stated intervals that a rerun's
         ratios left far more often (README: Numbers that hold)."""
         spec = self.job.spec
-        if self.phase == "measure" and getattr(spec, "round", 1) > 1:
+        if self.phase in ("measure", "speed") and getattr(spec, "round", 1) > 1:
             return f"measure-round{spec.round}"
         return "sweep"
 
@@ -59,28 +62,53 @@ def _run(model: str, s: ModelSettings, strategy: str, micro: int, **kw) -> RunCo
                      model_output=s.model_output, **kw)
 
 
-def _measure_items(model: str, s: ModelSettings, repeat: int) -> list[SweepItem]:
-    """Round `repeat` of the model's measure configurations (none past its own rounds)."""
+def _measured_pairs(s: ModelSettings) -> list[tuple]:
+    """(strategy, micro[, variant]) of every measure configuration of a model."""
     m = s.measure
     pairs = ([("large_batch", s.effective_batch)] if "large_batch" in m.strategies else [])
     measured = s.measure_micros()
     pairs += [(st, micro) for micro in measured
-              for st in (*m.strategies, *m.references) if st != "large_batch"]
+              for st in (*m.strategies, *m.references) if st != "large_batch"
+              and (st not in m.smallest_only or micro == min(measured))]
     variants = [{"precision": p} for p in m.precisions if p != "float32"]
     variants += [{"jit": True}] if m.jit else []
     ends = [s.effective_batch, *([min(measured)] if measured else [])]
     for variant in variants:  # precision and XLA rows: the variant strategies at B x1, smallest
         pairs += [(st, micro, variant) for micro in ends for st in m.variant_strategies
                   if (st == "large_batch") == (micro == s.effective_batch)]
+    return pairs
+
+
+def _measure_items(model: str, s: ModelSettings, repeat: int) -> list[SweepItem]:
+    """Round `repeat` of the model's measure configurations (none past its own rounds)."""
+    m = s.measure
     items = []
     if repeat > m.rounds:
         return items
     for seed in m.seeds:
-        for strategy, micro, *variant in pairs:
+        for strategy, micro, *variant in _measured_pairs(s):
             cfg = _run(model, s, strategy, micro, purpose="measure", seed=seed,
                        limit_train=m.updates * s.effective_batch, limit_test=m.limit_test,
                        warmup=m.warmup, round=repeat, **(variant[0] if variant else {}))
             items.append(SweepItem(cfg.identity().name, "measure", Job.run(cfg, timeout=s.timeout)))
+    return items
+
+
+def _speed_items(model: str, s: ModelSettings, process: int) -> list[SweepItem]:
+    """Speed process `process` of the model: every measure configuration, side by side."""
+    m = s.measure
+    if process > m.speed_processes:
+        return []
+    items = []
+    for seed in m.seeds:
+        configs = tuple(_run(model, s, strategy, micro, purpose="speed", seed=seed,
+                             limit_test=m.limit_test, probes=(), round=process,
+                             **(variant[0] if variant else {}))
+                        for strategy, micro, *variant in _measured_pairs(s))
+        spec = SpeedSpec(configurations=configs, rounds=m.speed_rounds,
+                         block_seconds=m.block_seconds)
+        items.append(SweepItem(f"{model}:speed:seed{seed}:round{process}", "speed",
+                               Job.speed(spec, timeout=s.timeout)))
     return items
 
 
@@ -167,7 +195,7 @@ def shard(items: list[SweepItem], which: tuple[int, int] | None) -> list[SweepIt
     i, n = which
     work = [x for x in items if x.phase != "calibrate"]
     mine = work[i - 1::n]
-    if not any(x.phase == "measure" for x in mine):
+    if not any(x.phase in ("measure", "speed") for x in mine):
         return mine
     tag = f"{i}of{n}"
     calibrations = [SweepItem(f"calibration:{position}:shard{tag}", "calibrate",
@@ -184,13 +212,16 @@ def expand(profile: Profile, only_models: list[str] | None = None) -> list[Sweep
             raise BenchError(f"profile {profile.name} has no model(s) {', '.join(missing)} "
                              f"(it has {', '.join(profile.models)})")
     chosen = {m: s for m, s in profile.models.items() if not only_models or m in only_models}
-    rounds = max((s.measure.rounds for s in chosen.values()), default=1)
+    rounds = max((max(s.measure.rounds, s.measure.speed_processes)
+                  for s in chosen.values()), default=1)
+    # round r of the speed processes, then of the measure runs: a model's two processes are
+    # minutes apart, as two sweeps are
     items: list[SweepItem] = [i for repeat in range(1, rounds + 1)
                               for model, s in chosen.items()
-                              for i in _measure_items(model, s, repeat)]
+                              for i in _speed_items(model, s, repeat) + _measure_items(model, s, repeat)]
     for model, s in chosen.items():
         items += _equivalence_items(model, s) + _outcome_items(model, s)
-    if any(i.phase == "measure" for i in items):
+    if any(i.phase in ("measure", "speed") for i in items):
         # a plain Keras step timed at the start and the end: speed across machines, and drift
         items = ([SweepItem("calibration:start", "calibrate", Job.calibration("start", timeout=600))]
                  + items

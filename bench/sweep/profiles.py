@@ -69,6 +69,13 @@ class MeasureSettings:
         "ratios are taken within a round and their spread between rounds gives the interval",
         1)
     limit_test: int = _help("test samples evaluated at the end (a sanity check, not judged)", 512)
+    speed_processes: int = _help(
+        "processes per model that build every measure configuration once and time them side "
+        "by side, in rounds of shuffled blocks (bench.config.speed); speed ratios and their "
+        "rerun intervals then come from these, and the measure runs give memory and the first "
+        "update. 0: speed from the measure runs' own update times, round by round", 0)
+    speed_rounds: int = _help("rounds of blocks in each speed process", 6)
+    block_seconds: float = _help("a speed block's target length in seconds", 0.5)
     precisions: tuple[str, ...] = _help(
         "precisions measured besides float32 (mixed_float16, mixed_bfloat16), for "
         "`variant_strategies` at B x1 and the smallest pair", factory=tuple)
@@ -77,6 +84,9 @@ class MeasureSettings:
     variant_strategies: tuple[str, ...] = _help(
         "strategies measured in the extra precisions and with XLA",
         factory=lambda: ("large_batch", "accumulate"))
+    smallest_only: tuple[str, ...] = _help(
+        "strategies measured at the smallest pair only (their cost at one k answers what "
+        "they are there for)", factory=tuple)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategies", _strs(self.strategies, "measure.strategies"))
@@ -84,11 +94,18 @@ class MeasureSettings:
         object.__setattr__(self, "precisions", _strs(self.precisions, "measure.precisions"))
         object.__setattr__(self, "variant_strategies",
                            _strs(self.variant_strategies, "measure.variant_strategies"))
+        object.__setattr__(self, "smallest_only", _strs(self.smallest_only, "measure.smallest_only"))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         if self.micros is not None:
             object.__setattr__(self, "micros", _ints(self.micros, "measure.micros"))
         if not isinstance(self.rounds, int) or self.rounds < 1:
             raise BenchError(f"measure.rounds must be a positive integer, got {self.rounds!r}")
+        if not isinstance(self.speed_processes, int) or self.speed_processes < 0:
+            raise BenchError(f"measure.speed_processes must be a non-negative integer, got "
+                             f"{self.speed_processes!r}")
+        if self.speed_processes == 1:
+            raise BenchError("measure.speed_processes must be 0 or at least 2: a rerun is another "
+                             "process, so an interval needs two of them")
         if self.updates < 2 * self.warmup + 2:
             raise BenchError(f"measure.updates must be at least 2 x warmup + 2, got {self.updates}")
 
@@ -236,7 +253,9 @@ class Profile:
 
 
 #: section -> setting -> its default: settings added after records were made with the profiles
-ADDED_LATER = {"equivalence": {"keras2_strategies": (), "ema": None, "partial_window": False}}
+ADDED_LATER = {"equivalence": {"keras2_strategies": (), "ema": None, "partial_window": False},
+               "measure": {"speed_processes": 0, "speed_rounds": 6, "block_seconds": 0.5,
+                           "smallest_only": ()}}
 
 
 def available_profiles() -> list[str]:

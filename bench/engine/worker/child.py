@@ -12,6 +12,7 @@ from bench.data.registry import resolve_dataset
 from bench.engine.equivalence.analysis import analyse
 from bench.engine.measure.calibration import calibration_record
 from bench.engine.measure.run import measured_run
+from bench.engine.measure.speed import interleaved
 from bench.engine.runtime import configure_devices, configure_threads
 from bench.errors import BenchError
 from bench.process import configure_allocator
@@ -51,6 +52,8 @@ def run_here(job: Job, sources: Sources) -> list[dict[str, Any]]:
     configure_devices(job.replicas())
     if job.kind == "run":
         return [measured_run(job.spec, sources)]
+    if job.kind == "speed":
+        return interleaved(job.spec, sources)
     if job.kind == "calibration":
         return [calibration_record(job.spec)]
     return analyse(job.spec, sources)

@@ -3,7 +3,7 @@ loop, mixed precision and XLA, the follow-up questions, what to use per model, a
 about the run (machine, sweep time, data, probes). Each reads stored results only."""
 from __future__ import annotations
 
-from bench.config.names import MIB
+from bench.config.names import MIB, strategy_entry
 from bench.report.answers import ModelAnswer, accumulating, pts
 from bench.report.frames import Results
 from bench.report.rows import equivalence_rows
@@ -339,6 +339,14 @@ def recommendations(res: Results, answers: list[ModelAnswer]) -> list[str]:
                          + (" or the fixed schedule (equivalent here)"
                             if fixed and all(v == "equivalent" for v in fixed) else "")
                          + " — with the schedule as given it lost accuracy")
+        shown = {"accumulate", "naive", *(["keras_builtin", "keras_builtin_fixed"] if builtin else [])}
+        for s, p, v in [(s, p, v) for (s, p), v in verdicts.items() if s not in shown
+                        and not s.startswith("plain_micro_") and v.verdict != "equivalent"]:
+            decide = (f"; about {v.seeds_to_decide} seeds would decide"
+                      if v.verdict == "inconclusive" and v.seeds_to_decide else "")
+            parts.append(f"{strategy_entry(s).label}: not shown equivalent at the trained "
+                         f"outcome ({p} {v.verdict}, {pts(v.mean_difference)} pts "
+                         f"{v.interval}{decide})")
         if any(v.verdict == "different" for (s, _), v in verdicts.items() if s == "naive"):
             parts.append("never the naive loop")
         plain = [(s, p, v) for (s, p), v in verdicts.items() if s.startswith("plain_micro_")

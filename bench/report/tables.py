@@ -111,8 +111,9 @@ def outcome_paragraph(a: ModelAnswer) -> str:
     text += (f"Verdicts use the margin ±{o.margin * 100:.2g} accuracy points: *equivalent* when "
              f"the 95% interval of the paired difference lies inside it, *different* when it "
              f"lies outside, otherwise *inconclusive*. ")
-    if not o.learned:
-        text += f"**Not judged**: {o.learned_note}. "
+    if not o.learned:  # one reason for every row: said once, with the rows it holds back
+        runs = ", ".join(f"{r.strategy} {r.pair} ({len(r.accuracy)} seeds)" for r in o.rows)
+        return (text + f"**Not judged**: {o.learned_note} ({runs}).").strip()
     for r in o.rows:
         text += f"{r.strategy} {r.pair}: {r.verdict.reason}. "
     return text.strip()

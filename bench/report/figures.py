@@ -281,8 +281,8 @@ def time_to_accuracy(panels: dict[str, dict], title: str, path: Path, caption: s
         ax.set_xlabel("seconds of timed training updates")
         ax.set_ylabel("test accuracy")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, loc="lower right")
-    return _finish(fig, title, path, caption)
+    # one legend under the title: a legend inside a panel covered its lowest curve
+    return _finish(fig, title, path, caption, legend=_legend(axes))
 
 
 def _k(label: str) -> int:

@@ -19,8 +19,8 @@ def speed_intervals(rounds: int, side_by_side: dict | None = None) -> str:
                 f"every configuration is built once from the same weights and data and timed "
                 f"in {side_by_side['rounds']} rounds of blocks of about "
                 f"{side_by_side['block_seconds']:g} s, in a shuffled order per round; a ratio "
-                f"is the median of its rounds' block ratios in each process, the geometric mean "
-                f"over processes, and its interval a 95% *rerun* interval — where the same "
+                f"is the geometric mean of its rounds' block ratios in each process, then over "
+                f"processes, and its interval a 95% *rerun* interval — where the same "
                 f"figure of another sweep on this machine lands, from the spread between "
                 f"processes pooled over the model's ratios. ≈ marks a ratio whose interval "
                 f"contains 1 (not ranked).")

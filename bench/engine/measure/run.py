@@ -60,7 +60,7 @@ def measured_run(cfg: RunConfig, sources=None) -> dict[str, Any]:
     except BenchError:
         raise
     except Exception as e:
-        record.update(status=_status_of(e), error=one_line(e))
+        record.update(status=failure_status(e), error=one_line(e))
     finally:
         seconds = record.setdefault("seconds", {})
         seconds["total"] = round(time.perf_counter() - started, 3)
@@ -90,7 +90,8 @@ def _multiworker_run(cfg: RunConfig, sources) -> dict[str, Any]:
     return record
 
 
-def _status_of(e: BaseException) -> str:
+def failure_status(e: BaseException) -> str:
+    """A failed configuration's status: out of memory, or another error."""
     if isinstance(e, (tf.errors.ResourceExhaustedError, MemoryError)) or "OOM" in str(e)[:2000]:
         return "oom"
     return "error"

@@ -22,6 +22,7 @@ from bench.data import Sources, load_dataset
 from bench.data.registry import resolve_dataset
 from bench.engine.measure.clock import BlockClock
 from bench.engine.measure.environment import describe
+from bench.engine.measure.run import failure_status
 from bench.engine.runtime import distribution
 from bench.engine.training.feed import WindowFeed
 from bench.engine.training.setup import build_trainer
@@ -92,7 +93,7 @@ def interleaved(spec: SpeedSpec, sources: Sources | None = None) -> list[dict[st
         except BenchError:
             raise
         except Exception as e:  # noqa: BLE001 - a configuration that cannot run is a row
-            record.update(status="oom" if "OOM" in str(e)[:2000] else "error", error=one_line(e))
+            record.update(status=failure_status(e), error=one_line(e))
         record["seconds"]["build"] = round(time.perf_counter() - started, 3)
     rng = np.random.default_rng([first.seed, first.round])
     order_log = []
@@ -119,7 +120,7 @@ def _finish(t: _Timed, spec: SpeedSpec, order_log: list[list[str]]) -> None:
         update_seconds=seconds, updates=len(seconds) + spec.warmup,
         blocks=t.blocks, block_updates=t.block_updates,
         interleaving={"rounds": spec.rounds, "block_seconds": spec.block_seconds,
-                      "configurations": len(order_log[0]) if order_log else 0,
+                      "configurations": len(order_log[0]),
                       "order": order_log, "steal_limit": STEAL_LIMIT},
         end_of_training=t.trainer.finish())
     t.record["seconds"].update(updates=round(sum(seconds), 3),

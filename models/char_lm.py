@@ -3,12 +3,12 @@
 `Embedding(mask_zero=True)` -> `GRU(return_sequences=True)` -> `Dense(vocab)` logits, one
 next-byte prediction per position. Padding (token 0) is masked from the embedding onwards, so
 Keras' own loss normalises each batch by its count of valid tokens: the case where the mean of
-micro-batch means is not the large batch's mean.
+micro-batch means is not the large batch's mean. Built through `models.backend`, so the Keras 2
+lane builds the same model with tf_keras (whose masked losses also divide by the valid tokens).
 """
 from __future__ import annotations
 
-import keras
-from keras import layers
+from models.backend import keras, layers
 
 from models.configs import CharLMConfig
 from models.specs import SequenceSpec

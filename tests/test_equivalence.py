@@ -158,6 +158,7 @@ def loop(model, optimizer, loss, accum_steps, average=True):
             with tf.GradientTape() as tape:
                 value = loss(y, model(x, training=True), sample_weight=w)
             for a, g in zip(acc, tape.gradient(value, variables)):
+                g = tf.convert_to_tensor(g)  # an embedding's gradient comes as IndexedSlices
                 a.assign_add(g / accum_steps if average else g)
         optimizer.apply_gradients(zip([tf.identity(a) for a in acc], variables))
         for a in acc:
@@ -167,6 +168,24 @@ def loop(model, optimizer, loss, accum_steps, average=True):
 
 def summed(model, optimizer, loss, accum_steps):
     return loop(model, optimizer, loss, accum_steps, average=False)
+
+
+def token_weighted(model, optimizer, loss, accum_steps):
+    """Each micro-batch's mean token loss weighted by its share of the window's tokens."""
+    variables = model.trainable_variables
+    acc = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
+
+    def update(micro_batches):
+        total = tf.add_n([tf.reduce_sum(w) for _, _, w in micro_batches])
+        for x, y, w in micro_batches:
+            with tf.GradientTape() as tape:
+                value = loss(y, model(x, training=True), sample_weight=w) * tf.reduce_sum(w) / total
+            for a, g in zip(acc, tape.gradient(value, variables)):
+                a.assign_add(tf.convert_to_tensor(g))
+        optimizer.apply_gradients(zip([tf.identity(a) for a in acc], variables))
+        for a in acc:
+            a.assign(tf.zeros_like(a))
+    return update
 
 
 def uses_tf_keras(model, optimizer, loss, accum_steps):
@@ -196,6 +215,28 @@ def test_keras2_code_runs_in_the_keras2_lane_with_the_same_levels(tmp_path, monk
     assert "Keras 2 lane" in good["reasons"][-1]
     assert good["keras2_lane"]["large_batch_vs_keras3_floors"] < 1
     assert bad["verdict"] == "not equivalent" and "summed, not averaged" in bad["reasons"][0]
+
+
+@pytest.mark.slow
+def test_the_keras2_lane_judges_token_losses_on_the_token_model(tmp_path, monkeypatch):
+    """char_lm builds in tf_keras too, whose masked loss also divides by a batch's own valid
+    tokens: a Keras 2 loop averaging micro-batch means is named, one weighting each micro-batch
+    by its tokens is equivalent."""
+    from bench.config.request import EquivalenceRequest
+    from bench.data import Sources
+    from bench.engine.entry import analyse
+
+    (tmp_path / "keras2_loops.py").write_text(KERAS2_LOOP)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    req = EquivalenceRequest(model="char_lm", strategies=("keras2_loops:loop",
+                                                          "keras2_loops:token_weighted"),
+                             effective_batch=32, micros=(8,), dataset="synthetic_fortunes",
+                             updates=3, keras=2)
+    means, weighted = analyse(req, Sources.from_env())
+    assert means["verdict"] == "not equivalent"
+    assert "mean of micro-batch means" in means["reasons"][0]
+    assert weighted["verdict"] == "equivalent", weighted["reasons"]
 
 
 @pytest.mark.parametrize("change, message", [

@@ -13,7 +13,7 @@ from bench.results.identity import Identity, make_identity
 from models.registry import get_model
 
 #: built-in models whose builders use only what Keras 2 and 3 share (`models.backend`)
-KERAS2_MODELS = ("cnn", "cnn_bn")
+KERAS2_MODELS = ("cnn", "cnn_bn", "char_lm")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ from bench.engine.measure import clock
 from bench.engine.measure.speed import STEAL_LIMIT, interleaved
 from bench.errors import BenchError
 from bench.report.frames import from_records
-from bench.report.rows import block_logs, measure_rows, round_logs
+from bench.report.rows import block_logs, measure_rows, replicate_logs, round_logs
 from bench.sweep.plan import expand
 from bench.sweep.profiles import load_profile
 
@@ -75,6 +75,24 @@ def test_ratios_come_from_blocks_of_one_round_and_intervals_from_processes(proce
     assert speed.value == pytest.approx(float(np.exp(np.mean(expected))))
 
 
+@pytest.mark.e2e
+def test_with_one_process_the_replicates_are_its_block_rounds(processes):
+    """measure.speed_processes = 1: each round's block ratio is a replicate, their spread
+    pooled over the model's ratios gives the rerun interval."""
+    records = [{**r, "profile": "t", "profile_digest": "d"} for r in processes
+               if r["config"]["round"] == 1]
+    res = from_records(records)
+    assert res.rounds == 1 and res.rerun_intervals
+    rows = {(r.strategy, r.pair): r for r in measure_rows(res, "cnn")}
+    acc, lb = rows[("accumulate", "16x4")], rows[("large_batch", "64x1")]
+    logs, kind = replicate_logs(acc.rounds, lb.rounds)
+    assert kind == "block rounds" and logs == pytest.approx(block_logs(
+        acc.rounds[1]["blocks"], lb.rounds[1]["blocks"])) and len(logs) == 3
+    speed = acc.speed
+    assert speed.rounds == 3 and speed.low < speed.value < speed.high
+    assert speed.value == pytest.approx(float(np.exp(np.mean(logs))))
+
+
 def test_a_block_ratio_pairs_blocks_by_round_not_by_position():
     a = [{"round": 0, "seconds": [1.0, 1.0]}, {"round": 1, "seconds": [2.0]}]
     b = [{"round": 1, "seconds": [1.0]}, {"round": 0, "seconds": [4.0]}, {"round": 2, "seconds": [9.0]}]
@@ -105,8 +123,8 @@ def test_bad_speed_settings_are_refused_with_the_reason():
     with pytest.raises(BenchError, match="purpose 'speed'"):
         SpeedSpec(configurations=(RunConfig(model="cnn", strategy="large_batch",
                                             effective_batch=64, micro=64),))
-    with pytest.raises(BenchError, match="two of them"):
-        load_profile("default", ["measure.speed_processes=1"])
+    with pytest.raises(BenchError, match="non-negative"):
+        load_profile("default", ["measure.speed_processes=-1"])
 
 
 def test_a_profile_with_speed_processes_times_every_measure_configuration_in_each():

@@ -72,6 +72,21 @@ class Results:
         return int(measured["round"].max()) if len(measured) else 1
 
     @property
+    def measure_rounds(self) -> int:
+        """Processes per configuration of the measure runs (memory, the first update)."""
+        if not len(self.runs):
+            return 1
+        measured = self.runs[self.runs.phase == "measure"]
+        return int(measured["round"].max()) if len(measured) else 1
+
+    @property
+    def rerun_intervals(self) -> bool:
+        """Whether speed ratios carry rerun intervals: two processes or more, or one process
+        timed side by side in two rounds of blocks or more (bench.report.rows)."""
+        side_by_side = self.interleaving
+        return self.rounds > 1 or bool(side_by_side and side_by_side.get("rounds", 0) > 1)
+
+    @property
     def interleaving(self) -> dict[str, Any] | None:
         """How speed was timed side by side (a speed record's `interleaving`), or None: the
         measure runs' own update times."""

@@ -57,7 +57,7 @@ def _speed(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None
     speed = {m: {s: p for s, p in d.items() if p} for m, d in speed.items() if any(d.values())}
     if not speed:
         return None
-    bars = "95% rerun intervals" if res.rounds > 1 else "95% intervals of one process"
+    bars = "95% rerun intervals" if res.rerun_intervals else "95% intervals of one process"
     cap = ("Samples per second relative to the large batch (B×1) of the same model, against "
            f"k; bars: {bars}. Plain training at b (gray) "
            "is the cost of the small batch alone; the gap from it to accumulation is the cost "
@@ -83,7 +83,8 @@ def _memory(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | Non
     if not memory:
         return None
     probe = answers[0].probe
-    each = f"the lowest of {res.rounds} rounds" if res.rounds > 1 else "one run each"
+    each = (f"the lowest of {res.measure_rounds} rounds" if res.measure_rounds > 1
+            else "one run each")
     cap = (f"Total memory (held state + peak above the baseline, probe {probe}) relative to "
            f"the large batch's, against k; {each}, no error bars. {_peak_noise(answers, probe)}")
     return ("Memory against the large batch", figures.ratio_panels(

@@ -14,6 +14,16 @@ from models.registry import get_model
 def speed_intervals(rounds: int, side_by_side: dict | None = None) -> str:
     """What a speed ratio's interval means, for a sweep of `rounds` processes per configuration
     (`side_by_side`: a speed record's `interleaving`, where speed was timed side by side)."""
+    if side_by_side and rounds == 1 and side_by_side["rounds"] > 1:
+        return (f"Timed side by side: in one process per model, every configuration is built "
+                f"once from the same weights and data and timed in {side_by_side['rounds']} "
+                f"rounds of blocks of about {side_by_side['block_seconds']:g} s, in a shuffled "
+                f"order per round; a ratio is the geometric mean of its rounds' block ratios, "
+                f"and its interval a 95% *rerun* interval — where the same figure of another "
+                f"sweep on this machine lands, from the spread between block rounds pooled over "
+                f"the model's ratios (a process adds no measurable variance to such a ratio: "
+                f"README, Numbers that hold). ≈ marks a ratio whose interval contains 1 (not "
+                f"ranked).")
     if side_by_side and rounds > 1:
         return (f"Timed side by side: in each of {rounds} processes per model (minutes apart), "
                 f"every configuration is built once from the same weights and data and timed "

@@ -1,13 +1,16 @@
 """The numbers of a report, computed once from stored records: speed ratios with intervals,
 memory as totals and above the baseline, level-3 verdicts from paired seeds.
 
-Speed: a ratio of two runs' median update times (same effective batch, so the inverse ratio of
-their samples per second). Measured in rounds (several processes per configuration,
-`measure.rounds`), a ratio is taken within each round, the figure is their geometric mean, and
-its interval is a 95% *rerun* (prediction) interval: where the same figure of another sweep
-will land, from the spread between rounds pooled over the model's ratios (one process's speed
-is a draw: tight within it, wider between processes, so resampling one process's update times
-states intervals a rerun leaves). With one round, a 95% bootstrap interval of that process's
+Speed: a ratio of two configurations' update times (same effective batch, so the inverse ratio
+of their samples per second), taken between replicates measured alike: the rounds of blocks of
+one side-by-side speed process (`measure.speed_processes = 1`), the speed processes (>= 2), or
+the measure runs' rounds (`measure.rounds`, a process per configuration and round). The figure
+is the geometric mean over replicates, and its interval a 95% *rerun* (prediction) interval:
+where the same figure of another sweep will land, from the spread between replicates pooled
+over the model's ratios. Block rounds of one process stand for a rerun because a process adds
+no measurable variance to a side-by-side ratio (README: Numbers that hold); separate processes
+per configuration do (one process's speed is a draw), so there the replicates are processes.
+With one process per configuration and no blocks, a 95% bootstrap interval of that process's
 update times, which says nothing about a rerun. An interval that contains 1 is "within noise"
 and is not ranked. Memory: the lowest round's peak (a process's allocator peak is a draw of
 TensorFlow's executor order, up to +1.2 MB on the CNN). *Above
@@ -32,7 +35,7 @@ class Ratio:
     value: float
     low: float | None = None
     high: float | None = None
-    rounds: int = 1            # > 1: [low, high] is a rerun (prediction) interval
+    rounds: int = 1            # replicates; > 1: [low, high] is a rerun (prediction) interval
 
     @property
     def within_noise(self) -> bool:
@@ -76,6 +79,18 @@ def round_logs(rounds: dict[int, dict], reference: dict[int, dict]) -> list[floa
         if len(a) and len(b):
             out.append(float(np.log(np.median(b) / np.median(a))))
     return out
+
+
+def replicate_logs(rounds: dict[int, dict], reference: dict[int, dict]) -> tuple[list[float], str]:
+    """The replicates of one ratio and what they are: "block rounds" where both configurations
+    were timed side by side in one process (a block ratio per round), else "processes"
+    (`round_logs`)."""
+    common = sorted(set(rounds) & set(reference))
+    if len(common) == 1:
+        a, b = rounds[common[0]], reference[common[0]]
+        if a.get("blocks") and b.get("blocks"):
+            return block_logs(a["blocks"], b["blocks"]), "block rounds"
+    return round_logs(rounds, reference), "processes"
 
 
 def block_logs(blocks: list[dict], reference: list[dict]) -> list[float]:
@@ -212,8 +227,9 @@ def _lookup(rows: list[MeasureRow]):
 
 
 def _ratios(rows: list[MeasureRow], partners) -> None:
-    """Every speed ratio of the model's rows: within rounds with a rerun interval from the
-    spread pooled over all of them, or (one round) bootstrapped within the one process."""
+    """Every speed ratio of the model's rows: between replicates (`replicate_logs`) with a
+    rerun interval from the spread pooled over all of them, or (one process without blocks)
+    bootstrapped within the one process."""
     wanted: list[tuple[MeasureRow, str, MeasureRow, MeasureRow]] = []
     for row in rows:
         if row.status != "ok":
@@ -232,10 +248,11 @@ def _ratios(rows: list[MeasureRow], partners) -> None:
             wanted.append((row, "small_batch", plain, lb))
             if row.strategy not in ("plain_micro", "large_batch"):
                 wanted.append((row, "accumulation", row, plain))
-    logs = [round_logs(a.rounds, b.rounds) for _, _, a, b in wanted]
-    spread = pooled_spread(logs)
-    for (row, attr, a, b), x in zip(wanted, logs):
-        ratio = (rerun_ratio(x, spread) if len(x) > 1
+    found = [replicate_logs(a.rounds, b.rounds) for _, _, a, b in wanted]
+    # pooled among replicates of one kind: a block round's spread is not a process's
+    spread = {kind: pooled_spread([x for x, k in found if k == kind]) for _, kind in found}
+    for (row, attr, a, b), (x, kind) in zip(wanted, found):
+        ratio = (rerun_ratio(x, spread[kind]) if len(x) > 1
                  else speed_ratio(next(iter(a.rounds.values()), a.record),
                                   next(iter(b.rounds.values()), b.record)))
         setattr(row, attr, ratio)

@@ -70,7 +70,7 @@ def model_table(res: Results, a: ModelAnswer) -> str:
                  else mib(m.get("above")))
         note = f"{r.vs_float32.text()} the float32 run's samples/s" if r.vs_float32 else ""
         rows.append([r.pair, name, speed, split, total, above, mib(m.get("held")), l1, l2, note])
-    interval = "95% rerun" if res.rounds > 1 else "95%, one process"
+    interval = "95% rerun" if res.rerun_intervals else "95%, one process"
     return tabulate(rows, ["pair b×k", "strategy", f"samples/s (× B×1 [{interval}])",
                            "speed split: plain training at b × B×1; accumulation × plain at b",
                            f"total MiB ({a.probe})", "above baseline MiB", "held MiB",

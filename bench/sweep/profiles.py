@@ -73,7 +73,9 @@ class MeasureSettings:
         "processes per model that build every measure configuration once and time them side "
         "by side, in rounds of shuffled blocks (bench.config.speed); speed ratios and their "
         "rerun intervals then come from these, and the measure runs give memory and the first "
-        "update. 0: speed from the measure runs' own update times, round by round", 0)
+        "update. 1: intervals from the block rounds of the one process (a process adds no "
+        "measurable variance to a side-by-side ratio; README: Numbers that hold). 0: speed "
+        "from the measure runs' own update times, round by round", 0)
     speed_rounds: int = _help("rounds of blocks in each speed process", 6)
     block_seconds: float = _help("a speed block's target length in seconds", 0.5)
     precisions: tuple[str, ...] = _help(
@@ -103,9 +105,6 @@ class MeasureSettings:
         if not isinstance(self.speed_processes, int) or self.speed_processes < 0:
             raise BenchError(f"measure.speed_processes must be a non-negative integer, got "
                              f"{self.speed_processes!r}")
-        if self.speed_processes == 1:
-            raise BenchError("measure.speed_processes must be 0 or at least 2: a rerun is another "
-                             "process, so an interval needs two of them")
         if self.updates < 2 * self.warmup + 2:
             raise BenchError(f"measure.updates must be at least 2 x warmup + 2, got {self.updates}")
 

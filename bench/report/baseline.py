@@ -36,8 +36,15 @@ def _identity_env(records: list[dict]) -> dict[str, Any]:
 
 
 def _round(r: dict) -> dict[str, Any]:
-    return {"status": r["status"],
-            "update_seconds": steady_seconds(r).tolist() if r["status"] == "ok" else [],
+    """One process's figures. A side-by-side speed record's blocks are its rounds, in round
+    order (block round i of every configuration of the process was timed side by side)."""
+    if r["status"] != "ok":
+        timed = []
+    elif r.get("blocks"):
+        timed = [b["seconds"] for b in sorted(r["blocks"], key=lambda b: b["round"])]
+    else:
+        timed = [steady_seconds(r).tolist()]
+    return {"status": r["status"], "rounds": timed,
             "memory": {n: m["peak_bytes"] for n, m in (r.get("memory") or {}).items()
                        if m.get("available") and m.get("peak_bytes") is not None},
             "accuracy": r.get("final_test_accuracy"), "held_bytes": held_bytes(r)}
@@ -45,7 +52,7 @@ def _round(r: dict) -> dict[str, Any]:
 
 def _one_run(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One sweep's figures of one configuration from its rounds (round 1 first): the rounds'
-    update times one list each; a memory peak per probe, the lowest round's (a process's peak
+    update times one list each (a speed process's: one per block round); a memory peak per probe, the lowest round's (a process's peak
     is a draw of TensorFlow's executor order, occasionally higher in one process; a regression
     raises every round); the status of the first
     round that did not succeed."""
@@ -53,7 +60,7 @@ def _one_run(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     probes = set.intersection(*(set(x["memory"]) for x in ok)) if ok else set()
     first = rounds[0]
     return {"status": next((x["status"] for x in rounds if x["status"] != "ok"), "ok"),
-            "rounds": [x["update_seconds"] for x in ok if x["update_seconds"]],
+            "rounds": [t for x in ok for t in x["rounds"] if t],
             "memory": {p: min(x["memory"][p] for x in ok) for p in sorted(probes)},
             "accuracy": first["accuracy"], "held_bytes": first["held_bytes"]}
 

@@ -22,6 +22,10 @@ same name with another key is the same configuration with changed settings: *not
   than `speed_same`, against the times of the baseline's slowest run of that configuration,
   each run over its own calibration step. Raw times only for a sweep without a calibration
   step; the output says which basis was used;
+- speed of each strategy relative to its model's other strategies, pooled over its
+  configurations per strategy (any identity), per model and strategy (same identity: one
+  strategy slower on one model), and a model's update times over the calibration step
+  (bench.report.pooled);
 - speed relative to the large batch of the same run: the ratio may not drop by more than
   `ratio_drop` below the lowest of the baseline's runs;
 - memory saving: an accumulating configuration's peak as a share of its large batch's peak may
@@ -122,6 +126,9 @@ def _pooled_findings(b, c, names, same, calibration, tol) -> list[Finding]:
                    [pooled.relative_speed(b, j) for j in range(runs)],
                    pooled.relative_speed(c, 0), tol.pooled_same if same else tol.pooled_other)]
     if same:
+        statistics.append(("model strategy", "pooled speed vs the model's other strategies",
+                           "each round against the model's other strategies in it",
+                           statistics[0][3], statistics[0][4], tol.pooled_pair))
         statistics.append(("model", "pooled update time / calibration step",
                            "best rounds over each sweep's calibration step",
                            [pooled.calibrated_speed(b, j, calibration[0][j]) for j in range(runs)],
@@ -138,7 +145,8 @@ def _pooled_findings(b, c, names, same, calibration, tol) -> list[Finding]:
                      if same else f"another machine identity: {len(members)} configurations; "
                      f"the limit allows what the strategies' relative speeds differ between "
                      f"CPUs")
-            out.append(Finding(f"{by} {group}", metric, span(loo) if loo else "-",
+            label = "model-strategy" if by == "model strategy" else by
+            out.append(Finding(f"{label} {group}", metric, span(loo) if loo else "-",
                                f"{value:.2f}x", f"<= {limit:.2f}x",
                                "REGRESSION" if value > limit else "ok", basis))
     return out

@@ -29,6 +29,7 @@ class Tolerances:
     pooled_same: float = 1.20       # a strategy's pooled relative speed, same machine identity
     pooled_other: float = 1.45      # the same, another machine identity
     pooled_model: float = 1.45      # a model's pooled calibrated speed, same machine identity
+    pooled_pair: float = 1.10       # one strategy on one model, relative speed, same identity
 
     @classmethod
     def names(cls) -> list[str]:

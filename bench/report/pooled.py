@@ -1,12 +1,15 @@
 """Speed gates that pool every configuration of a strategy, or of a model: a change a strategy
 makes everywhere must stand out even where no single configuration's change does.
 
-Two statistics, each a geometric mean of current over baseline:
+Two statistics, each a geometric mean of current over baseline, over a model's side-by-side
+speed entries where it has them (`timed`), else over its measure runs:
 - *per strategy*, relative speed within each round: a configuration's log update time minus the
   mean log time of its model's other strategies measured in the same round (so the machine's
   drift between rounds and runs cancels; a slower strategy does not move its own yardstick).
   Machine speed cancels, so it is compared across machine identities too, with a wider limit:
-  the strategies' relative speeds are themselves a property of the CPU.
+  the strategies' relative speeds are themselves a property of the CPU. The same statistic per
+  model and strategy (same identity only) sees one strategy slower on one model, which the
+  pooling over models dilutes; it is tight where the rounds are blocks timed side by side.
 - *per model*, update times over the calibration step of each sweep (a model-wide change has
   nothing within the run to stand out against); same machine identity only.
 
@@ -22,11 +25,21 @@ import numpy as np
 Relative = dict[str, float]
 
 
+def timed(configurations: dict) -> list[str]:
+    """The configurations whose update times a pooled gate reads: a model's side-by-side speed
+    entries where it has them (blocks of one round were timed together), else its measure runs."""
+    runs = {n: e for n, e in configurations.items() if e["kind"] == "run"}
+    side_by_side = {e["model"] for e in runs.values() if e.get("purpose") == "speed"}
+    return [n for n, e in runs.items()
+            if e.get("purpose") == ("speed" if e["model"] in side_by_side else "measure")]
+
+
 def _measured(configurations: dict, run: int) -> dict[str, list[float]]:
-    """Log median update time per round of every measure configuration that ran in `run`."""
+    """Log median update time per round of every timed configuration that ran in `run`."""
     out = {}
-    for name, e in configurations.items():
-        if e["kind"] != "run" or e.get("purpose") != "measure" or run >= len(e["runs"]):
+    for name in timed(configurations):
+        e = configurations[name]
+        if run >= len(e["runs"]):
             continue
         r = e["runs"][run]
         if r and r["status"] == "ok" and r["rounds"]:
@@ -86,11 +99,15 @@ def leave_one_out(runs: list[Relative], names: list[str]) -> list[float]:
 
 
 def groups(configurations: dict, names: list[str], by: str) -> dict[str, list[str]]:
-    """Measure configurations by strategy or by model."""
+    """Timed configurations (`timed`) by strategy, by model, or by model and strategy
+    ("model strategy"): one strategy slower on one model only is diluted in the first two."""
+    chosen = set(timed(configurations))
     out: dict[str, list[str]] = {}
     for n in names:
-        e = configurations[n]
-        if e["kind"] == "run" and e.get("purpose") == "measure":
-            out.setdefault(e[by], []).append(n)
+        # per model and strategy only where timed side by side: one process per configuration
+        # moves too much between processes for a few configurations' pool
+        if n in chosen and (by != "model strategy"
+                            or configurations[n].get("purpose") == "speed"):
+            e = configurations[n]
+            out.setdefault(" ".join(e[k] for k in by.split()), []).append(n)
     return out
-

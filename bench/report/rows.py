@@ -204,7 +204,7 @@ def measure_rows(results: Results, model: str) -> list[MeasureRow]:
         rows.append(MeasureRow(model, c["strategy"], c["pair"], c["micro"], c["accum"],
                                first["status"], "; ".join(failed) or first.get("error"), first,
                                variant=variant_of(c.get("precision"), c.get("jit")),
-                               rounds=fast if speed else ok, memory_rounds=ok))
+                               rounds=fast if speed or timed else ok, memory_rounds=ok))
     partners = _lookup(rows)
     _ratios(rows, partners)
     for row in rows:
@@ -237,7 +237,7 @@ def _ratios(rows: list[MeasureRow], partners) -> None:
         row.throughput = float(np.median([r["throughput_samples_per_s"] for r in row.rounds.values()
                                           if r.get("throughput_samples_per_s") is not None]
                                          or [np.nan]))
-        timed = next(iter(row.rounds.values()), row.record)
+        timed = next(iter(row.rounds.values()), None) or {}
         row.iqr = (timed.get("throughput") or {}).get("iqr_relative")
         lb, plain, base = partners(row)
         if row.variant and base is not None:
@@ -248,6 +248,8 @@ def _ratios(rows: list[MeasureRow], partners) -> None:
             wanted.append((row, "small_batch", plain, lb))
             if row.strategy not in ("plain_micro", "large_batch"):
                 wanted.append((row, "accumulation", row, plain))
+    # a configuration read for memory only (not timed where the model was timed side by side)
+    wanted = [w for w in wanted if w[2].rounds and w[3].rounds]
     found = [replicate_logs(a.rounds, b.rounds) for _, _, a, b in wanted]
     # pooled among replicates of one kind: a block round's spread is not a process's
     spread = {kind: pooled_spread([x for x, k in found if k == kind]) for _, kind in found}

@@ -95,16 +95,19 @@ def _measure_items(model: str, s: ModelSettings, repeat: int) -> list[SweepItem]
 
 
 def _speed_items(model: str, s: ModelSettings, process: int) -> list[SweepItem]:
-    """Speed process `process` of the model: every measure configuration, side by side."""
+    """Speed process `process` of the model: every measure configuration, side by side (those
+    of `timed_smallest_only` strategies at the smallest pair only)."""
     m = s.measure
     if process > m.speed_processes:
         return []
     items = []
     for seed in m.seeds:
+        smallest = min(s.measure_micros(), default=None)
         configs = tuple(_run(model, s, strategy, micro, purpose="speed", seed=seed,
                              limit_test=m.limit_test, probes=(), round=process,
                              **(variant[0] if variant else {}))
-                        for strategy, micro, *variant in _measured_pairs(s))
+                        for strategy, micro, *variant in _measured_pairs(s)
+                        if strategy not in m.timed_smallest_only or micro == smallest)
         spec = SpeedSpec(configurations=configs, rounds=m.speed_rounds,
                          block_seconds=m.block_seconds)
         items.append(SweepItem(f"{model}:speed:seed{seed}:round{process}", "speed",

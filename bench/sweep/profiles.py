@@ -89,9 +89,14 @@ class MeasureSettings:
     smallest_only: tuple[str, ...] = _help(
         "strategies measured at the smallest pair only (their cost at one k answers what "
         "they are there for)", factory=tuple)
+    timed_smallest_only: tuple[str, ...] = _help(
+        "strategies timed side by side at the smallest pair only, their memory still read at "
+        "every pair (plain training's peaks at every b fit the memory model)", factory=tuple)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategies", _strs(self.strategies, "measure.strategies"))
+        object.__setattr__(self, "timed_smallest_only",
+                           _strs(self.timed_smallest_only, "measure.timed_smallest_only"))
         object.__setattr__(self, "references", _strs(self.references, "measure.references"))
         object.__setattr__(self, "precisions", _strs(self.precisions, "measure.precisions"))
         object.__setattr__(self, "variant_strategies",
@@ -254,7 +259,7 @@ class Profile:
 #: section -> setting -> its default: settings added after records were made with the profiles
 ADDED_LATER = {"equivalence": {"keras2_strategies": (), "ema": None, "partial_window": False},
                "measure": {"speed_processes": 0, "speed_rounds": 6, "block_seconds": 0.5,
-                           "smallest_only": ()}}
+                           "smallest_only": (), "timed_smallest_only": ()}}
 
 
 def available_profiles() -> list[str]:

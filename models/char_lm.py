@@ -9,7 +9,6 @@ lane builds the same model with tf_keras (whose masked losses also divide by the
 from __future__ import annotations
 
 from models.backend import keras, layers
-
 from models.configs import CharLMConfig
 from models.specs import SequenceSpec
 

@@ -19,6 +19,18 @@ def test_fit_recovers_a_linear_law_and_predicts_unmeasured_sizes():
     assert len(loo) == 3 and all(abs(e["relative_error"]) < 0.10 for e in loo)
 
 
+def test_residuals_are_stated_from_three_batch_sizes():
+    law = lambda b: 20 * MIB + b * 300_000  # noqa: E731
+    assert mm.fit_activations([(16, law(16)), (128, law(128))]).worst_residual() is None
+    bumped = mm.fit_activations([(16, law(16)), (32, law(32) + MIB), (64, law(64)),
+                                 (128, law(128))])
+    worst, share = bumped.worst_residual()
+    residuals = dict(bumped.residuals())
+    assert worst == pytest.approx(abs(residuals[32])) and 0 < worst < MIB
+    assert share == pytest.approx(worst / (law(32) + MIB))
+    assert sum(residuals.values()) == pytest.approx(0, abs=1)  # least squares: they cancel
+
+
 def test_fit_needs_two_sizes():
     with pytest.raises(BenchError, match="two or more"):
         mm.fit_activations([(32, 1), (32, 2)])

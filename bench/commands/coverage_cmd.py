@@ -7,8 +7,17 @@ from pathlib import Path
 from tabulate import tabulate
 
 from bench.errors import BenchError
-from bench.report.coverage import first_rounds, landings, summary
+from bench.report.coverage import (
+    add_entry,
+    entry,
+    first_rounds,
+    landings,
+    lines,
+    read_entries,
+    summary,
+)
 from bench.report.frames import from_records
+from bench.report.summary import replace_block
 from bench.results import store
 
 
@@ -23,6 +32,12 @@ def add_parser(sub) -> None:
                    help="use only the first N rounds of both sweeps (the intervals a sweep of N "
                         "rounds would state)")
     p.add_argument("--verbose", action="store_true", help="list every ratio")
+    p.add_argument("--record", metavar="coverage.json", type=Path,
+                   help="add the measurement (machine, profile digest, both files) to this "
+                        "record, which the README and the report quote (reports/coverage.json)")
+    p.add_argument("--summary", metavar="README.md", type=Path,
+                   help="with --record: rewrite the coverage table between this file's "
+                        "accumbench:coverage markers from the record")
     p.set_defaults(handler=run, tensorflow=False)
 
 
@@ -47,5 +62,14 @@ def run(args) -> int:
             else "95% intervals of one process's update times (one round)")
     print(f"{s['inside']} of {s['ratios']} ratios of {args.second} inside {args.first}'s {kind}: "
           f"coverage {s['coverage']:.0%}; the intervals' median half-width "
-          f"±{s['median_half_width']:.0%}")
+          f"±{s['median_half_width']:.1%}")
+    if args.summary and not args.record:
+        raise BenchError("--summary renders the table from --record: give both")
+    if args.record:
+        add_entry(args.record, entry(first, second, (args.first, args.second), found))
+        print(f"recorded in {args.record}")
+        if args.summary:
+            replace_block(args.summary, "coverage", "\n".join(lines(read_entries(args.record))),
+                          "`python -m bench coverage --record reports/coverage.json`")
+            print(f"updated the coverage table in {args.summary}")
     return 0

@@ -51,6 +51,20 @@ class ActivationFit:
     def transient(self, micro: int) -> float:
         return self.intercept_bytes + self.bytes_per_sample * micro
 
+    def residuals(self) -> list[tuple[int, float]]:
+        """(b, measured - fitted) of each point: how far the line is from the data (two
+        points fit exactly, so residuals say something from three)."""
+        return [(b, peak - self.transient(b)) for b, peak in sorted(self.points)]
+
+    def worst_residual(self) -> tuple[float, float] | None:
+        """The largest |residual| in bytes and as a share of its point's peak; None below
+        three batch sizes, where a line fits exactly."""
+        if len({b for b, _ in self.points}) < 3:
+            return None
+        b, r = max(self.residuals(), key=lambda x: abs(x[1]))
+        peak = dict(self.points)[b]
+        return abs(r), abs(r) / peak if peak else float("inf")
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.judge.verdict import LEVEL2_FACTOR
+from bench.report import coverage
 from bench.report.answers import ModelAnswer, answer_of, sci
 from bench.report.facts import run_facts
 from bench.report.frames import Results, load, write_compressed
@@ -33,6 +34,9 @@ from bench.report.tables import (
     outcome_table,
 )
 
+#: the record of coverage measurements, beside a report's results (bench.report.coverage)
+COVERAGE = "coverage.json"
+
 FILES = {"summary.csv": "speed and memory per measured configuration (float32, mixed precision, "
                           "XLA), with ratios and intervals",
          "outcome.csv": "level 3 per judged configuration",
@@ -49,7 +53,8 @@ def build_report(results_paths: list[Path], out_dir: Path) -> Path:
     write_compressed(res.records + res.sessions + ([res.plan] if res.plan else []),
                      out_dir / "results.jsonl.gz")
     path = out_dir / "README.md"
-    path.write_text(readme(res, answers, figs, files))
+    held = coverage.lines(coverage.read_entries(out_dir / COVERAGE), res.profile)
+    path.write_text(readme(res, answers, figs, files, held))
     return path
 
 
@@ -91,7 +96,8 @@ def _csvs(res: Results, answers: list[ModelAnswer], out: Path) -> list[str]:
 
 
 def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path, str]],
-           files: list[str]) -> str:
+           files: list[str], held: list[str] | None = None) -> str:
+    """The report's page; `held`: the coverage table of this profile's measured reruns."""
     out = ["# Is gradient accumulation equivalent to the large batch?", "",
            f"Profile `{res.profile}` ({res.digest}), on {res.device}. Each row: is the harness's "
            f"accumulation (k micro-batches, one update of their exact mean) the same training as "
@@ -107,7 +113,12 @@ def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path,
         out += ["", "**What to use, per model** (from the trained outcomes above and, where "
                 "this profile measured them, levels 1-2, memory and speed):", "",
                 *(f"- {x}" for x in advice)]
-    out += ["", *run_facts(res), "",
+    out += ["", *run_facts(res), ""]
+    if held:
+        out += ["**Do the speed intervals hold?** Two sweeps of this profile on one machine, back "
+                "to back: the share of the second's speed ratios inside the first's intervals "
+                f"(`python -m bench coverage`; record: {COVERAGE}):", "", *held, ""]
+    out += [
             "**Levels**: L1 — the gradient a strategy applies vs the large batch's, same weights "
             "and data (float32 tolerance 1e-5, float64 1e-12); L2 — weights after each of N "
             f"updates vs the large batch's, over the noise floor (the large batch against itself "

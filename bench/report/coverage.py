@@ -4,12 +4,17 @@ median width. A 95% rerun interval should hold about 95% of them; an interval of
 process's update times held far fewer (README: Numbers that hold)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
+from bench.errors import BenchError
 from bench.report.frames import Results
 from bench.report.rows import Ratio, measure_rows
+from bench.results import machine
 
 #: every ratio once: a row's `small_batch` is plain training's own `speed`, repeated on each row
 RATIOS = ("speed", "accumulation", "vs_float32")
@@ -75,3 +80,51 @@ def summary(found: list[Landing]) -> dict:
             "coverage": float(np.mean([x.inside for x in found])),
             "median_half_width": float(np.median([x.half_width for x in found])),
             "rounds": max(x.first.rounds for x in found)}
+
+
+def entry(first: Results, second: Results, sources: tuple[str, str], found: list[Landing]) -> dict:
+    """One coverage measurement as a record: what the README and the report quote."""
+    env = first.environment()
+    identity = machine.of_environment(env)
+    speed = first.interleaving
+    return {**summary(found), "profile": first.profile, "profile_digest": first.digest,
+            "machine": machine.label(identity, env.get("device")),
+            "identity": identity["id"] if identity else None,
+            "first": sources[0], "second": sources[1],
+            "replicates": ("block rounds of one process" if speed and first.rounds == 1
+                           else "processes"),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def read_entries(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise BenchError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(data, list):
+        raise BenchError(f"{path} is not a list of coverage measurements")
+    return data
+
+
+def add_entry(path: Path, new: dict) -> None:
+    """Keep one measurement per (profile digest, first, second): a repeat replaces it."""
+    same = lambda e: all(e.get(k) == new[k] for k in ("profile_digest", "first", "second"))  # noqa: E731
+    kept = [e for e in read_entries(path) if not same(e)]
+    path.write_text(json.dumps([*kept, new], indent=1) + "\n")
+
+
+def lines(entries: list[dict], profile: str | None = None) -> list[str]:
+    """A markdown table of the measurements (of one profile), newest profile digest first."""
+    chosen = [e for e in entries if profile is None or e["profile"] == profile]
+    if not chosen:
+        return []
+    rows = ["| profile (digest) | machine | first → second | replicates | inside the first's "
+            "95% rerun intervals | median half-width |", "|---|---|---|---|---|---|"]
+    for e in chosen:
+        rows.append(f"| {e['profile']} ({e['profile_digest']}) | {e['machine']} | "
+                    f"`{e['first']}` → `{e['second']}` | {e['rounds']} {e['replicates']} | "
+                    f"{e['coverage']:.0%} ({e['inside']} of {e['ratios']}) | "
+                    f"±{e['median_half_width']:.1%} |")
+    return rows

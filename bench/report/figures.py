@@ -118,9 +118,12 @@ def memory_model(panels: dict[str, dict], title: str, path: Path, caption: str) 
         split = d["split"]
         fit = split.fit
         xs = np.linspace(0, max(d["B"] or 0, *(b for b, _ in split.plain)), 50)
+        worst = fit.worst_residual()
         ax.plot(xs, [fit.transient(x) / MIB for x in xs], color="tab:gray", ls="--", lw=1,
                 label=f"{fit.intercept_bytes / MIB:.1f} MiB + "
-                      f"{fit.bytes_per_sample / 2**10:.0f} KiB × b")
+                      f"{fit.bytes_per_sample / 2**10:.0f} KiB × b"
+                      + (f"\n(largest residual {worst[0] / MIB:.2f} MiB, {worst[1]:.1%})"
+                         if worst else ""))
         ax.scatter([b for b, _ in split.plain], [p / MIB for _, p in split.plain],
                    color="black", zorder=3, label="plain training (fitted)")
         if split.accumulate:

@@ -98,7 +98,8 @@ def _memory_model(res: Results, answers: list[ModelAnswer], out: Path) -> Figure
     if not mm:
         return None
     cap = ("Peak above the held state against the batch: plain training at b and at B "
-           "(circles) fit a constant + bytes per sample × b (dashed); triangles are the "
+           "(circles) fit a constant + bytes per sample × b (dashed; the legend gives the largest "
+           "residual); triangles are the "
            "harness's accumulation at b, labelled with what accumulating adds beyond plain "
            "training at that b. The constant is the part that depends most on the machine.")
     return ("Memory model", figures.memory_model(

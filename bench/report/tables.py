@@ -142,6 +142,7 @@ def memory_paragraph(a: ModelAnswer, res: Results) -> str | None:
         text += (f" Split (plain training at b = {', '.join(str(b) for b, _ in sorted(split.plain))}): "
                  f"a constant {fit.intercept_bytes / MIB:.1f} MiB + "
                  f"{fit.bytes_per_sample / 1024:.0f} KiB per sample of batch"
+                 + _residual_text(fit)
                  + (f"; accumulating adds beyond plain training at the same b ({extra})"
                     if extra else "") + ". On your machine: peak ≈ held state + constant + "
                  "b × bytes per sample (+ what accumulating adds); the constant is the part that "
@@ -153,6 +154,14 @@ def memory_paragraph(a: ModelAnswer, res: Results) -> str | None:
                  f"batch's at {smallest.pair} (RSS holds what the allocator does not count: "
                  f"traced functions, Python objects, freed memory not returned to the system).")
     return text
+
+
+def _residual_text(fit) -> str:
+    worst = fit.worst_residual()
+    if worst is None:
+        return " (two batch sizes: the line fits them exactly, no residual to judge it by)"
+    return (f" (fitted to {len(fit.points)} points; the largest residual "
+            f"{worst[0] / MIB:.2f} MiB, {worst[1]:.1%} of its peak)")
 
 
 def declared_missing(res: Results, model: str) -> list[str]:

@@ -74,7 +74,7 @@ def test_records_are_validated(tmp_path, line, message):
 def test_a_rerun_interval_comes_from_the_spread_between_rounds():
     import numpy as np
 
-    from bench.report.rows import pooled_spread, rerun_ratio
+    from bench.report.speed_ratios import pooled_spread, rerun_ratio
 
     # two ratios, three rounds each: log deviations of +-0.1 around their means
     logs = [[0.0, 0.1, -0.1], [0.5, 0.6, 0.4]]

@@ -12,7 +12,8 @@ from bench.engine.measure import clock
 from bench.engine.measure.speed import STEAL_LIMIT, interleaved
 from bench.errors import BenchError
 from bench.report.frames import from_records
-from bench.report.rows import block_logs, measure_rows, replicate_logs, round_logs
+from bench.report.rows import measure_rows
+from bench.report.speed_ratios import block_logs, replicate_logs, round_logs
 from bench.sweep.plan import expand
 from bench.sweep.profiles import load_profile
 

@@ -46,23 +46,24 @@ def test_profiles_load_and_expand():
     phases = [i.phase for i in default]
     assert phases[0] == phases[-1] == "calibrate"
     measure = [i for i in default if i.phase == "measure"]
-    # per model and round: the large batch + 2 strategies and the plain-training reference at
-    # 16x8; the CNN also the blog loop, and the large batch and accumulation in mixed_float16
-    # and XLA; round 2 of every configuration after round 1 of all of them
-    rounds = load_profile("default").models["gmlp"].measure.rounds
-    per_round = 7 * (1 + 3) + 1 + 4
-    assert rounds >= 2 and len(measure) == rounds * per_round
-    assert {i.job.spec.round for i in measure[:per_round]} == {1}
-    assert [i.id + ":round2" for i in measure[:per_round]] == [
-        i.id for i in measure[per_round:2 * per_round]]
-    assert {i.job.spec.micro for i in measure if i.model == "gmlp"} == {128, 16}
-    assert all(i.job.exclusive for i in measure) and not any(
+    speed = [i for i in default if i.phase == "speed"]
+    # memory, one process per configuration: per model the large batch, accumulation and plain
+    # training at every pair (64, 32, 16) and Keras' built-in at 16x8; the CNN also the blog
+    # loop, and the large batch and accumulation in mixed_float16 and XLA
+    assert len(measure) == 7 * (1 + 3 + 3 + 1) + 1 + 4
+    assert {i.job.spec.micro for i in measure if i.model == "gmlp"} == {128, 64, 32, 16}
+    assert {i.job.spec.round for i in measure} == {1}
+    # speed, side by side: one process per model, every measure configuration but plain
+    # training above 16x8 (its speed is the cost of b alone: asked at the smallest pair)
+    assert [i.model for i in speed] == list(load_profile("default").models)
+    timed = {(c.strategy, c.micro) for i in speed if i.model == "gmlp"
+             for c in i.job.spec.configurations}
+    assert ("plain_micro", 16) in timed and ("plain_micro", 64) not in timed
+    assert ("accumulate", 64) in timed and ("keras_builtin", 64) not in timed
+    assert all(i.job.spec.rounds >= 16 for i in speed)
+    assert all(i.job.exclusive for i in measure + speed) and not any(
         i.job.exclusive for i in default if i.phase in ("outcome", "equivalence"))
-    outcome = [i for i in default if i.phase == "outcome"]
-    assert {i.model for i in outcome} == {"cnn", "cnn_bn"}
-    assert len(outcome) == 3 * 3 + 3 * 2  # cnn: 3 strategies, cnn_bn: 2; 3 seeds each
-    assert all(i.job.spec.micro == 16 and i.job.spec.lr_schedule == "cosine"
-               for i in outcome if i.job.spec.strategy != "large_batch")
+    assert not any(i.phase == "outcome" for i in default)  # level 3: the study profile
     eq = [i.id for i in default if i.phase == "equivalence"]
     assert "cnn:equivalence:exponential-lr" in eq and "cnn:equivalence:mixed_float16" in eq
     assert "cnn:equivalence:xla" in eq and "cnn:equivalence:ema-0.9" in eq

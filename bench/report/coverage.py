@@ -13,7 +13,8 @@ import numpy as np
 
 from bench.errors import BenchError
 from bench.report.frames import Results
-from bench.report.rows import Ratio, measure_rows
+from bench.report.rows import measure_rows
+from bench.report.speed_ratios import Ratio
 from bench.results import machine
 
 #: every ratio once: a row's `small_batch` is plain training's own `speed`, repeated on each row

@@ -117,7 +117,9 @@ def run_facts(res: Results) -> list[str]:
         warmups = sorted({(r.get("throughput") or {}).get("warmup_updates", 0)
                           for r in res.records if r.get("kind") == "run"
                           and (r.get("config") or {}).get("purpose") == "measure"})
-        lines.append("- **Speed**: effective batch / median seconds per update after "
+        measure = ("each block's fastest update (bench.report.speed_ratios.block_time), after "
+                   if res.interleaving else "effective batch / median seconds per update after ")
+        lines.append("- **Speed**: " + measure
                      + " or ".join(map(str, warmups)) + " warm-up "
                      "updates; the timed region holds taking the window from the feed (a gather "
                      "from the training tensors), the update and the wait for the device, for every "

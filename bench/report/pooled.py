@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from bench.report.rows import block_time
+from bench.report.speed_ratios import block_time
 
 Relative = dict[str, float]
 

@@ -258,12 +258,17 @@ def variants_line(res: Results, answers: list[ModelAnswer]) -> str | None:
     return "**Mixed precision and XLA on this device**: " + "; ".join(parts) + "."
 
 
-def _direction(rows) -> str:  # slower or faster where every interval says so
-    if all(r.vs_float32.high is not None and r.vs_float32.high < 1 for r in rows):
-        return "slower than float32"
-    if all(r.vs_float32.low is not None and r.vs_float32.low > 1 for r in rows):
-        return "faster than float32"
-    return "not clearly faster or slower than float32"
+def _direction(rows) -> str:
+    """Slower or faster where every interval says so; otherwise what each interval says, so
+    the sentence never contradicts a ratio it quotes."""
+    said = ["slower" if r.vs_float32.high is not None and r.vs_float32.high < 1
+            else "faster" if r.vs_float32.low is not None and r.vs_float32.low > 1
+            else "within noise" for r in rows]
+    if len(set(said)) == 1:
+        return {"slower": "slower than float32", "faster": "faster than float32"}.get(
+            said[0], "not clearly faster or slower than float32")
+    return "mixed against float32 (" + ", ".join(
+        f"{r.strategy} {r.pair} {word}" for r, word in zip(rows, said)) + ")"
 
 
 def _xla_note(rows) -> str:  # whether the records say XLA compiled (older records do not)

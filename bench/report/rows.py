@@ -25,112 +25,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bench.judge.outcome import OutcomeVerdict, judge, not_judged, t975
-from bench.report.frames import Results, held_bytes, steady_seconds, variant_of
+from bench.judge.outcome import OutcomeVerdict, judge, not_judged
+from bench.report.frames import Results, held_bytes, variant_of
+from bench.report.speed_ratios import (
+    Ratio,
+    pooled_spread,
+    replicate_logs,
+    rerun_ratio,
+    speed_ratio,
+)
 from bench.results.identity import configuration_name
-
-
-@dataclass(frozen=True)
-class Ratio:
-    value: float
-    low: float | None = None
-    high: float | None = None
-    rounds: int = 1            # replicates; > 1: [low, high] is a rerun (prediction) interval
-
-    @property
-    def within_noise(self) -> bool:
-        return self.low is not None and self.low <= 1.0 <= self.high
-
-    def text(self, digits: int = 2) -> str:
-        mark = "≈" if self.within_noise else ""
-        if self.low is None:
-            return f"{mark}{self.value:.{digits}f}×"
-        return f"{mark}{self.value:.{digits}f}× [{self.low:.{digits}f}–{self.high:.{digits}f}]"
-
-
-def speed_ratio(record: dict, reference: dict, draws: int = 2000, seed: int = 0) -> Ratio | None:
-    """Samples/s of `record` over `reference` (same B), with a bootstrap 95% interval of the
-    two processes' update times (one round: all there is)."""
-    a, b = steady_seconds(record), steady_seconds(reference)
-    if not len(a) or not len(b):
-        return None
-    rng = np.random.default_rng(seed)
-    ma = np.median(rng.choice(a, (draws, len(a))), axis=1)
-    mb = np.median(rng.choice(b, (draws, len(b))), axis=1)
-    boot = mb / ma
-    return Ratio(float(np.median(b) / np.median(a)), float(np.percentile(boot, 2.5)),
-                 float(np.percentile(boot, 97.5)))
-
-
-def round_logs(rounds: dict[int, dict], reference: dict[int, dict]) -> list[float]:
-    """log(samples/s ratio) in each round (process) that both configurations finished: from
-    blocks timed side by side, the mean over the process's rounds of blocks of each round's
-    log ratio (`block_logs`; measured: the mean over 8 rounds moved less between processes than
-    the median, README: Numbers that hold); else the ratio of the two processes' median update
-    times."""
-    out = []
-    for i in sorted(set(rounds) & set(reference)):
-        a, b = rounds[i], reference[i]
-        if a.get("blocks") and b.get("blocks"):
-            logs = block_logs(a["blocks"], b["blocks"])
-            if logs:
-                out.append(float(np.mean(logs)))
-            continue
-        a, b = steady_seconds(a), steady_seconds(b)
-        if len(a) and len(b):
-            out.append(float(np.log(np.median(b) / np.median(a))))
-    return out
-
-
-def replicate_logs(rounds: dict[int, dict], reference: dict[int, dict]) -> tuple[list[float], str]:
-    """The replicates of one ratio and what they are: "block rounds" where both configurations
-    were timed side by side in one process (a block ratio per round), else "processes"
-    (`round_logs`)."""
-    common = sorted(set(rounds) & set(reference))
-    if len(common) == 1:
-        a, b = rounds[common[0]], reference[common[0]]
-        if a.get("blocks") and b.get("blocks"):
-            return block_logs(a["blocks"], b["blocks"]), "block rounds"
-    return round_logs(rounds, reference), "processes"
-
-
-def block_time(seconds: list[float]) -> float:
-    """A block's figure: its fastest update. Another tenant or the machine's own noise only
-    ever slows an update, so the fastest of a block's few updates is the one least disturbed:
-    measured on two default sweeps (README: Numbers that hold), a round's block ratio spread
-    about its mean by 0.13-0.14 (sd of its log) with normal tails (kurtosis 3.2-3.3), against
-    0.17 with heavy tails (kurtosis 14-20) for the block's median update."""
-    return float(np.min(seconds))
-
-
-def block_logs(blocks: list[dict], reference: list[dict]) -> list[float]:
-    """log(samples/s ratio) between the blocks of each round of one speed process."""
-    ref = {b["round"]: b for b in reference}
-    return [float(np.log(block_time(ref[b["round"]]["seconds"]) / block_time(b["seconds"])))
-            for b in blocks if b["round"] in ref and b["seconds"] and ref[b["round"]]["seconds"]]
-
-
-def pooled_spread(logs: list[list[float]]) -> tuple[float, int] | None:
-    """The standard deviation of a round's log ratio about its configuration's mean, pooled
-    over ratios (each ratio's rounds give rounds - 1 degrees of freedom), and those degrees."""
-    df = sum(len(x) - 1 for x in logs if len(x) > 1)
-    if df < 1:
-        return None
-    ss = sum(float(np.sum((np.asarray(x) - np.mean(x)) ** 2)) for x in logs if len(x) > 1)
-    return float(np.sqrt(ss / df)), df
-
-
-def rerun_ratio(logs: list[float], spread: tuple[float, int] | None) -> Ratio | None:
-    """The geometric mean over rounds, with the 95% interval in which another sweep's figure
-    (the mean of as many rounds) lands: mean ± t(df) · s · sqrt(2 / rounds)."""
-    if not logs:
-        return None
-    mean, n = float(np.mean(logs)), len(logs)
-    if spread is None or n < 2:
-        return Ratio(float(np.exp(mean)), rounds=n)
-    s, df = spread
-    half = t975(df) * s * np.sqrt(2.0 / n)
-    return Ratio(float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half)), n)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import json
 import subprocess
 
 from bench.catalogue.entries import Entry
-from bench.catalogue.report import END, START, table, update_readme
+from bench.catalogue.report import END, START, count_line, table, update_readme
 from bench.catalogue.run import catalogue
 
 
@@ -50,6 +50,13 @@ def test_a_failed_install_is_a_row_and_the_others_still_run(tmp_path):
     text = table(rows)
     assert "**not installed**" in text and "failed: strategy 'broken'" in text
     assert "not equivalent (L1/L2 ✗/✓)" in text
+    # a row counts as judged where an analysis gave a verdict, not where it only installed
+    broken = dict(rows[1], verdicts={"other way": rows[1]["verdicts"]["other way"]})
+    assert count_line(rows, "m") == ("1 of 3 implementations judged on m; 2 not installed or "
+                                     "not runnable here.")
+    assert count_line([broken, rows[2]], "m") == (
+        "0 of 2 implementations judged on m; 1 installed but failed in every analysis (their "
+        "rows say why); 1 not installed or not runnable here.")
 
 
 def test_the_readme_block_is_rewritten_from_the_rows(tmp_path):

@@ -67,8 +67,24 @@ def table(rows: list[dict], short: bool = False) -> str:
     return "\n".join(out)
 
 
+def _ran(row: dict) -> bool:
+    """Whether any of a row's analyses gave a verdict (a row whose every analysis failed was
+    installed, not judged)."""
+    return any("error" not in record for usage in row["verdicts"].values()
+               for record in usage.values() if record)
+
+
+def count_line(rows: list[dict], machine: str) -> str:
+    judged = sum(1 for r in rows if r["status"] == "judged" and _ran(r))
+    failed = sum(1 for r in rows if r["status"] == "judged" and not _ran(r))
+    return (f"{judged} of {len(rows)} implementations judged on {machine}"
+            + (f"; {failed} installed but failed in every analysis (their rows say why)"
+               if failed else "")
+            + (f"; {len(rows) - judged - failed} not installed or not runnable here"
+               if len(rows) - judged - failed else "") + ".")
+
+
 def page(rows: list[dict], machine: str) -> str:
-    judged = sum(1 for r in rows if r["status"] == "judged")
     notes = [f"- **{r['entry']}** installed with `--no-deps`: {r['install_note']}"
              for r in rows if r.get("install_note")]
     return "\n".join([
@@ -81,7 +97,7 @@ def page(rows: list[dict], machine: str) -> str:
         f"the strategy both keep one, level 2 compares them). Each package is installed from the "
         f"registry, pinned, into `.catalogue/` (never into the project's environment) and "
         f"imported; the adapters in `catalogue/adapters.py` use it as its documentation or its "
-        f"own trainer does. {judged} of {len(rows)} implementations judged on {machine}. Level 3 "
+        f"own trainer does. {count_line(rows, machine)} Level 3 "
         f"(trained accuracy) is not run here: it takes the study's hours per entry.", "",
         table(rows), "", *(["Installation notes:", "", *notes, ""] if notes else []),
         "Regenerate: `make catalogue` (`python -m bench catalogue`). A package that does not "

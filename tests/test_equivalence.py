@@ -194,11 +194,8 @@ def uses_tf_keras(model, optimizer, loss, accum_steps):
 '''
 
 
-@pytest.mark.slow
-def test_keras2_code_runs_in_the_keras2_lane_with_the_same_levels(tmp_path, monkeypatch):
-    """A Keras 2 accumulation loop (tf_keras model and optimizer) is judged like Keras 3 code:
-    the correct one equivalent, the summed one named; the lane says how far its own large batch
-    ends from Keras 3's."""
+def _keras2_lane(tmp_path, monkeypatch, model: str, dataset: str, loops: tuple[str, ...]):
+    """The analyses of KERAS2_LOOP's `loops` on `model` in the Keras 2 lane (B = 32, 8x4)."""
     from bench.config.request import EquivalenceRequest
     from bench.data import Sources
     from bench.engine.entry import analyse
@@ -206,11 +203,19 @@ def test_keras2_code_runs_in_the_keras2_lane_with_the_same_levels(tmp_path, monk
     (tmp_path / "keras2_loops.py").write_text(KERAS2_LOOP)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    req = EquivalenceRequest(model="cnn", strategies=("keras2_loops:uses_tf_keras",
-                                                      "keras2_loops:summed"),
-                             effective_batch=32, micros=(8,), dataset="synthetic_mnist",
-                             updates=3, keras=2)
-    good, bad = analyse(req, Sources.from_env())
+    req = EquivalenceRequest(model=model, strategies=tuple(f"keras2_loops:{x}" for x in loops),
+                             effective_batch=32, micros=(8,), dataset=dataset, updates=3,
+                             keras=2)
+    return analyse(req, Sources.from_env())
+
+
+@pytest.mark.slow
+def test_keras2_code_runs_in_the_keras2_lane_with_the_same_levels(tmp_path, monkeypatch):
+    """A Keras 2 accumulation loop (tf_keras model and optimizer) is judged like Keras 3 code:
+    the correct one equivalent, the summed one named; the lane says how far its own large batch
+    ends from Keras 3's."""
+    good, bad = _keras2_lane(tmp_path, monkeypatch, "cnn", "synthetic_mnist",
+                             ("uses_tf_keras", "summed"))
     assert good["verdict"] == "equivalent", good["reasons"]
     assert "Keras 2 lane" in good["reasons"][-1]
     assert good["keras2_lane"]["large_batch_vs_keras3_floors"] < 1
@@ -222,18 +227,8 @@ def test_the_keras2_lane_judges_token_losses_on_the_token_model(tmp_path, monkey
     """char_lm builds in tf_keras too, whose masked loss also divides by a batch's own valid
     tokens: a Keras 2 loop averaging micro-batch means is named, one weighting each micro-batch
     by its tokens is equivalent."""
-    from bench.config.request import EquivalenceRequest
-    from bench.data import Sources
-    from bench.engine.entry import analyse
-
-    (tmp_path / "keras2_loops.py").write_text(KERAS2_LOOP)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    req = EquivalenceRequest(model="char_lm", strategies=("keras2_loops:loop",
-                                                          "keras2_loops:token_weighted"),
-                             effective_batch=32, micros=(8,), dataset="synthetic_fortunes",
-                             updates=3, keras=2)
-    means, weighted = analyse(req, Sources.from_env())
+    means, weighted = _keras2_lane(tmp_path, monkeypatch, "char_lm", "synthetic_fortunes",
+                                   ("loop", "token_weighted"))
     assert means["verdict"] == "not equivalent"
     assert "mean of micro-batch means" in means["reasons"][0]
     assert weighted["verdict"] == "equivalent", weighted["reasons"]

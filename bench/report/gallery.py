@@ -58,10 +58,13 @@ def _speed(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None
     if not speed:
         return None
     side = res.interleaving
-    bars = ("95% intervals of one process" if not res.rerun_intervals
-            else f"95% rerun intervals ({side['rounds']} rounds of blocks timed side by side in "
-                 f"{res.rounds} process{'es' if res.rounds > 1 else ''} per model)" if side
-            else f"95% rerun intervals ({res.rounds} rounds)")
+    if not res.rerun_intervals:
+        bars = "95% intervals of one process"
+    elif side:
+        bars = (f"95% rerun intervals ({side['rounds']} rounds of blocks timed side by side in "
+                f"{res.rounds} process{'es' if res.rounds > 1 else ''} per model)")
+    else:
+        bars = f"95% rerun intervals ({res.rounds} rounds)"
     cap = ("Samples per second relative to the large batch (B×1) of the same model, against "
            f"k; bars: {bars}. Plain training at b (gray) "
            "is the cost of the small batch alone; the gap from it to accumulation is the cost "

@@ -21,7 +21,16 @@ SUMMARY ?= $(if $(filter default study,$(NAME)),--summary README.md,)
 # the study continues from its committed records (hours of training; outcomes do not depend on
 # the machine), on a fresh clone too
 RESUME ?= $(if $(filter study,$(NAME)),--resume-from reports/study/results.jsonl.gz,)
+# the study's advice carries the default profile's levels 1-2, memory and speed
+LEVELS ?= $(if $(filter study,$(NAME)),--levels-from reports/results.jsonl.gz,)
 PYTEST_ARGS ?=
+# the README's time table is rendered from this record: `make test`, `make bench` (not a resumed
+# study) and CI add their wall time and machine identity to it (bench.results.timings)
+TIMINGS ?= reports/timings.json
+# $(call timed,COMMAND,NAME,ARGS): run COMMAND, record its time under NAME, keep its exit status
+timed = start=$$(date +%s); $(1); rc=$$?; $(BIN)/python -m bench timings add --command "$(2)" \
+  --args "$(3)" --seconds $$(( $$(date +%s) - start )) --status $$rc --record $(TIMINGS) \
+  --summary README.md || true; exit $$rc
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 FORTUNES := /usr/share/games/fortunes/fortunes
 
@@ -55,18 +64,22 @@ data:  ## install Debian's dataset-fashion-mnist and fortunes (real images and t
 	fi
 
 test: setup  ## run the tests (unit, end-to-end on tiny data; no sweep), two at a time
-	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
+	$(call timed,$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS),make test,$(PYTEST_ARGS))
+
+SWEEP = $(BIN)/python -m bench sweep --profile $(PROFILE) --results $(RESULTS) --report $(REPORTS) \
+  $(SUMMARY) $(RESUME) $(LEVELS) -- --benchmark-json results/$(NAME).benchmark.json $(PYTEST_ARGS)
 
 bench: setup  ## run the sweep of PROFILE (default) and write its report; resumes if interrupted
-	$(BIN)/python -m bench sweep --profile $(PROFILE) --results $(RESULTS) --report $(REPORTS) \
-	  $(SUMMARY) $(RESUME) -- --benchmark-json results/$(NAME).benchmark.json $(PYTEST_ARGS)
+	$(if $(RESUME),$(SWEEP),$(call timed,$(SWEEP),make bench,PROFILE=$(PROFILE) $(PYTEST_ARGS)))
 
 bench-report: setup  ## rebuild the report of PROFILE from its stored results (never trains)
-	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS) $(SUMMARY)
+	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS) $(SUMMARY) $(LEVELS)
 
 bench-overhead: setup  ## accumulation overhead (ratios, one process) and repeatability -> results/
 	$(BIN)/python -m pytest tests/test_studies.py tests/benchmarks -m study -q --benchmark-json results/studies.benchmark.json
 	$(BIN)/python -m bench studies results/overhead.json results/repeatability.json
+	cp results/overhead.json reports/overhead.json  # the README quotes the committed study
+	$(BIN)/python -m bench readme
 
 bench-check: setup  ## compare the last sweep of PROFILE with its committed baseline
 	$(BIN)/python -m bench check --baseline $(BASELINE) --current $(RESULTS)

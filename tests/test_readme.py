@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import BenchError
+from bench.report.build import load_levels
 from bench.report.summary import markers, summary_block
 from tests.helpers import ROOT
 
@@ -20,10 +21,13 @@ def readme_summary(readme: Path, profile: str = "default") -> str:
     return text.split(start, 1)[1].split(end, 1)[0].strip("\n")
 
 
-@pytest.mark.parametrize("profile,report", [("default", "reports"), ("study", "reports/study")])
-def test_readme_summary_is_the_committed_reports_summary(monkeypatch, profile, report):
+@pytest.mark.parametrize("profile,report,levels", [
+    ("default", "reports", None),
+    ("study", "reports/study", "reports/results.jsonl.gz")])  # the Makefile's LEVELS
+def test_readme_summary_is_the_committed_reports_summary(monkeypatch, profile, report, levels):
     monkeypatch.chdir(ROOT)  # the summary links the report by its path from the README
-    assert readme_summary(Path("README.md"), profile) == summary_block(Path(report))
+    assert readme_summary(Path("README.md"), profile) == summary_block(
+        Path(report), load_levels(Path(levels) if levels else None))
 
 
 def test_readme_catalogue_is_the_committed_catalogue():
@@ -36,3 +40,54 @@ def test_readme_catalogue_is_the_committed_catalogue():
 def test_readme_placeholders_are_filled():
     text = (ROOT / "README.md").read_text()
     assert "⟨" not in text and "⟩" not in text
+
+
+@pytest.mark.parametrize("name", [b.name for b in __import__(
+    "bench.report.readme_blocks", fromlist=["BLOCKS"]).BLOCKS])
+def test_readme_record_blocks_are_rendered_from_their_records(name):
+    """Times, baselines, gates, levels, the overhead study and coverage: each block is what
+    `python -m bench readme` renders from the committed records and the code's constants."""
+    from bench.report.readme_blocks import BLOCKS, block_text
+
+    block = next(b for b in BLOCKS if b.name == name)
+    assert block_text(ROOT / "README.md", name) == block.render(ROOT)
+
+
+def test_the_studys_advice_carries_every_level12_failure_and_memory_variant():
+    """The study judges level 3 only; its advice may not drop what levels 1-2 found for the
+    same model and strategy in the default profile, at any precision, compiler, EMA or partial
+    window, nor quote one memory share where mixed precision or XLA give another."""
+    from bench.report.advice import level12_failures, recommendations
+    from bench.report.answers import answer_of
+    from bench.report.frames import load
+
+    study = load([ROOT / "reports/study/results.jsonl.gz"])
+    levels = load([ROOT / "reports/results.jsonl.gz"])
+    advice = {line.split("**")[1]: line for line in
+              recommendations(study, [answer_of(study, m) for m in study.models], levels)}
+    assert advice, "the study gives no advice"
+    checked = 0
+    for model, line in advice.items():
+        for strategy in ("accumulate", "keras_builtin", "naive"):
+            for failure in level12_failures(levels, model, strategy):
+                assert failure in line, f"{model}: the advice drops {strategy}'s {failure!r}"
+                checked += 1
+        variants = {r.variant for r in answer_of(levels, model).variants
+                    if r.strategy == "accumulate"}
+        assert all(f"under {v}" in line for v in variants), (model, variants, line)
+    assert checked  # cnn_bn's BatchNormalization failure at least
+
+
+def test_the_study_states_one_status_and_its_machines():
+    block = readme_summary(ROOT / "README.md", "study")
+    assert ("**Complete**" in block) != ("**Incomplete**" in block)
+    assert "machine identities" in block or " on " in block.split("\n")[0]
+
+
+def test_the_study_names_the_pairs_that_cross_machine_identities():
+    from bench.report.facts import crossed_pairs
+    from bench.report.frames import load
+
+    crossed = crossed_pairs(load([ROOT / "reports/study/results.jsonl.gz"]))
+    assert any(c.startswith("cnn keras_builtin_fixed 64x4 (5 seeds") for c in crossed)
+    assert not any(c.startswith(("mlp_mixer", "gmlp", "char_lm")) for c in crossed)

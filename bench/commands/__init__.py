@@ -7,13 +7,16 @@ from bench.commands import (
     equivalence_cmd,
     list_cmd,
     merge_cmd,
+    readme_cmd,
     report_cmd,
     run_cmd,
     studies_cmd,
     sweep_cmd,
+    timings_cmd,
 )
 
 COMMANDS = {"list": list_cmd, "equivalence": equivalence_cmd, "run": run_cmd,
             "fit-budget": budget_cmd, "sweep": sweep_cmd, "merge": merge_cmd,
             "report": report_cmd, "check": check_cmd, "coverage": coverage_cmd,
-            "catalogue": catalogue_cmd, "studies": studies_cmd}
+            "catalogue": catalogue_cmd, "studies": studies_cmd,
+            "timings": timings_cmd, "readme": readme_cmd}

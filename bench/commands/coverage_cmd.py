@@ -17,7 +17,7 @@ from bench.report.coverage import (
     summary,
 )
 from bench.report.frames import from_records
-from bench.report.summary import replace_block
+from bench.report.readme_blocks import write_block
 from bench.results import store
 
 
@@ -69,7 +69,6 @@ def run(args) -> int:
         add_entry(args.record, entry(first, second, (args.first, args.second), found))
         print(f"recorded in {args.record}")
         if args.summary:
-            replace_block(args.summary, "coverage", "\n".join(lines(read_entries(args.record))),
-                          "`python -m bench coverage --record reports/coverage.json`")
+            write_block(args.summary, "coverage", "\n".join(lines(read_entries(args.record))))
             print(f"updated the coverage table in {args.summary}")
     return 0

@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.commands.report_cmd import add_levels_option
 from bench.errors import BenchError
 from bench.execute.lifecycle import child_preexec
-from bench.report.build import build_report
+from bench.report.build import build_report, load_levels
 from bench.report.summary import update_readme
 from bench.results.lock import INHERITED_FD, acquire
 from bench.sweep.profiles import load_profile
@@ -26,6 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("--report", metavar="DIR", help="report directory (default: reports/<profile>)")
     p.add_argument("--no-report", action="store_true", help="run the sweep only")
     p.add_argument("--summary", metavar="README.md", help="also refresh this README's summary")
+    add_levels_option(p)
     p.add_argument("--resume-from", metavar="RESULTS", dest="resume_from",
                    help="committed results (e.g. reports/study/results.jsonl.gz) to continue "
                         "from: their finished configurations are not run again")
@@ -71,9 +73,9 @@ def run(args) -> int:
 
     out = Path(args.report or ("reports" if name == "default" else f"reports/{name}"))
     try:
-        print(f"wrote {build_report([results], out)}")
+        print(f"wrote {build_report([results], out, args.levels_from)}")
         if args.summary:
-            update_readme(Path(args.summary), out)
+            update_readme(Path(args.summary), out, load_levels(args.levels_from))
     except OSError as e:
         raise BenchError(f"cannot write the report to {out}: {e.strerror or e}") from None
     return status

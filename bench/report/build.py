@@ -10,6 +10,7 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.judge.verdict import LEVEL2_FACTOR
 from bench.report import coverage
+from bench.report.advice import recommendations
 from bench.report.answers import ModelAnswer, answer_of, sci
 from bench.report.facts import run_facts
 from bench.report.frames import Results, load, write_compressed
@@ -20,7 +21,6 @@ from bench.report.prose import (
     keras_line,
     naive_line,
     partial_window_line,
-    recommendations,
     token_line,
     variants_line,
 )
@@ -44,17 +44,31 @@ FILES = {"summary.csv": "speed and memory per measured configuration (float32, m
          "equivalence.csv": "every level-1/level-2 analysis, one row each"}
 
 
-def build_report(results_paths: list[Path], out_dir: Path) -> Path:
+def load_levels(path: Path | None) -> Results | None:
+    """Another profile's records whose levels 1-2, memory and speed an outcome-only report's
+    advice carries (bench.report.advice); None without one."""
+    if path is None:
+        return None
+    if not path.exists():
+        raise BenchError(f"--levels-from {path}: no such results file")
+    return load([path])
+
+
+def build_report(results_paths: list[Path], out_dir: Path, levels: Path | None = None) -> Path:
     res = load(results_paths)
     out_dir.mkdir(parents=True, exist_ok=True)
     answers = [answer_of(res, m) for m in res.models]
     figs = report_figures(res, answers, out_dir)
+    drawn = {Path(path).name for _, path, _ in figs}
+    for stale in out_dir.glob("*.png"):  # a figure of an earlier profile's records misleads
+        if stale.name not in drawn:
+            stale.unlink()
     files = _csvs(res, answers, out_dir)
     write_compressed(res.records + res.sessions + ([res.plan] if res.plan else []),
                      out_dir / "results.jsonl.gz")
     path = out_dir / "README.md"
     held = coverage.lines(coverage.read_entries(out_dir / COVERAGE), res.profile)
-    path.write_text(readme(res, answers, figs, files, held))
+    path.write_text(readme(res, answers, figs, files, held, load_levels(levels)))
     return path
 
 
@@ -96,8 +110,10 @@ def _csvs(res: Results, answers: list[ModelAnswer], out: Path) -> list[str]:
 
 
 def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path, str]],
-           files: list[str], held: list[str] | None = None) -> str:
-    """The report's page; `held`: the coverage table of this profile's measured reruns."""
+           files: list[str], held: list[str] | None = None,
+           levels: Results | None = None) -> str:
+    """The report's page; `held`: the coverage table of this profile's measured reruns;
+    `levels`: another profile's records the advice carries (bench.report.advice)."""
     out = ["# Is gradient accumulation equivalent to the large batch?", "",
            f"Profile `{res.profile}` ({res.digest}), on {res.device}. Each row: is the harness's "
            f"accumulation (k micro-batches, one update of their exact mean) the same training as "
@@ -108,10 +124,12 @@ def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path,
                  naive_line(res, answers), variants_line(res, answers)):
         if line:
             out += [f"- {line}"]
-    advice = recommendations(res, answers)
+    advice = recommendations(res, answers, levels)
     if advice:
-        out += ["", "**What to use, per model** (from the trained outcomes above and, where "
-                "this profile measured them, levels 1-2, memory and speed):", "",
+        source = (f"profile `{levels.profile}`'s records" if levels is not None
+                  else "this profile's records")
+        out += ["", f"**What to use, per model** (from the trained outcomes above, and levels "
+                f"1-2, memory and speed from {source} where they were measured):", "",
                 *(f"- {x}" for x in advice)]
     out += ["", *run_facts(res), ""]
     if held:

@@ -67,6 +67,47 @@ def incomplete_line(res: Results) -> str | None:
             "what is missing is left out, not guessed.")
 
 
+def crossed_pairs(res: Results) -> list[str]:
+    """Outcome comparisons whose two sides ran on different machine identities: each judged
+    (strategy, pair) whose seeds' runs and their large batches' runs name different
+    identities (an unknown identity counts as its own). A trained accuracy should not depend
+    on the machine; the report says where a pair relies on that."""
+    runs = res.runs
+    if not len(runs) or "machine" not in runs:
+        return []
+    o = runs[(runs.phase == "outcome") & (runs.status == "ok")]
+    named = o.machine.fillna(o.device.fillna("unknown device") + " [identity unknown]")
+    o = o.assign(where=named)
+    out = []
+    for model, m in o.groupby("model", sort=False):
+        lb = m[m.strategy == "large_batch"].set_index("seed")["where"]
+        for (strategy, pair), g in m[m.strategy != "large_batch"].groupby(["strategy", "pair"],
+                                                                            sort=False):
+            crossed = [(int(r.seed), r.where, lb[r.seed]) for r in g.itertuples()
+                       if r.seed in lb.index and r.where != lb[r.seed]]
+            if crossed:
+                sides = sorted({(a, b) for _, a, b in crossed})
+                out.append(f"{model} {strategy} {pair} ({len(crossed)} seed"
+                           f"{'s' if len(crossed) != 1 else ''}: "
+                           + "; ".join(f"on {a}, its large batch on {b}" for a, b in sides) + ")")
+    return out
+
+
+def machines_line(res: Results) -> str | None:
+    """Which identities made the records, and which outcome pairs cross them."""
+    machines = res.machines()
+    if len(machines) < 2:
+        return None
+    crossed = crossed_pairs(res)
+    text = ("Records from " + str(len(machines)) + " machine identities: "
+            + "; ".join(f"{name}: {n} run(s)" for name, n in machines) + ".")
+    if crossed:
+        text += (" Pairs whose two sides ran on different identities (a trained accuracy "
+                 "should not depend on the machine; these pairs rely on it): "
+                 + "; ".join(crossed) + ".")
+    return text
+
+
 def run_facts(res: Results) -> list[str]:
     env = res.environment()
     t = timing(res)
@@ -85,6 +126,11 @@ def run_facts(res: Results) -> list[str]:
                  if len(machines) > 1 and measured else "")
         lines.append("- **Machine identity** (CPU family and instruction set, cores): "
                      + "; ".join(f"{name}: {n} run(s)" for name, n in machines) + "." + mixed)
+        crossed = crossed_pairs(res)
+        if crossed:
+            lines.append("- **Outcome pairs across identities** (a trained accuracy should not "
+                         "depend on the machine; these pairs rely on it): "
+                         + "; ".join(crossed) + ".")
         if measured:
             lines.append("- **What depends on the machine**: speed and every speed ratio, and "
                          "memory peaks and shares (a convolutional model's constant workspace "

@@ -174,7 +174,7 @@ def level1(panels: dict[str, list[dict]], title: str, path: Path, caption: str) 
 
 def level2(panels: dict[str, list[dict]], title: str, path: Path, caption: str) -> Path:
     """Per model: distance to the large batch over the noise floor's running maximum, per
-    update, for each analysed (strategy, pair, schedule); the limit at 10x."""
+    update, for each analysed (strategy, pair, schedule); the limit at LEVEL2_FACTOR."""
     fig, axes = _grid(len(panels))
     for ax, (model, rows) in zip(axes, panels.items()):
         for r in rows:
@@ -182,12 +182,14 @@ def level2(panels: dict[str, list[dict]], title: str, path: Path, caption: str) 
             ratio = [d / f if f > 0 else np.nan for d, f in zip(r["trajectory"], floor)]
             color, marker, ls = _style(r["strategy"])
             pitfall = r["lr_schedule"] != "constant"
-            ax.plot(range(1, len(ratio) + 1), ratio, color=color, ls=":" if pitfall else ls,
-                    marker=marker, ms=3, lw=1.2 if pitfall else 1,
+            # a strategy keeps its own line style (the naive loop's is dotted); a decaying
+            # schedule is told apart by hollow, larger markers
+            ax.plot(range(1, len(ratio) + 1), ratio, color=color, ls=ls, marker=marker,
+                    ms=6 if pitfall else 3, mfc="none" if pitfall else color, lw=1,
                     label=_label(r['strategy'])
                           + (f", {r['lr_schedule']} lr" if pitfall else "")
                           + (f", {r['dtype']}" if r["dtype"] != "float32" else ""))
-        ax.axhline(LEVEL2_FACTOR, color="tab:red", lw=1, ls="--", label="limit: 10× the floor")
+        ax.axhline(LEVEL2_FACTOR, color="tab:red", lw=1, ls="--", label=f"limit: {LEVEL2_FACTOR:g}× the floor")
         ax.axhline(1.0, color="black", lw=0.8)
         ax.set_yscale("log")
         ax.set_xlabel("update")
@@ -320,6 +322,7 @@ def outcome_intervals(panels: dict[str, dict], title: str, path: Path, caption: 
         ax.set_ylim(-0.7, len(d["rows"]) - 0.3)
         ax.invert_yaxis()
         ax.set_xlabel("test accuracy − the large batch's, same seed (points)", fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(5))  # wide panels' labels ran into each other
         # the margin in the title: a legend box covered the rows furthest from 0
         ax.set_title(f"{model} (shaded: equivalence margin ±{margin:.2g} pts)", fontsize=10)
         ax.grid(alpha=0.3, axis="x")

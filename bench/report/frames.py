@@ -58,6 +58,8 @@ class Results:
         labels = set(self.runs["machine"].dropna()) if len(self.runs) else set()
         if len(labels) == 1 and self.runs["machine"].notna().all():
             return next(iter(labels)).split(" [identity")[0]
+        if len(self.machines()) > 1:
+            return f"{len(self.machines())} machine identities (the facts name each)"
         devices = sorted(set(self.runs["device"].dropna())) if len(self.runs) else []
         return ", ".join(devices) or "unknown device"
 

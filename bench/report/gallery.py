@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.config.names import strategy_rank
+from bench.judge.verdict import LEVEL2_FACTOR
 from bench.report import figures
 from bench.report.answers import ModelAnswer, accumulating, memory_split
 from bench.report.frames import Results
@@ -149,8 +150,9 @@ def _level2(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | Non
     if not l2:
         return None
     cap = ("Distance of the weights to the large batch's after each update, over the noise "
-           "floor (the large batch against itself started one ulp away); dotted: a decaying "
-           "learning-rate schedule (the Keras pitfall). Below 10× counts as equivalent. Where "
+           "floor (the large batch against itself started one ulp away); hollow markers: a "
+           "decaying learning-rate schedule (the Keras pitfall; the legend names it). Below "
+           f"{LEVEL2_FACTOR:g}× counts as equivalent. Where "
            "Keras' built-in accumulation hides under the harness's line, that is the result: "
            "with a constant rate both apply the same update.")
     return ("Level 2: trajectory", figures.level2(

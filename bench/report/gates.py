@@ -20,8 +20,11 @@ class Tolerances:
     speed_p: float = 0.01           # Mann-Whitney one-sided p-value
     ratio_drop: float = 0.35        # relative drop of samples/s as a share of the large batch's
     saving_rise: float = 0.10       # rise of peak / large batch's peak (absolute, e.g. 0.45 -> 0.55)
-    memory_rel: float = 0.10        # same machine: allocator peak growth (+2 MiB)
-    rss_rel: float = 0.15           # same machine: process RSS growth (+16 MiB)
+    memory_rel: float = 0.10        # same machine: allocator peak growth (+ memory_slack_mib)
+    memory_slack_mib: float = 2.0
+    rss_rel: float = 0.15           # same machine: process RSS growth (+ rss_slack_mib)
+    rss_slack_mib: float = 16.0
+    exact_rel: float = 1e-9         # "repeated to the bit": float noise only
     l1_factor: float = 5.0
     accuracy_z: float = 3.0
     # pooled gates (bench.report.pooled): wider across machine identities, where strategies'
@@ -110,7 +113,7 @@ def _exact_finding(name: str, metric: str, values: list[float], current: float,
     one identity, a fresh clone among them, gave identical figures). Any change beyond float
     noise is a finding, with its size."""
     old = values[0]
-    same = math.isclose(current, old, rel_tol=1e-9, abs_tol=0.0)
+    same = math.isclose(current, old, rel_tol=Tolerances.exact_rel, abs_tol=0.0)
     change = "" if same else f" ({current - old:+.3g})"
     return Finding(name, metric, fmt.format(old), fmt.format(current) + change,
                    "the same (deterministic here)", "ok" if same else "REGRESSION",
@@ -218,7 +221,8 @@ def run_findings(name, old, new, b, c, same, calibration, tol) -> list[Finding]:
                                f"{s_new:.2f}", f"<= {allowed:.2f}",
                                "REGRESSION" if s_new > allowed else "ok", "within each run"))
         peaks = [r["memory"][primary] / MIB for r in runs_old]
-        rel, slack = ((tol.memory_rel, 2) if PROBES[primary].exact else (tol.rss_rel, 16))
+        rel, slack = ((tol.memory_rel, tol.memory_slack_mib) if PROBES[primary].exact
+                      else (tol.rss_rel, tol.rss_slack_mib))
         limit = max(peaks) * (1 + rel) + slack
         out.append(Finding(name, f"peak MiB [{primary}]", span(peaks, "{:.1f}"),
                            f"{peak_new / MIB:.1f}", f"<= {limit:.1f}",

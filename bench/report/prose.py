@@ -3,11 +3,10 @@ loop, mixed precision and XLA, the follow-up questions, what to use per model, a
 about the run (machine, sweep time, data, probes). Each reads stored results only."""
 from __future__ import annotations
 
-from bench.config.names import MIB, strategy_entry
+from bench.config.names import MIB
 from bench.report.answers import ModelAnswer, accumulating, pts
 from bench.report.frames import Results
 from bench.report.rows import equivalence_rows
-from bench.results import machine
 from models.registry import get_model
 
 
@@ -315,65 +314,6 @@ def followup_lines(res: Results, answers: list[ModelAnswer]) -> list[str]:
                      "same epochs, k times more updates, the rate scaled from the large "
                      "batch's, against the large batch: " + "; ".join(plain) + ".")
     return lines
-
-
-def recommendations(res: Results, answers: list[ModelAnswer]) -> list[str]:
-    """One line per model that has outcome rows: what to use, from the numbers."""
-    out = []
-    for a in answers:
-        if not a.outcome or not a.outcome.learned:
-            continue
-        verdicts = {(r.strategy, r.pair): r.verdict for r in a.outcome.rows}
-        parts = []
-        acc = [(p, v) for (s, p), v in verdicts.items() if s == "accumulate"]
-        if acc:
-            ok = [p for p, v in acc if v.verdict == "equivalent"]
-            k = max((int(p.split("x")[1]) for p in ok), default=None)
-            level12 = equivalence_rows(res, a.model, "accumulate") if len(res.eq) else res.eq
-            l12 = (", and at levels 1 and 2" if len(level12) and
-                   (level12.verdict == "equivalent").all() else "")
-            memory = next((r for r in a.rows if r.strategy == "accumulate" and r.accum == k), None)
-            cost = ""
-            if memory is not None and a.probe and memory.memory.get(a.probe, {}).get("total_ratio"):
-                speed = f" at {memory.speed.value:.2f}× the speed" if memory.speed else ""
-                env = (memory.record or {}).get("environment")
-                where = machine.label(machine.of_environment(env), (env or {}).get("device"))
-                cost = (f": {memory.memory[a.probe]['total_ratio']:.2f} of the memory{speed} "
-                        f"on {where}")
-            parts.append(f"accumulate with k ≤ {k}{cost}, equivalent at the trained outcome{l12}"
-                         if k else "accumulate: not shown equivalent at the trained outcome ("
-                         + ", ".join(f"{p} {v.verdict}" + (
-                             f", {pts(v.mean_difference)} pts {v.interval}; about "
-                             f"{v.seeds_to_decide} seeds would decide"
-                             if v.verdict == "inconclusive" and v.seeds_to_decide else "")
-                             for p, v in acc) + ")")
-        builtin = [v.verdict for (s, _), v in verdicts.items() if s == "keras_builtin"]
-        fixed = [v.verdict for (s, _), v in verdicts.items() if s == "keras_builtin_fixed"]
-        if builtin and any(v == "different" for v in builtin):
-            parts.append("Keras' built-in: only with a constant rate"
-                         + (" or the fixed schedule (equivalent here)"
-                            if fixed and all(v == "equivalent" for v in fixed) else "")
-                         + " — with the schedule as given it lost accuracy")
-        shown = {"accumulate", "naive", *(["keras_builtin", "keras_builtin_fixed"] if builtin else [])}
-        for s, p, v in [(s, p, v) for (s, p), v in verdicts.items() if s not in shown
-                        and not s.startswith("plain_micro_") and v.verdict != "equivalent"]:
-            decide = (f"; about {v.seeds_to_decide} seeds would decide"
-                      if v.verdict == "inconclusive" and v.seeds_to_decide else "")
-            parts.append(f"{strategy_entry(s).label}: not shown equivalent at the trained "
-                         f"outcome ({p} {v.verdict}, {pts(v.mean_difference)} pts "
-                         f"{v.interval}{decide})")
-        if any(v.verdict == "different" for (s, _), v in verdicts.items() if s == "naive"):
-            parts.append("never the naive loop")
-        plain = [(s, p, v) for (s, p), v in verdicts.items() if s.startswith("plain_micro_")
-                 and v.mean_difference is not None]
-        good = [f"{'√' if 'sqrt' in s else 'linear'} rule at {p}" for s, p, v in plain
-                if v.low is not None and v.low > -v.margin]
-        if good:
-            parts.append("no accumulation needed for accuracy: plain training at b with the "
-                         + " or ".join(good) + " matched or beat the large batch")
-        if parts:
-            out.append(f"**{a.model}**: " + "; ".join(parts) + ".")
-    return out
 
 
 def naive_line(res: Results, answers: list[ModelAnswer]) -> str | None:

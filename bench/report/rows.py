@@ -30,9 +30,11 @@ from bench.report.frames import Results, held_bytes, variant_of
 from bench.report.speed_ratios import (
     Ratio,
     pooled_spread,
+    process_block_logs,
     replicate_logs,
     rerun_ratio,
     speed_ratio,
+    within_floor,
 )
 from bench.results.identity import configuration_name
 
@@ -167,8 +169,13 @@ def _ratios(rows: list[MeasureRow], partners) -> None:
     found = [replicate_logs(a.rounds, b.rounds) for _, _, a, b in wanted]
     # pooled among replicates of one kind: a block round's spread is not a process's
     spread = {kind: pooled_spread([x for x, k in found if k == kind]) for _, kind in found}
+    # processes timed side by side: their block rounds bound a process mean's spread below
+    floor = within_floor([logs for (_, _, a, b), (_, kind) in zip(wanted, found)
+                          if kind == "processes"
+                          for logs in process_block_logs(a.rounds, b.rounds)])
     for (row, attr, a, b), (x, kind) in zip(wanted, found):
-        ratio = (rerun_ratio(x, spread[kind]) if len(x) > 1
+        ratio = (rerun_ratio(x, spread[kind], floor if kind == "processes" else None)
+                 if len(x) > 1
                  else speed_ratio(next(iter(a.rounds.values()), a.record),
                                   next(iter(b.rounds.values()), b.record)))
         setattr(row, attr, ratio)

@@ -107,14 +107,40 @@ def pooled_spread(logs: list[list[float]]) -> tuple[float, int] | None:
     return float(np.sqrt(ss / df)), df
 
 
-def rerun_ratio(logs: list[float], spread: tuple[float, int] | None) -> Ratio | None:
-    """The geometric mean over rounds, with the 95% interval in which another sweep's figure
-    (the mean of as many rounds) lands: mean ± t(df) · s · sqrt(2 / rounds)."""
+def process_block_logs(rounds: dict[int, dict], reference: dict[int, dict]) -> list[list[float]]:
+    """Per process that timed both configurations side by side: its block rounds' log ratios."""
+    out = []
+    for i in sorted(set(rounds) & set(reference)):
+        a, b = rounds[i], reference[i]
+        if a.get("blocks") and b.get("blocks"):
+            logs = block_logs(a["blocks"], b["blocks"])
+            if len(logs) > 1:
+                out.append(logs)
+    return out
+
+
+def within_floor(per_process: list[list[float]]) -> tuple[float, int] | None:
+    """The least spread a process's mean can have: its block rounds' spread, pooled over the
+    model's ratios and processes, over the square root of a process's rounds. A process's mean
+    holds that part and the process's own; two processes estimate their sum from one degree of
+    freedom per ratio, which chance can put far below the part the rounds measure with many
+    (measured: a model's intervals of ±3.5% that a rerun left), so it is the floor."""
+    spread = pooled_spread(per_process)
+    if spread is None:
+        return None
+    return spread[0] / float(np.sqrt(np.mean([len(x) for x in per_process]))), spread[1]
+
+
+def rerun_ratio(logs: list[float], spread: tuple[float, int] | None,
+                floor: tuple[float, int] | None = None) -> Ratio | None:
+    """The geometric mean over replicates, with the 95% interval in which another sweep's
+    figure (the mean of as many replicates) lands: mean ± t(df) · s · sqrt(2 / replicates),
+    s the replicates' pooled spread, or `floor` (`within_floor`) where that is larger."""
     if not logs:
         return None
     mean, n = float(np.mean(logs)), len(logs)
     if spread is None or n < 2:
         return Ratio(float(np.exp(mean)), rounds=n)
-    s, df = spread
+    s, df = max(spread, floor or (0.0, 0))
     half = t975(df) * s * np.sqrt(2.0 / n)
     return Ratio(float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half)), n)

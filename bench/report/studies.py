@@ -7,6 +7,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bench.config.names import MIB
+from bench.results import machine
 
 
 def render(result: dict[str, Any]) -> str:
@@ -37,7 +38,11 @@ def _render_overhead(result: dict[str, Any]) -> str:
              if v["xla"] else ""]
             for c, v in result["cells"].items()]
     rounds = len(next(iter(result["per_round_samples_per_s"].values())))
-    out = [f"Accumulation overhead at {result['pair']}: every variant built once in one process, "
+    env = result.get("environment")
+    where = (machine.label(machine.of_environment(env), (env or {}).get("device")) if env
+             else "a machine this record does not name (recorded before studies carried one)")
+    out = [f"Accumulation overhead at {result['pair']} on {where}: every variant built once in "
+           f"one process, "
            f"timed in {rounds} interleaved rounds of {result['spec']['updates_per_round']} "
            f"updates; ratios of throughput within a round, median (min-max over rounds)",
            tabulate(rows, ["model", "XLA", "accumulate samples/s", "/ keras_builtin",

@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.report.advice import recommendations
 from bench.report.answers import answer_of
-from bench.report.facts import incomplete_line, timing
-from bench.report.frames import load
+from bench.report.facts import incomplete_line, machines_line, timing
+from bench.report.frames import Results, load
 from bench.report.prose import (
     followup_lines,
     keras_line,
     naive_line,
-    recommendations,
     variants_line,
 )
 from bench.report.tables import answer_table, outcome_table
@@ -46,14 +46,14 @@ def replace_block(readme: Path, name: str, body: str, command: str) -> None:
                      f"edit by hand) -->", f"<!-- accumbench:{name}:end -->", body, name)
 
 
-def summary_block(report_dir: Path) -> str:
-    return _block(load([report_dir / "results.jsonl.gz"]), report_dir)
+def summary_block(report_dir: Path, levels: Results | None = None) -> str:
+    return _block(load([report_dir / "results.jsonl.gz"]), report_dir, levels)
 
 
-def _block(res, report_dir: Path) -> str:
+def _block(res, report_dir: Path, levels: Results | None = None) -> str:
     answers = [answer_of(res, m) for m in res.models]
     if not len(res.eq) and not any(a.rows for a in answers):
-        return _outcome_block(res, answers, report_dir)
+        return _outcome_block(res, answers, report_dir, levels)
     t = timing(res)
     env = res.environment()
     lines = [f"Profile `{res.profile}` on {res.device} (TensorFlow {env.get('tensorflow', '?')}); "
@@ -69,14 +69,15 @@ def _block(res, report_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def _outcome_block(res, answers, report_dir: Path) -> str:
+def _outcome_block(res, answers, report_dir: Path, levels: Results | None) -> str:
     """A profile that only trains to judge outcomes: per model with finished runs, its level-3
     table, and what has not run yet."""
     done = [a for a in answers if a.outcome is not None and a.outcome.reference]
-    lines = [f"Profile `{res.profile}` on {res.device}. Full report: "
+    where = f" on {res.device}" if len(res.machines()) < 2 else ""
+    lines = [f"Profile `{res.profile}`{where}. Full report: "
              f"[`{report_dir}/README.md`]({report_dir}/README.md).", ""]
-    incomplete = incomplete_line(res)
-    lines += [f"- {incomplete}", ""] if incomplete else [""]
+    lines += [f"- {x}" for x in (incomplete_line(res) or _complete(res), machines_line(res)) if x]
+    lines += [""]
     for a in done:
         o = a.outcome
         lines += [f"**{a.model}** — {a.data}, B = {a.B}; the large batch reached "
@@ -87,12 +88,20 @@ def _outcome_block(res, answers, report_dir: Path) -> str:
     if waiting:
         lines += [f"Not run yet: {', '.join(waiting)}.", ""]
     lines += [f"- {x}" for x in followup_lines(res, answers)]
-    advice = recommendations(res, answers)
+    advice = recommendations(res, answers, levels)
     if advice:
-        lines += ["", "What to use, per model:", "", *(f"- {x}" for x in advice)]
+        source = f" (levels 1-2, memory and speed: profile `{levels.profile}`)" if levels else ""
+        lines += ["", f"What to use, per model{source}:", "", *(f"- {x}" for x in advice)]
     return "\n".join(lines).strip("\n")
 
 
-def update_readme(readme: Path, report_dir: Path) -> None:
+def _complete(res: Results) -> str:
+    """The study's one status, from its records (the README's prose carries none)."""
+    judged = [c for c in res.declared if c.get("phase") != "calibrate"]
+    return (f"**Complete**: all {len(judged)} configurations the profile declares have results, "
+            f"over {len(res.sessions)} recorded session(s).")
+
+
+def update_readme(readme: Path, report_dir: Path, levels: Results | None = None) -> None:
     res = load([report_dir / "results.jsonl.gz"])  # read once: the profile names the markers
-    _replace_between(readme, *markers(res.profile), _block(res, report_dir), "summary")
+    _replace_between(readme, *markers(res.profile), _block(res, report_dir, levels), "summary")

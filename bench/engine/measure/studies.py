@@ -19,6 +19,7 @@ from bench.config.plan import AccumulationPlan
 from bench.config.training import TrainingConfig
 from bench.data import Sources, load_dataset
 from bench.data.registry import resolve_dataset
+from bench.engine.measure.environment import describe
 from bench.engine.measure.probes.process import ProcessMemoryProbe
 from bench.engine.runtime import distribution
 from bench.engine.training.feed import WindowFeed
@@ -130,7 +131,8 @@ def overhead(spec: OverheadSpec | None = None) -> dict[str, Any]:
     return {"kind": "overhead", "spec": {**spec.__dict__}, "pair": f"{b}x{B // b}",
             "throughput_samples_per_s": throughput, "per_round_samples_per_s": per_round,
             "iqr_relative": spread, "cells": cells, "extras": extras, "xla_used": xla_used,
-            "targets_met": targets, "updates_timed": total, "order": order}
+            "targets_met": targets, "updates_timed": total, "order": order,
+            "environment": describe()}  # the machine identity its figures are quoted with
 
 
 def _ratio(a: list[float], b: list[float]) -> dict[str, Any]:

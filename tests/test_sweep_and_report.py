@@ -53,14 +53,17 @@ def test_profiles_load_and_expand():
     assert len(measure) == 7 * (1 + 3 + 3 + 1) + 1 + 4
     assert {i.job.spec.micro for i in measure if i.model == "gmlp"} == {128, 64, 32, 16}
     assert {i.job.spec.round for i in measure} == {1}
-    # speed, side by side: one process per model, every measure configuration but plain
+    # speed, side by side: two processes per model, every measure configuration but plain
     # training above 16x8 (its speed is the cost of b alone: asked at the smallest pair)
-    assert [i.model for i in speed] == list(load_profile("default").models)
+    # two side-by-side processes per model: every model's first, then every model's second
+    models = list(load_profile("default").models)
+    assert [i.model for i in speed] == models * 2
+    assert [i.job.spec.configurations[0].round for i in speed] == [1] * len(models) + [2] * len(models)
     timed = {(c.strategy, c.micro) for i in speed if i.model == "gmlp"
              for c in i.job.spec.configurations}
     assert ("plain_micro", 16) in timed and ("plain_micro", 64) not in timed
     assert ("accumulate", 64) in timed and ("keras_builtin", 64) not in timed
-    assert all(i.job.spec.rounds >= 16 for i in speed)
+    assert all(i.job.spec.rounds >= 10 for i in speed)
     assert all(i.job.exclusive for i in measure + speed) and not any(
         i.job.exclusive for i in default if i.phase in ("outcome", "equivalence"))
     assert not any(i.phase == "outcome" for i in default)  # level 3: the study profile

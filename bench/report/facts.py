@@ -70,8 +70,8 @@ def incomplete_line(res: Results) -> str | None:
 def crossed_pairs(res: Results) -> list[str]:
     """Outcome comparisons whose two sides ran on different machine identities: each judged
     (strategy, pair) whose seeds' runs and their large batches' runs name different
-    identities (an unknown identity counts as its own). A trained accuracy should not depend
-    on the machine; the report says where a pair relies on that."""
+    identities (an unknown identity counts as its own). A trained accuracy can move by a few
+    test samples between identities (float reordering); the report says which pairs mix them."""
     runs = res.runs
     if not len(runs) or "machine" not in runs:
         return []
@@ -102,8 +102,9 @@ def machines_line(res: Results) -> str | None:
     text = ("Records from " + str(len(machines)) + " machine identities: "
             + "; ".join(f"{name}: {n} run(s)" for name, n in machines) + ".")
     if crossed:
-        text += (" Pairs whose two sides ran on different identities (a trained accuracy "
-                 "should not depend on the machine; these pairs rely on it): "
+        text += (" Pairs whose two sides ran on different identities (float reordering differs "
+                 "between cores, so an accuracy can move by a few test samples from one to "
+                 "another; these pairs mix them): "
                  + "; ".join(crossed) + ".")
     return text
 
@@ -128,8 +129,9 @@ def run_facts(res: Results) -> list[str]:
                      + "; ".join(f"{name}: {n} run(s)" for name, n in machines) + "." + mixed)
         crossed = crossed_pairs(res)
         if crossed:
-            lines.append("- **Outcome pairs across identities** (a trained accuracy should not "
-                         "depend on the machine; these pairs rely on it): "
+            lines.append("- **Outcome pairs across identities** (float reordering differs between "
+                         "cores, so an accuracy can move by a few test samples from one to "
+                         "another; these pairs mix them): "
                          + "; ".join(crossed) + ".")
         if measured:
             lines.append("- **What depends on the machine**: speed and every speed ratio, and "

@@ -19,7 +19,7 @@ from bench.report.baseline import load_summary, run_count
 from bench.report.gates import Tolerances
 from bench.report.studies import render
 from bench.report.summary import replace_block
-from bench.results import machine, timings
+from bench.results import machine, store, timings
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,49 @@ def overhead_text(root: Path) -> str:
     return "```text\n" + render(json.loads(path.read_text())) + "\n```"
 
 
+#: a crossed study pair rerun on one machine identity (bench.report.facts.crossed_pairs)
+CROSSING_RERUN = "reports/study/crossing-rerun.jsonl.gz"
+
+
+def crossing_table(root: Path) -> str:
+    """Does crossing machine identities matter for a study pair? Each rerun configuration's
+    test accuracy beside the committed record of the same sweep item, each with its machine,
+    and the pair's difference both ways (the committed pair crosses identities, the rerun's
+    does not)."""
+    path = root / CROSSING_RERUN
+    if not path.exists():
+        return "No crossed pair has been rerun on one identity yet."
+    rerun = {r["sweep_item"]: r for r in store.read_records(path)
+             if r.get("kind") == "run" and r["status"] == "ok"}
+    committed = {r["sweep_item"]: r for r in store.read_records(root / "reports/study/results.jsonl.gz")
+                 if r.get("kind") == "run" and r["status"] == "ok" and r["sweep_item"] in rerun}
+    where = lambda r: machine.label(machine.of_environment(r.get("environment")),  # noqa: E731
+                                    (r.get("environment") or {}).get("device"))
+    rows = ["| configuration | committed: accuracy (machine) | rerun: accuracy (machine) | same to the bit |",
+            "|---|---|---|---|"]
+    for item, r in rerun.items():
+        c = committed.get(item)
+        if c is None:
+            continue
+        rows.append(f"| `{item}` | {c['final_test_accuracy']:.4f} ({where(c)}) | "
+                    f"{r['final_test_accuracy']:.4f} ({where(r)}) | "
+                    f"{'yes' if c['final_test_accuracy'] == r['final_test_accuracy'] else 'no'} |")
+    lb = [i for i in rerun if ":large_batch:" in i]
+    other = [i for i in rerun if ":large_batch:" not in i]
+    if lb and other and lb[0] in committed and other[0] in committed:
+        diff = lambda a, b: 100 * (a["final_test_accuracy"] - b["final_test_accuracy"])  # noqa: E731
+        plan = next((r for r in store.read_records(root / "reports/study/results.jsonl.gz")
+                     if r.get("kind") == "plan"), None)
+        model = other[0].split(":")[0]
+        margin = (((plan or {}).get("settings", {}).get("models", {}).get(model) or {})
+                  .get("outcome") or {}).get("margin")
+        rows += ["", f"The pair's difference in points: {diff(committed[other[0]], committed[lb[0]]):+.2f} "
+                     f"as committed (two identities), {diff(rerun[other[0]], rerun[lb[0]]):+.2f} "
+                     f"rerun on one" + (f"; the study's margin for {model} is ±{100 * margin:g}."
+                                        if margin else ".")]
+    return "\n".join(rows)
+
+
 def timings_table(root: Path) -> str:
     return timings.table(timings.read(root / timings.DEFAULT_RECORD))
 
@@ -145,6 +188,7 @@ BLOCKS = (
     Block("gates", "`python -m bench readme`", gates_table),
     Block("overhead", "`make bench-overhead`", overhead_text),
     Block("levels", "`python -m bench readme`", levels_table),
+    Block("crossing", "`python -m bench readme`", crossing_table),
     Block("coverage", "`python -m bench coverage --record reports/coverage.json`",
           coverage_table),
 )

@@ -53,29 +53,46 @@ def test_readme_record_blocks_are_rendered_from_their_records(name):
     assert block_text(ROOT / "README.md", name) == block.render(ROOT)
 
 
-def test_the_studys_advice_carries_every_level12_failure_and_memory_variant():
+def _study_facts():
+    from bench.report.frames import load
+    from bench.report.report_facts import collect
+
+    return collect(load([ROOT / "reports/study/results.jsonl.gz"]),
+                   load([ROOT / "reports/results.jsonl.gz"]))
+
+
+def test_the_committed_reports_contradict_neither_themselves_nor_their_records():
     """The study judges level 3 only; its advice may not drop what levels 1-2 found for the
     same model and strategy in the default profile, at any precision, compiler, EMA or partial
-    window, nor quote one memory share where mixed precision or XLA give another."""
-    from bench.report.advice import level12_failures, recommendations
-    from bench.report.answers import answer_of
+    window, nor quote a cost without its machine; the default report's facts likewise."""
     from bench.report.frames import load
+    from bench.report.report_facts import collect, contradictions
 
-    study = load([ROOT / "reports/study/results.jsonl.gz"])
-    levels = load([ROOT / "reports/results.jsonl.gz"])
-    advice = {line.split("**")[1]: line for line in
-              recommendations(study, [answer_of(study, m) for m in study.models], levels)}
-    assert advice, "the study gives no advice"
-    checked = 0
-    for model, line in advice.items():
-        for strategy in ("accumulate", "keras_builtin", "naive"):
-            for failure in level12_failures(levels, model, strategy):
-                assert failure in line, f"{model}: the advice drops {strategy}'s {failure!r}"
-                checked += 1
-        variants = {r.variant for r in answer_of(levels, model).variants
+    facts = _study_facts()
+    assert facts.advice and contradictions(facts) == []
+    assert contradictions(collect(load([ROOT / "reports/results.jsonl.gz"]))) == []
+
+
+def test_the_consistency_check_catches_advice_that_drops_a_caveat():
+    from bench.report.report_facts import contradictions
+
+    facts = _study_facts()
+    line = next(x for x in facts.advice if x.startswith("**cnn_bn**"))
+    facts.advice = [x if x != line else line.split(" — but")[0] + "." for x in facts.advice]
+    found = contradictions(facts)
+    assert any(f.startswith("cnn_bn: the advice drops accumulate") and "BatchNormalization" in f
+               for f in found)
+
+
+def test_the_studys_advice_quotes_memory_under_every_variant():
+    from bench.report.answers import answer_of
+
+    facts = _study_facts()
+    for line in facts.advice:
+        model = line.split("**")[1]
+        variants = {r.variant for r in answer_of(facts.levels, model).variants
                     if r.strategy == "accumulate"}
         assert all(f"under {v}" in line for v in variants), (model, variants, line)
-    assert checked  # cnn_bn's BatchNormalization failure at least
 
 
 def test_the_study_states_one_status_and_its_machines():

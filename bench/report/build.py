@@ -3,6 +3,7 @@ and a compressed copy of the results it was made from. Never trains.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -10,20 +11,10 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.judge.verdict import LEVEL2_FACTOR
 from bench.report import coverage
-from bench.report.advice import recommendations
-from bench.report.answers import ModelAnswer, answer_of, sci
-from bench.report.facts import run_facts
+from bench.report.answers import ModelAnswer, sci
 from bench.report.frames import Results, load, write_compressed
 from bench.report.gallery import report_figures
-from bench.report.prose import (
-    ema_line,
-    followup_lines,
-    keras_line,
-    naive_line,
-    partial_window_line,
-    token_line,
-    variants_line,
-)
+from bench.report.report_facts import ReportFacts, collect, contradictions
 from bench.report.rows import equivalence_rows
 from bench.report.tables import (
     answer_table,
@@ -57,7 +48,8 @@ def load_levels(path: Path | None) -> Results | None:
 def build_report(results_paths: list[Path], out_dir: Path, levels: Path | None = None) -> Path:
     res = load(results_paths)
     out_dir.mkdir(parents=True, exist_ok=True)
-    answers = [answer_of(res, m) for m in res.models]
+    facts = collect(res, load_levels(levels))
+    answers = facts.answers
     figs = report_figures(res, answers, out_dir)
     drawn = {Path(path).name for _, path, _ in figs}
     for stale in out_dir.glob("*.png"):  # a figure of an earlier profile's records misleads
@@ -68,7 +60,9 @@ def build_report(results_paths: list[Path], out_dir: Path, levels: Path | None =
                      out_dir / "results.jsonl.gz")
     path = out_dir / "README.md"
     held = coverage.lines(coverage.read_entries(out_dir / COVERAGE), res.profile)
-    path.write_text(readme(res, answers, figs, files, held, load_levels(levels)))
+    path.write_text(readme(facts, figs, files, held))
+    for problem in contradictions(facts):  # also at the top of the page
+        print(f"warning: the report contradicts itself: {problem}", file=sys.stderr)
     return path
 
 
@@ -109,29 +103,29 @@ def _csvs(res: Results, answers: list[ModelAnswer], out: Path) -> list[str]:
     return written
 
 
-def readme(res: Results, answers: list[ModelAnswer], figs: list[tuple[str, Path, str]],
-           files: list[str], held: list[str] | None = None,
-           levels: Results | None = None) -> str:
-    """The report's page; `held`: the coverage table of this profile's measured reruns;
-    `levels`: another profile's records the advice carries (bench.report.advice)."""
+def readme(facts: ReportFacts, figs: list[tuple[str, Path, str]], files: list[str],
+           held: list[str] | None = None) -> str:
+    """The report's page, rendered from its facts; `held`: the coverage table of this
+    profile's measured reruns."""
+    res, answers, levels = facts.res, facts.answers, facts.levels
     out = ["# Is gradient accumulation equivalent to the large batch?", "",
            f"Profile `{res.profile}` ({res.digest}), on {res.device}. Each row: is the harness's "
            f"accumulation (k micro-batches, one update of their exact mean) the same training as "
            f"the large batch at each level, and what does it cost at each k (ratios to B×1; "
-           f"≈ = within noise)?", "", answer_table(res, answers), ""]
-    for line in (keras_line(res, answers), token_line(res), ema_line(res),
-                 partial_window_line(res), *followup_lines(res, answers),
-                 naive_line(res, answers), variants_line(res, answers)):
-        if line:
-            out += [f"- {line}"]
-    advice = recommendations(res, answers, levels)
-    if advice:
+           f"≈ = within noise)?", ""]
+    problems = contradictions(facts)
+    if problems:
+        out += ["**Contradictions found** (the report disagrees with its records: a bug to "
+                "report): " + "; ".join(problems), ""]
+    out += [answer_table(res, answers), ""]
+    out += [f"- {line}" for line in facts.findings()]
+    if facts.advice:
         source = (f"profile `{levels.profile}`'s records" if levels is not None
                   else "this profile's records")
         out += ["", f"**What to use, per model** (from the trained outcomes above, and levels "
                 f"1-2, memory and speed from {source} where they were measured):", "",
-                *(f"- {x}" for x in advice)]
-    out += ["", *run_facts(res), ""]
+                *(f"- {x}" for x in facts.advice)]
+    out += ["", *facts.run_facts, ""]
     if held:
         out += ["**Do the speed intervals hold?** Two sweeps of this profile on one machine, back "
                 "to back: the share of the second's speed ratios inside the first's intervals "

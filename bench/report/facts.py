@@ -93,12 +93,10 @@ def crossed_pairs(res: Results) -> list[str]:
     return out
 
 
-def machines_line(res: Results) -> str | None:
+def machines_line(machines: list[tuple[str, int]], crossed: list[str]) -> str | None:
     """Which identities made the records, and which outcome pairs cross them."""
-    machines = res.machines()
     if len(machines) < 2:
         return None
-    crossed = crossed_pairs(res)
     text = ("Records from " + str(len(machines)) + " machine identities: "
             + "; ".join(f"{name}: {n} run(s)" for name, n in machines) + ".")
     if crossed:

@@ -139,8 +139,8 @@ def recommendations(res: Results, answers: list[ModelAnswer],
                             if fixed and all(v == "equivalent" for v in fixed) else "")
                          + " — with the schedule as given it lost accuracy"
                          + _levels_note(levels, a.model, "keras_builtin", False))
-        elif _failures_text(levels, a.model, "keras_builtin"):
-            parts.append("Keras' built-in: " + _failures_text(levels, a.model, "keras_builtin"))
+        elif builtin_failed := _failures_text(levels, a.model, "keras_builtin"):
+            parts.append("Keras' built-in: " + builtin_failed)
         shown = {"accumulate", "naive", "keras_builtin",
                  *(["keras_builtin_fixed"] if builtin else [])}
         for s, p, v in [(s, p, v) for (s, p), v in verdicts.items() if s not in shown

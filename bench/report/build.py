@@ -60,8 +60,9 @@ def build_report(results_paths: list[Path], out_dir: Path, levels: Path | None =
                      out_dir / "results.jsonl.gz")
     path = out_dir / "README.md"
     held = coverage.lines(coverage.read_entries(out_dir / COVERAGE), res.profile)
-    path.write_text(readme(facts, figs, files, held))
-    for problem in contradictions(facts):  # also at the top of the page
+    problems = contradictions(facts)
+    path.write_text(readme(facts, figs, files, held, problems))
+    for problem in problems:  # also at the top of the page
         print(f"warning: the report contradicts itself: {problem}", file=sys.stderr)
     return path
 
@@ -104,16 +105,15 @@ def _csvs(res: Results, answers: list[ModelAnswer], out: Path) -> list[str]:
 
 
 def readme(facts: ReportFacts, figs: list[tuple[str, Path, str]], files: list[str],
-           held: list[str] | None = None) -> str:
+           held: list[str] | None = None, problems: list[str] | None = None) -> str:
     """The report's page, rendered from its facts; `held`: the coverage table of this
-    profile's measured reruns."""
+    profile's measured reruns; `problems`: its contradictions (`contradictions`)."""
     res, answers, levels = facts.res, facts.answers, facts.levels
     out = ["# Is gradient accumulation equivalent to the large batch?", "",
            f"Profile `{res.profile}` ({res.digest}), on {res.device}. Each row: is the harness's "
            f"accumulation (k micro-batches, one update of their exact mean) the same training as "
            f"the large batch at each level, and what does it cost at each k (ratios to B×1; "
            f"≈ = within noise)?", ""]
-    problems = contradictions(facts)
     if problems:
         out += ["**Contradictions found** (the report disagrees with its records: a bug to "
                 "report): " + "; ".join(problems), ""]

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import BenchError
 from bench.report.frames import Results
 from bench.report.rows import measure_rows
 from bench.report.speed_ratios import Ratio
-from bench.results import machine
+from bench.results import machine, store
 
 #: every ratio once: a row's `small_batch` is plain training's own `speed`, repeated on each row
 RATIOS = ("speed", "accumulation", "vs_float32")
@@ -98,15 +97,7 @@ def entry(first: Results, second: Results, sources: tuple[str, str], found: list
 
 
 def read_entries(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise BenchError(f"{path} is not valid JSON: {e}") from None
-    if not isinstance(data, list):
-        raise BenchError(f"{path} is not a list of coverage measurements")
-    return data
+    return store.read_json_list(path, "coverage measurements")
 
 
 def add_entry(path: Path, new: dict) -> None:

@@ -145,7 +145,8 @@ def crossing_table(root: Path) -> str:
         return "No crossed pair has been rerun on one identity yet."
     rerun = {r["sweep_item"]: r for r in store.read_records(path)
              if r.get("kind") == "run" and r["status"] == "ok"}
-    committed = {r["sweep_item"]: r for r in store.read_records(root / "reports/study/results.jsonl.gz")
+    study = store.read_records(root / "reports/study/results.jsonl.gz")
+    committed = {r["sweep_item"]: r for r in study
                  if r.get("kind") == "run" and r["status"] == "ok" and r["sweep_item"] in rerun}
     where = lambda r: machine.label(machine.of_environment(r.get("environment")),  # noqa: E731
                                     (r.get("environment") or {}).get("device"))
@@ -162,8 +163,7 @@ def crossing_table(root: Path) -> str:
     other = [i for i in rerun if ":large_batch:" not in i]
     if lb and other and lb[0] in committed and other[0] in committed:
         diff = lambda a, b: 100 * (a["final_test_accuracy"] - b["final_test_accuracy"])  # noqa: E731
-        plan = next((r for r in store.read_records(root / "reports/study/results.jsonl.gz")
-                     if r.get("kind") == "plan"), None)
+        plan = next((r for r in study if r.get("kind") == "plan"), None)
         model = other[0].split(":")[0]
         margin = (((plan or {}).get("settings", {}).get("models", {}).get(model) or {})
                   .get("outcome") or {}).get("margin")

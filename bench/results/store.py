@@ -174,3 +174,17 @@ def validate(record: Any, where: str) -> None:
 def by_key(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The last record of each configuration key (records without a key are left out)."""
     return {k: r for r in records if (k := record_key(r))}
+
+
+def read_json_list(path: Path, what: str) -> list[dict[str, Any]]:
+    """A committed JSON file holding a list of objects (coverage measurements, timings); []
+    where it does not exist yet."""
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise BenchError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+        raise BenchError(f"{path} is not a list of {what}")
+    return data

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.results import machine
+from bench.results import machine, store
 
 #: the record the Makefile and CI write, and the README's table reads
 DEFAULT_RECORD = Path("reports/timings.json")
@@ -62,14 +62,7 @@ def _commit() -> str | None:
 
 
 def read(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise BenchError(f"{path} is not valid JSON: {e}") from None
-    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
-        raise BenchError(f"{path} is not a list of timings")
+    data = store.read_json_list(path, "timings")
     missing = [i for i, e in enumerate(data)
                if not {"command", "seconds", "status", "identity", "machine"} <= set(e)]
     if missing:

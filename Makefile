@@ -34,7 +34,7 @@ timed = start=$$(date +%s); $(1); rc=$$?; $(BIN)/python -m bench timings add --c
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 FORTUNES := /usr/share/games/fortunes/fortunes
 
-.PHONY: help setup data test bench bench-report bench-check bench-overhead baseline catalogue clean
+.PHONY: help setup setup-backends data test bench bench-backends bench-report bench-check bench-overhead baseline catalogue clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -46,6 +46,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 setup: $(VENV)/.installed data  ## create .venv, install the project and the offline data set
+
+# the backend lane's frameworks, the project's `backends` extra (JAX, torch's CPU build)
+TORCH_INDEX ?=
+$(VENV)/.backends: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e ".[backends]" $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	touch $@
+
+setup-backends: $(VENV)/.backends  ## install JAX and PyTorch (CPU) for the backend lane (README: Backends)
 
 data:  ## install Debian's dataset-fashion-mnist and fortunes (real images and text, offline) if possible
 	@missing=""; \
@@ -71,6 +79,9 @@ SWEEP = $(BIN)/python -m bench sweep --profile $(PROFILE) --results $(RESULTS) -
 
 bench: setup  ## run the sweep of PROFILE (default) and write its report; resumes if interrupted
 	$(if $(RESUME),$(SWEEP),$(call timed,$(SWEEP),make bench,PROFILE=$(PROFILE) $(PYTEST_ARGS)))
+
+bench-backends: setup setup-backends  ## levels 1-2, memory and speed on JAX and PyTorch -> reports/backends (resumes)
+	$(call timed,$(BIN)/python -m bench backends --summary README.md,make bench-backends,)
 
 bench-report: setup  ## rebuild the report of PROFILE from its stored results (never trains)
 	$(BIN)/python -m bench report --results $(RESULTS) --out $(REPORTS) $(SUMMARY) $(LEVELS)

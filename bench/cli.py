@@ -6,6 +6,7 @@ exit with status 2; nothing is trained before the input is validated.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from typing import Sequence
 
@@ -30,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if getattr(args, "tensorflow", True):  # `sweep` only starts pytest: no TensorFlow here
+        # `sweep` only starts pytest; `backends` starts lanes; a machine without TensorFlow can
+        # still run the backend lane (`equivalence --backend`)
+        if getattr(args, "tensorflow", True) and importlib.util.find_spec("tensorflow"):
 
             import_tensorflow_quietly()
             configure_allocator()

@@ -40,8 +40,8 @@ def filtered_stderr() -> Iterator[None]:
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow (and initialise its devices) without the start-up chatter; TF's Python
     warnings about retracing are expected here (one traced function per trainer) and muted."""
-    if "tensorflow" in sys.modules:
-        return
+    if "tensorflow" in sys.modules or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return  # imported already, or a backend-lane process (JAX, PyTorch), which must not
     with filtered_stderr():
         # the one import of TensorFlow outside the training layer: the processes that need it
         # (a worker, a command that trains here) import it through this, before the others

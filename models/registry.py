@@ -53,6 +53,9 @@ class ModelEntry:
     output: Literal["logits", "probability"]
     recipe: Recipe
     default_preset: str = "seed"
+    #: why it builds on TensorFlow only (empty: it builds on every Keras 3 backend); the
+    #: backend lane refuses it with this reason
+    tensorflow_only: str = ""
 
     def build(self, spec: InputSpec, preset: str | None = None, **overrides: Any) -> keras.Model:
         """Build a fresh model for `spec` from a named preset, optionally overriding fields."""
@@ -97,7 +100,10 @@ MODELS: dict[str, ModelEntry] = {e.name: e for e in [
                "image", "logits", Recipe(learning_rate=0.003, **_IMAGE_ADAMW)),
     ModelEntry("grn_vsn", "Gated Residual + Variable Selection Networks (tabular)",
                "models.grn_vsn:build", GRN_PRESETS, "tabular", "probability",
-               Recipe("adam", 1e-3, None, 20, 265, "census_income")),
+               Recipe("adam", 1e-3, None, 20, 265, "census_income"),
+               tensorflow_only="its StringLookup layers (models/lookup.py) are TensorFlow "
+                               "lookup tables; on JAX or PyTorch the categories would have to "
+                               "arrive as integers, looked up in the data"),
     ModelEntry("char_lm", "causal byte-level language model: GRU over masked byte tokens "
                "(token loss, padding 0)", "models.char_lm:build", CHAR_LM_PRESETS, "text",
                "logits", Recipe("adam", 3e-3, None, 10, 64, "fortunes")),

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.report.backends import build as build_backends_page
 from bench.report.build import COVERAGE, build_report
+from bench.results.store import read
 from tests.helpers import ROOT
 
 
@@ -23,3 +25,12 @@ def test_a_committed_report_is_its_records_rendering(tmp_path, monkeypatch, repo
     assert (tmp_path / "README.md").read_text() == (ROOT / report / "README.md").read_text()
     drawn = sorted(p.name for p in tmp_path.glob("*.png"))
     assert drawn == sorted(p.name for p in (ROOT / report).glob("*.png"))
+
+
+def test_the_backends_page_is_its_records_rendering(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    page = build_backends_page(read(ROOT / "reports/backends/records.jsonl"), tmp_path,
+                 Path("reports/results.jsonl.gz"))
+    assert page.read_text() == (ROOT / "reports/backends/README.md").read_text()
+    drawn = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert drawn == sorted(p.name for p in (ROOT / "reports/backends").glob("*.png"))

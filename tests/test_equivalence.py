@@ -8,9 +8,9 @@ import pytest
 
 from bench.config.request import EquivalenceRequest
 from bench.engine.equivalence.analysis import analyse
-from bench.engine.equivalence.controls import draws_random_numbers, make_comparable
 from bench.errors import BenchError
 from bench.judge.verdict import level2_ratio
+from bench.portable.comparable import draws_random_numbers, make_comparable
 from tests.helpers import cli
 
 pytestmark = pytest.mark.slow

@@ -12,20 +12,30 @@ from tests.import_graph import Edge, cycles, edges, modules
 #: worker client that carries configurations to the training layer.
 FLOORS = {
     "bench.errors": 0, "bench.process": 0, "bench.plugins": 0, "bench": 0,
+    "bench.host": 0,
     "bench.data": 1, "bench.results": 1, "models.configs": 1, "models.specs": 1,
     "models.registry": 1,
     "bench.config": 2,
     "bench.judge": 3,
     "bench.execute": 4,
-    # the training layer (TensorFlow and Keras at module top)
-    "bench.engine": 5, "models": 5,
+    # the training layer (TensorFlow and Keras at module top): TensorFlow's (bench.engine), the
+    # backend lane's (bench.backends: JAX, PyTorch, no TensorFlow), and Keras code for every
+    # backend that both use (bench.portable)
+    "bench.engine": 5, "models": 5, "bench.backends": 5, "bench.portable": 5,
     # control (no TensorFlow): sweeps, reports, the regression check, the command line, the API
     "bench.sweep": 6, "bench.report": 6, "bench.catalogue": 6, "bench.commands": 6,
     "bench.cli": 6, "bench.__main__": 6, "bench.api": 6, "bench.testing": 6,
 }
 TRAINING, CONTROL = 5, 6
 ENTRY = "bench.engine.entry"  # the one door from control into the training layer
-FRAMEWORKS = ("tensorflow", "keras", "tf_keras")
+FRAMEWORKS = ("tensorflow", "keras", "tf_keras", "jax", "jaxlib", "torch", "optax")
+#: what the lane and the code it shares with TensorFlow never import: TensorFlow, and the
+#: TensorFlow training layer (whose package imports TensorFlow)
+TENSORFLOW = ("tensorflow", "tf_keras", "bench.engine")
+TENSORFLOW_FREE = ("bench.backends", "bench.portable", "models")
+#: the two that may: grn_vsn's lookup tables (why that model runs on TensorFlow only, the
+#: registry's `tensorflow_only`, and the lane refuses it); the Keras 2 lane's switch to tf_keras
+TENSORFLOW_DOORS = {"models.lookup", "models.backend"}
 #: the foundation modules that may import a framework, inside a function, with the reason there
 FRAMEWORK_DOORS = {"bench.process", "bench.data.user"}
 MAX_LINES = 400
@@ -97,3 +107,18 @@ def test_function_level_imports_say_why():
 def test_no_module_over_400_lines():
     assert [m for m, path in MODULES.items()
             if len(path.read_text().splitlines()) > MAX_LINES] == []
+
+
+def test_the_backend_lane_and_what_it_shares_import_no_tensorflow():
+    wrong = [f"{e.source}:{e.line} -> {e.target}" for e in EDGES
+             if e.source.startswith(TENSORFLOW_FREE) and e.target.startswith(TENSORFLOW)
+             and e.source not in TENSORFLOW_DOORS]
+    assert wrong == []
+
+
+def test_tensorflow_layer_imports_no_other_backend():
+    wrong = [f"{e.source}:{e.line} -> {e.target}" for e in EDGES
+             if e.source.startswith("bench.engine")
+             and (e.target.split(".")[0] in ("jax", "jaxlib", "torch", "optax")
+                  or e.target.startswith("bench.backends"))]
+    assert wrong == []

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from bench.data.registry import DATASETS
-from bench.engine.training.objective import output_width, summed_loss
+from bench.portable.objective import output_width, summed_loss
 from models.lookup import make_lookup
 from models.registry import MODELS, get_model
 from models.specs import ImageSpec

@@ -16,10 +16,10 @@ from bench.config.plan import AccumulationPlan
 from bench.config.training import TrainingConfig
 from bench.data import load_dataset
 from bench.engine.equivalence import loss_scale
-from bench.engine.equivalence.controls import make_comparable
 from bench.engine.runtime import distribution
 from bench.engine.training.feed import WindowFeed
 from bench.engine.training.setup import build_trainer
+from bench.portable.comparable import make_comparable
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.e2e

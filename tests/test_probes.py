@@ -11,10 +11,10 @@ import pytest
 
 from bench.config.names import MIB
 from bench.engine.measure.probes import make_probes
-from bench.engine.measure.probes.nvml import NvmlProbe, visible_device
-from bench.engine.measure.probes.process import ProcessMemoryProbe
 from bench.engine.measure.probes.tf_allocator import TFAllocatorProbe
 from bench.errors import BenchError
+from bench.host.nvml import NvmlProbe, visible_device
+from bench.host.rss_probe import ProcessMemoryProbe
 from bench.judge.timing import Throughput
 
 
@@ -59,19 +59,19 @@ def _hold_100_mib():
 
 
 def test_process_probe_falls_back_to_sampling(monkeypatch):
-    from bench.engine.measure.probes import process
+    from bench.host import memory
 
-    monkeypatch.setattr(process, "reset_hwm", lambda: False)
+    monkeypatch.setattr(memory, "reset_hwm", lambda: False)
     reading = _hold_100_mib()
     assert reading.extra["method"] == "sampler" and "could not reset VmHWM" in reading.reason
     assert 90 * MIB <= reading.peak_bytes <= 130 * MIB
 
 
 def test_process_probe_without_proc_uses_psutil(monkeypatch, tmp_path):
-    from bench.engine.measure.probes import process
+    from bench.host import memory
 
-    monkeypatch.setattr(process, "STATUS", tmp_path / "no-such-status")
-    monkeypatch.setattr(process, "CLEAR_REFS", tmp_path / "no-dir" / "clear_refs")
+    monkeypatch.setattr(memory, "STATUS", tmp_path / "no-such-status")
+    monkeypatch.setattr(memory, "CLEAR_REFS", tmp_path / "no-dir" / "clear_refs")
     reading = _hold_100_mib()
     assert reading.extra["method"] == "sampler" and "psutil RSS" in reading.reason
     assert 90 * MIB <= reading.peak_bytes <= 130 * MIB

@@ -8,9 +8,9 @@ import pytest
 
 from bench.config.run import RunConfig
 from bench.config.speed import SpeedSpec
-from bench.engine.measure import clock
 from bench.engine.measure.speed import STEAL_LIMIT, interleaved
 from bench.errors import BenchError
+from bench.host import clock
 from bench.report.frames import from_records
 from bench.report.rows import measure_rows
 from bench.report.speed_ratios import block_logs, replicate_logs, round_logs

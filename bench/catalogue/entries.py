@@ -18,6 +18,8 @@ class Entry:
     install: tuple[str, ...] = ()  # pinned requirements, installed with --no-deps into .catalogue/
     module: str | None = None      # imported to check it loads here
     keras: str = "3"               # the Keras it targets: "3", "2" (tf.keras / tf_keras) or "2.2"
+    backend: str = "tensorflow"    # jax | torch: judged in the backend lane (its recipes'
+                                   # contract: bench/backends/recipes.py)
     strategies: dict[str, str] = field(default_factory=dict)  # label -> strategy (name or path)
     why_no_deps: str = ""          # what its declared dependencies would have changed
     note: str = ""                 # what a reader needs to read its row (checked, not assumed)
@@ -60,6 +62,31 @@ ENTRIES = [
     Entry("keras-gradient-accumulation 0.0.6", "`GradientAccumulation` optimizer wrapper",
           install=("keras-gradient-accumulation==0.0.6",), module="keras_gradient_accumulation",
           keras="2.2", why_no_deps="it requires keras<=2.3.1 (Keras 2.2-2.3 on TensorFlow 1)"),
+    Entry("optax 0.2.8", "`optax.MultiSteps(optax.adam(lr), every_k_schedule=k)` in a "
+          "stateless JAX loop", install=("optax==0.2.8",), module="optax", backend="jax",
+          strategies={"MultiSteps(adam)": "catalogue.backend_adapters:optax_multisteps"},
+          why_no_deps="its requirements are jax, jaxlib, numpy and absl-py, which the project "
+                      "has (make setup-backends)",
+          note="judged against optax's own Adam at the large batch (the same code with "
+               "every_k_schedule=1): optax puts Adam's epsilon outside the bias correction, "
+               "Keras inside"),
+    Entry("PyTorch recipe (torch 2.13.0)", "`(loss / k).backward()`, `optimizer.step()` and "
+          "`zero_grad()` every k, with `torch.optim.Adam`", module="torch", backend="torch",
+          strategies={"loss / k, step every k": "catalogue.backend_adapters:torch_recipe"},
+          note="no package of its own: the loop every PyTorch guide shows, on the Keras model "
+               "(a torch.nn.Module on that backend), judged against itself at k = 1"),
+    Entry("Accelerate 1.15.0", "`with accelerator.accumulate(model):` with a prepared "
+          "optimizer and scheduler", install=(
+              "accelerate==1.15.0", "huggingface-hub==2.4.0", "safetensors==0.8.0",
+              "pyyaml==6.0.4", "click==8.5.1", "hf-xet==1.8.0", "httpx2==2.17.0",
+              "httpcore2==2.17.0", "h11==0.16.0", "anyio==4.16.0", "tqdm==4.70.1",
+              "truststore==0.10.5"),
+          module="accelerate", backend="torch",
+          strategies={"accumulate(model)": "catalogue.backend_adapters:accelerate_accumulate"},
+          why_no_deps="its requirements include torch and numpy, of which `pip install "
+                      "--target` would put second copies beside the project's; the pins listed "
+                      "are what importing it needs",
+          note="on the CPU, one process; judged against itself at gradient_accumulation_steps=1"),
     Entry("runai 0.4.1", "`runai.ga.keras` optimizer wrapper", install=("runai==0.4.1",),
           module="runai.ga.keras", keras="2.2",
           why_no_deps="it requires keras<=2.3.1 (Keras 2.2-2.3 on TensorFlow 1)"),

@@ -94,7 +94,8 @@ def judge(entry: Entry, target: Path | None, run: Runner = subprocess.run) -> di
     for label, strategy in entry.strategies.items():
         verdicts[label] = {}
         for model, column in COLUMNS.items():
-            lane = ["--keras", "2"] if entry.keras == "2" else []
+            lane = (["--keras", "2"] if entry.keras == "2" else
+                    ["--backend", entry.backend] if entry.backend != "tensorflow" else [])
             out = run([sys.executable, "-m", "bench", "equivalence", *column, *SETTINGS,
                        "--strategy", strategy, *lane, "--json"],
                       capture_output=True, text=True, env=_env(target), timeout=1800)
@@ -109,12 +110,14 @@ def catalogue(entries: list[Entry], root: Path, run: Runner = subprocess.run,
               say: Callable[[str], None] = print) -> list[Row]:
     rows = []
     for entry in entries:
-        row = Row(entry.name, entry.what, entry.keras, install_note=entry.why_no_deps, note=entry.note,
+        keras = entry.keras if entry.backend == "tensorflow" else f"{entry.keras} on {entry.backend}"
+        row = Row(entry.name, entry.what, keras, install_note=entry.why_no_deps, note=entry.note,
                   package=entry.install[0].split("==")[0] if entry.install else "")
         rows.append(row)
         target = None
-        if not entry.install:  # Keras' own: the project's
-            row.package, row.installed = "keras", {"keras": metadata.version("keras")}
+        if not entry.install:  # the project's own: Keras, or the backend lane's framework
+            row.package = "keras" if entry.backend == "tensorflow" else entry.module
+            row.installed = {row.package: metadata.version(row.package)}
         if entry.install:
             target, failure = install(entry, root, run)
             row.installed = installed_versions(target)

@@ -1,5 +1,6 @@
 """One module per subcommand; each has `add_parser(subparsers)` and sets `handler`."""
 from bench.commands import (
+    backends_cmd,
     budget_cmd,
     catalogue_cmd,
     check_cmd,
@@ -19,4 +20,4 @@ COMMANDS = {"list": list_cmd, "equivalence": equivalence_cmd, "run": run_cmd,
             "fit-budget": budget_cmd, "sweep": sweep_cmd, "merge": merge_cmd,
             "report": report_cmd, "check": check_cmd, "coverage": coverage_cmd,
             "catalogue": catalogue_cmd, "studies": studies_cmd,
-            "timings": timings_cmd, "readme": readme_cmd}
+            "timings": timings_cmd, "readme": readme_cmd, "backends": backends_cmd}

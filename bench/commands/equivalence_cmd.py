@@ -5,14 +5,16 @@ or failed (a CI step can gate on it); 2 for bad input."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from pathlib import Path
 
 from tabulate import tabulate
 
 from bench.config.job import Job
-from bench.config.names import PRECISIONS
+from bench.config.names import BACKENDS, DEFAULT_BACKEND, PRECISIONS
 from bench.config.request import EquivalenceRequest
 from bench.data import Sources
+from bench.execute.lane import run_lane
 from bench.results.store import dumps, put
 
 
@@ -47,6 +49,10 @@ def add_parser(sub) -> None:
     p.add_argument("--keras", type=int, choices=(2, 3), default=3,
                    help="2: the strategies are Keras 2 code (tf.keras as tf_keras); they run in "
                         "the Keras 2 lane, a process with TF_USE_LEGACY_KERAS=1")
+    p.add_argument("--backend", default=DEFAULT_BACKEND, choices=(DEFAULT_BACKEND, *BACKENDS),
+                   help="jax | torch: the strategies run in the backend lane, a process with "
+                        "KERAS_BACKEND set and TensorFlow blocked, judged against that "
+                        "backend's large batch (needs `make setup-backends`)")
     p.add_argument("--updates", type=int, default=20, help="updates for the trajectory (level 2)")
     p.add_argument("--lr-schedule", default="constant", help="constant | exponential | cosine")
     p.add_argument("--replicas", type=int, default=1,
@@ -84,11 +90,17 @@ def run(args) -> int:
                              partial_window=args.partial_window,
                              updates=args.updates, lr_schedule=args.lr_schedule, seed=args.seed,
                              preset=args.preset, reference_replicas=args.reference_replicas,
-                             model_output=args.model_output)
-    # the training layer, entered here only: this command trains in its own process
-    from bench.engine.entry import run_here
+                             model_output=args.model_output, backend=args.backend)
+    sources = Sources.from_env(args.data_dir)
+    if req.backend != DEFAULT_BACKEND and importlib.util.find_spec("tensorflow") is None:
+        # no TensorFlow here: the lane alone (its large batch is not compared with TensorFlow's)
+        records = run_lane(req.backend, {"task": "equivalence", "request": req,
+                                         "sources": sources})["records"]
+    else:
+        # the training layer, entered here only: this command trains in its own process
+        from bench.engine.entry import run_here
 
-    records = run_here(Job.equivalence(req), Sources.from_env(args.data_dir))
+        records = run_here(Job.equivalence(req), sources)
     if args.out:
         for record in records:
             put(Path(args.out), record)
@@ -101,8 +113,9 @@ def run(args) -> int:
 
 
 def render(r: dict) -> str:
+    backend = f" / on {r['backend']}" if r.get("backend") else ""
     head = (f"{r['model']} / {r['strategy']} / {r['pair']} (B={r['effective_batch']}) / "
-            f"{r['dtype']} / lr {r['lr_schedule']} / {r['dataset']['label']}")
+            f"{r['dtype']} / lr {r['lr_schedule']} / {r['dataset']['label']}{backend}")
     if r["verdict"] == "failed":
         return f"{head}\nverdict: FAILED — {r['reasons'][0]}"
     rows = [["1 gradient", f"{r['gradient_rel_error']:.2e} overall, "

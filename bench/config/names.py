@@ -146,13 +146,12 @@ def register_probe(entry: ProbeName) -> ProbeName:
     return entry
 
 
-_PROBES = "bench.engine.measure.probes"
 for _probe in (
-    ProbeName("tf_allocator", f"{_PROBES}.tf_allocator:TFAllocatorProbe", True,
+    ProbeName("tf_allocator", "bench.engine.measure.probes.tf_allocator:TFAllocatorProbe", True,
               "TensorFlow's allocator peak above its baseline"),
-    ProbeName("nvml", f"{_PROBES}.nvml:NvmlProbe", False,
+    ProbeName("nvml", "bench.host.nvml:NvmlProbe", False,
               "device-wide GPU memory from NVML, polled"),
-    ProbeName("process_rss", f"{_PROBES}.process:ProcessMemoryProbe", False,
+    ProbeName("process_rss", "bench.host.rss_probe:ProcessMemoryProbe", False,
               "the process's resident peak (VmHWM) above its baseline"),
 ):
     register_probe(_probe)
@@ -168,3 +167,48 @@ def check_probe_names(names) -> None:
     if unknown:
         raise BenchError(f"unknown memory probe(s) {', '.join(unknown)} "
                          f"(probes: {', '.join(PROBES)})")
+
+
+# backends ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BackendName:
+    """A Keras 3 backend the lane runs on besides TensorFlow: its kit by import path (a `Kit` in
+    `bench.backends`, the backend's own gradient, apply and memory code) and the packages whose
+    versions every record names. The TensorFlow analysis is the default and is not listed."""
+
+    name: str
+    kit: str
+    packages: tuple[str, ...]
+    summary: str
+
+
+DEFAULT_BACKEND = "tensorflow"
+BACKENDS: dict[str, BackendName] = {}
+
+
+def register_backend(entry: BackendName) -> BackendName:
+    """Make `entry` a backend of the lane: `--backend` accepts it, the lane builds its kit, the
+    backends page shows it."""
+    if entry.name in BACKENDS or entry.name == DEFAULT_BACKEND:
+        raise BenchError(f"backend {entry.name!r} is registered already")
+    BACKENDS[entry.name] = entry
+    return entry
+
+
+for _backend in (
+    BackendName("jax", "bench.backends.jax_kit:JaxKit", ("jax", "jaxlib"),
+                "JAX: jitted value_and_grad of model.stateless_call, optimizer.stateless_apply"),
+    BackendName("torch", "bench.backends.torch_kit:TorchKit", ("torch",),
+                "PyTorch: eager autograd on the model's parameters, optimizer.apply"),
+):
+    register_backend(_backend)
+
+#: the strategies the lane implements on every backend (in keras.ops, `bench.backends.train`)
+LANE_STRATEGIES = ("large_batch", "accumulate", "accumulate_mean_of_means", "keras_builtin",
+                   "naive", "plain_micro")
+
+
+def check_backend(name: str) -> None:
+    if name != DEFAULT_BACKEND and name not in BACKENDS:
+        raise BenchError(f"unknown backend {name!r} (backends: {DEFAULT_BACKEND}, "
+                         f"{', '.join(BACKENDS)})")

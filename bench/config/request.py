@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.config.names import PRECISIONS, check_strategy
+from bench.config.names import (
+    DEFAULT_BACKEND,
+    LANE_STRATEGIES,
+    PRECISIONS,
+    check_backend,
+    check_strategy,
+)
 from bench.config.plan import AccumulationPlan
 from bench.config.training import TrainingConfig
 from bench.errors import BenchError
-from bench.results.identity import Identity, make_identity
+from bench.results.identity import SCHEMA, Identity, make_identity
 from models.registry import get_model
 
 #: built-in models whose builders use only what Keras 2 and 3 share (`models.backend`)
@@ -40,6 +46,7 @@ class EquivalenceRequest:
     keras: int = 3                           # 2: the strategies are Keras 2 code (the lane)
     ema: float | None = None                 # every run keeps an EMA of its weights (momentum)
     partial_window: bool = False             # also probe a partial window at an epoch's end
+    backend: str = DEFAULT_BACKEND           # jax | torch: the strategies run in the backend lane
 
     def __post_init__(self) -> None:
         for name in ("strategies", "micros", "smallest_only"):
@@ -72,10 +79,29 @@ class EquivalenceRequest:
             fields["ema"] = self.ema
         if self.partial_window:
             fields["partial_window"] = True
-        return make_identity("equivalence", fields, ["model", "analysis", "strategy", "pair",
-                                                     "dtype", "jit", "lr_schedule", "ema",
-                                                     "partial_window", "replicas", "workers",
-                                                     "seed"])
+        if self.backend != DEFAULT_BACKEND:
+            fields["backend"] = self.backend
+        return make_identity("equivalence", fields, ["model", "analysis", "backend", "strategy",
+                                                     "pair", "dtype", "jit", "lr_schedule",
+                                                     "ema", "partial_window", "replicas",
+                                                     "workers", "seed"])
+
+    def record_head(self, strategy: str, plan: AccumulationPlan, dataset: dict,
+                    dataset_name: str, dataset_choice: str) -> dict[str, Any]:
+        """What every record of one combination starts with, on every backend."""
+        head = {
+            "kind": "equivalence", "schema": SCHEMA,
+            "id": self.identity(strategy, plan).to_dict(), "status": "ok",
+            "model": self.model, "strategy": strategy,
+            "effective_batch": self.effective_batch, "micro": plan.micro, "accum": plan.accum,
+            "replicas": self.replicas, "reference_replicas": self.ref_replicas,
+            "pair": plan.label, "dtype": self.dtype,
+            "lr_schedule": self.lr_schedule, "updates": self.updates, "seed": self.seed,
+            "preset": self.preset or get_model(self.model, self.model_output).default_preset,
+            "dataset": dataset, "dataset_name": dataset_name, "dataset_choice": dataset_choice}
+        if self.backend != DEFAULT_BACKEND:
+            head["backend"] = self.backend
+        return head
 
     def training(self, strategy: str, plan: AccumulationPlan) -> TrainingConfig:
         return TrainingConfig(self.model, strategy, plan, self.preset, self.lr_schedule,
@@ -99,6 +125,31 @@ class EquivalenceRequest:
         for name, (value, only) in unsupported.items():
             if value != only:
                 raise BenchError(f"the Keras 2 lane runs {name} {only!r} only, got {value!r}")
+
+    def _check_backend_lane(self) -> None:
+        """What the backend lane runs: the built-in models that build on every backend, the
+        lane's strategies, float32 or float64, one device, no EMA or partial-window probe."""
+        check_backend(self.backend)
+        entry = get_model(self.model, self.model_output)
+        if entry.tensorflow_only:
+            raise BenchError(f"{self.model} runs on TensorFlow only: {entry.tensorflow_only}")
+        if ":" in self.model:
+            raise BenchError("the backend lane runs the registered models, not a user's builder")
+        other = [s for s in self.strategies if s not in LANE_STRATEGIES and ":" not in s]
+        if other:
+            raise BenchError(f"{', '.join(other)}: the backend lane runs "
+                             f"{', '.join(LANE_STRATEGIES)}, or a recipe by import path "
+                             f"(bench/backends/recipes.py)")
+        if self.dtype not in ("float32", "float64"):
+            raise BenchError(f"the backend lane runs float32 or float64, got {self.dtype!r}")
+        unsupported = {"replicas": (self.replicas, 1), "workers": (self.workers, 1),
+                       "keras": (self.keras, 3), "jit": (self.jit, False),
+                       "ema": (self.ema, None), "partial_window": (self.partial_window, False)}
+        for name, (value, only) in unsupported.items():
+            if value != only:
+                raise BenchError(f"the backend lane runs {name} {only!r} only, got {value!r}"
+                                 + (" (JAX compiles every step; --jit is TensorFlow's XLA)"
+                                    if name == "jit" else ""))
 
     def identities(self) -> list[Identity]:
         return [self.identity(s, p) for s, p in self.combinations()]
@@ -129,6 +180,8 @@ class EquivalenceRequest:
             raise BenchError(f"ema must be a momentum between 0 and 1, got {self.ema!r}")
         if self.keras == 2:
             self._check_keras2_lane()
+        if self.backend != DEFAULT_BACKEND:
+            self._check_backend_lane()
         combos = []
         for strategy in self.strategies:
             if not check_strategy(strategy):

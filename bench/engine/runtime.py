@@ -2,13 +2,8 @@
 precision policy models are built in."""
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator
-
-import keras
 import tensorflow as tf
 
-from bench.config.names import PRECISIONS
 from bench.errors import BenchError
 from bench.process import filtered_stderr
 
@@ -66,22 +61,3 @@ def distribution(replicas: int = 1, workers: int = 1):
     raise BenchError(f"{replicas} replicas need {replicas} devices; this process has "
                      f"{len(tf.config.list_logical_devices('CPU'))} CPU and "
                      f"{len(tf.config.list_logical_devices('GPU'))} GPU devices")
-
-
-@contextlib.contextmanager
-def precision_policy(precision: str) -> Iterator[None]:
-    """Build models in `precision` and restore the previous policy after.
-
-    float32 / float64: floatx *and* the dtype policy (the policy is cached at the first layer,
-    so floatx alone has no effect once any layer exists). mixed_float16 / mixed_bfloat16:
-    variables in float32, computation in 16 bits (Keras' mixed-precision policies)."""
-    if precision not in PRECISIONS:
-        raise BenchError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    old_floatx, old_policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx("float64" if precision == "float64" else "float32")
-    keras.config.set_dtype_policy(precision)
-    try:
-        yield
-    finally:
-        keras.config.set_floatx(old_floatx)
-        keras.config.set_dtype_policy(old_policy)

@@ -133,9 +133,27 @@ def judge(record: dict, req: EquivalenceRequest, plan: AccumulationPlan) -> None
                        f"with the large batch trained in tf_keras, which ends "
                        f"{lane['large_batch_vs_keras3'][-1]:.1e} from Keras 3's "
                        f"({lane['large_batch_vs_keras3_floors']:.2g}x the noise floor)")
+    backend = record.get("backend_lane")
+    if backend:
+        reasons.append(_backend_note(backend, record.get("reference")))
     record["verdict"] = ("equivalent" if l1_ok and l2_ok and scaling_ok and ema_ok and partial_ok
                          else "not equivalent")
     record["reasons"] = reasons
+
+
+def _backend_note(lane: dict, reference: str | None) -> str:
+    """Where a backend-lane record was judged, and how far its large batch is from TensorFlow's."""
+    versions = ", ".join(f"{p} {v}" for p, v in lane["versions"].items())
+    apart = lane.get("large_batch_vs_tensorflow")
+    tf = (f" {apart[-1]:.1e} from TensorFlow's from the same weights "
+          f"({lane['large_batch_vs_tensorflow_floors']:.2g}x TensorFlow's noise floor)"
+          if apart else " at a distance from TensorFlow's that was not measured (the "
+          "TensorFlow analysis did not run)")
+    against = reference or (f"the large batch trained on {lane['backend']}, with its own noise "
+                            f"floor")
+    return (f"note: run on {lane['backend']} ({versions}; {lane['device']}), TensorFlow "
+            f"{'loaded' if lane['tensorflow_loaded'] else 'blocked'} in the lane; levels 1-2 "
+            f"compare with {against}; the lane's Keras large batch ends{tf}")
 
 
 def _mean_of_means_reason(record: dict, diag: dict, k: int) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.config.names import PRECISIONS
+from bench.judge.distance import GradientComparison
 
 #: Level-1 tolerances per precision, in the order of `PRECISIONS`: what float rounding of a sum
 #: of k terms allows. The mixed policies compute in float16 or bfloat16: ten times the compute
@@ -57,3 +58,16 @@ def level2_ratio(trajectory: list[float], noise_floor: list[float]) -> float:
 
 def level2_passed(trajectory: list[float], noise_floor: list[float]) -> bool:
     return level2_ratio(trajectory, noise_floor) <= LEVEL2_FACTOR
+
+
+def level_fields(comparison: GradientComparison, result: Level1, trajectory: list[float],
+                 noise_floor: list[float]) -> dict:
+    """The record's level-1 and level-2 figures, as every analysis (TensorFlow, the Keras 2 and
+    backend lanes) stores them for `bench.judge.reasons.judge`."""
+    return dict(gradient_rel_error=comparison.overall_rel_error,
+                gradient_max_variable_rel_error=comparison.max_rel_error,
+                gradient_worst_variable=comparison.worst_variable,
+                gradient_tolerance=result.tolerance,
+                gradient_per_variable=comparison.per_variable,
+                level1_passed=bool(result.passed), trajectory=trajectory,
+                noise_floor=noise_floor, trajectory_ratio=level2_ratio(trajectory, noise_floor))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench.judge.verdict import LEVEL2_FACTOR, PER_VARIABLE_SLACK, TOLERANCE
-from bench.report import coverage
+from bench.report import backends, coverage
 from bench.report.baseline import load_summary, run_count
 from bench.report.gates import Tolerances
 from bench.report.studies import render
@@ -182,6 +182,13 @@ def coverage_table(root: Path) -> str:
     return "\n".join(coverage.lines(coverage.read_entries(root / "reports/coverage.json")))
 
 
+
+def backends_summary(root: Path) -> str:
+    """The backend lane's verdicts beside TensorFlow's (reports/backends/records.jsonl)."""
+    return backends.summary(store.read(root / "reports/backends/records.jsonl"),
+                            root / "reports/results.jsonl.gz")
+
+
 BLOCKS = (
     Block("timings", "`make test`, `make bench` and `.ci/run`", timings_table),
     Block("baselines", "`python -m bench readme`", baselines_table),
@@ -191,6 +198,7 @@ BLOCKS = (
     Block("crossing", "`python -m bench readme`", crossing_table),
     Block("coverage", "`python -m bench coverage --record reports/coverage.json`",
           coverage_table),
+    Block("backends", "`make bench-backends`", backends_summary),
 )
 
 

@@ -24,6 +24,8 @@ from bench.results.identity import SCHEMA
 REQUIRED = {"run": ("id", "status", "config"),
             "equivalence": ("id", "status", "model", "strategy", "verdict"),
             "calibration": ("id", "status"),
+            "backend_memory": ("id", "status", "backend", "model", "memory"),
+            "backend_speed": ("id", "status", "backend", "model", "speed"),
             "session": ("wall_seconds",),
             "plan": ("profile", "profile_digest", "settings", "items")}
 

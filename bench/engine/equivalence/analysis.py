@@ -17,21 +17,24 @@ from typing import Any
 import keras
 import numpy as np
 
+from bench.config.names import DEFAULT_BACKEND
 from bench.config.plan import AccumulationPlan
 from bench.config.request import EquivalenceRequest
 from bench.config.training import TrainingConfig
 from bench.data import Sources, load_dataset
 from bench.data.registry import resolve_dataset
 from bench.engine.equivalence import gradient, keras2, loss_scale, partial_window, trajectory
-from bench.engine.equivalence.controls import batch_norm_layers, make_comparable
 from bench.engine.launch import launch
-from bench.engine.runtime import distribution, precision_policy
+from bench.engine.runtime import distribution
 from bench.engine.training.feed import WindowFeed
 from bench.errors import BenchError, one_line
+from bench.execute.lane import run_lane
+from bench.judge.distance import relative_distances
 from bench.judge.reasons import judge
-from bench.judge.verdict import level1, level2_passed, level2_ratio
+from bench.judge.verdict import level1, level2_passed, level2_ratio, level_fields
+from bench.portable.comparable import batch_norm_layers, make_comparable
+from bench.portable.precision import precision_policy
 from bench.process import data_dtype
-from bench.results.identity import SCHEMA
 from models.registry import get_model
 from models.specs import SequenceSpec
 
@@ -45,6 +48,8 @@ def analyse(req: EquivalenceRequest, sources: Sources | None = None) -> list[dic
                                                  req.dataset, sources)
     data = load_dataset(dataset_name, sources=sources, seed=req.seed,
                         limit_train=req.updates * req.effective_batch)
+    if req.backend != DEFAULT_BACKEND:
+        return _backend_lane(req, data, sources)
     built_before = len(_REFERENCES) and _reference_key(req, data) in _REFERENCES
     shared = _reference(req, data)
     share = 0.0 if built_before else shared.seconds  # a reused reference cost nothing now
@@ -52,15 +57,7 @@ def analyse(req: EquivalenceRequest, sources: Sources | None = None) -> list[dic
     for strategy, plan in combos:
         started = time.perf_counter()
         record = {
-            "kind": "equivalence", "schema": SCHEMA,
-            "id": req.identity(strategy, plan).to_dict(), "status": "ok",
-            "model": req.model, "strategy": strategy,
-            "effective_batch": req.effective_batch, "micro": plan.micro, "accum": plan.accum,
-            "replicas": req.replicas, "reference_replicas": req.ref_replicas,
-            "pair": plan.label, "dtype": req.dtype,
-            "lr_schedule": req.lr_schedule, "updates": req.updates, "seed": req.seed,
-            "preset": req.preset or entry.default_preset, "dataset": data.provenance.to_dict(),
-            "dataset_name": data.name, "dataset_choice": dataset_note,
+            **req.record_head(strategy, plan, data.provenance.to_dict(), data.name, dataset_note),
             "random_layers_disabled": shared.random_layers,
             "batch_norm_layers": shared.batch_norm_layers,
         }
@@ -197,11 +194,7 @@ def _measure(record: dict, ref: _Reference, strategy: str, plan: AccumulationPla
     distances = trajectory.distances(mine, lane["large_batch"] if lane else ref.trajectory)
     floor = lane["noise_floor"] if lane else ref.noise_floor
     record.update(
-        gradient_rel_error=cmp.overall_rel_error, gradient_max_variable_rel_error=cmp.max_rel_error,
-        gradient_worst_variable=cmp.worst_variable, gradient_tolerance=result.tolerance,
-        gradient_per_variable=cmp.per_variable, level1_passed=bool(result.passed),
-        trajectory=distances, noise_floor=floor,
-        trajectory_ratio=level2_ratio(distances, floor),
+        **level_fields(cmp, result, distances, floor),
         lr_steps=[e.lr_step for e in mine.events],
         reference_lr_steps=[e.lr_step for e in ref.trajectory.events],
         lr=[e.lr for e in mine.events], reference_lr=[e.lr for e in ref.trajectory.events],
@@ -275,6 +268,26 @@ def _keras2_lane(record: dict, ref: _Reference, config: TrainingConfig) -> dict:
         "large_batch_vs_keras3": apart,
         "large_batch_vs_keras3_floors": level2_ratio(apart, lane["noise_floor"])}
     return lane
+
+
+def _backend_lane(req: EquivalenceRequest, data, sources: Sources) -> list[dict[str, Any]]:
+    """Every combination on another backend (the lane, a process of its own), judged there
+    against that backend's large batch and noise floor, from TensorFlow's initial weights; each
+    record gains how far that large batch ends from TensorFlow's (the backends' difference,
+    nothing the strategy did), in TensorFlow's noise floors."""
+    tf_req = replace(req, backend=DEFAULT_BACKEND, strategies=("large_batch",),
+                     micros=(req.effective_batch,))
+    shared = _reference(tf_req, data)
+    result = run_lane(req.backend, {"task": "equivalence", "request": req, "sources": sources,
+                                    "initial": shared.initial})
+    apart = relative_distances(result["large_batch_weights"], shared.trajectory.weights)
+    for record, (_, plan) in zip(result["records"], req.combinations()):
+        record["backend_lane"].update(large_batch_vs_tensorflow=apart,
+                                      large_batch_vs_tensorflow_floors=level2_ratio(
+                                          apart, shared.noise_floor))
+        if record["verdict"] != "failed":
+            judge(record, req, plan)
+    return result["records"]
 
 
 def _multiworker_trajectory(ref: _Reference, config: TrainingConfig):

@@ -6,8 +6,6 @@ and the naive loop through the naive loop.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import tensorflow as tf
 
@@ -15,43 +13,11 @@ from bench.config.training import TrainingConfig
 from bench.engine.training.feed import Window
 from bench.engine.training.optim import inner
 from bench.engine.training.setup import build_trainer
+from bench.judge.distance import GradientComparison, compare, scale_fit
 from models.specs import InputSpec
 
-
-@dataclass(frozen=True)
-class GradientComparison:
-    max_rel_error: float
-    overall_rel_error: float
-    per_variable: dict[str, float]
-
-    @property
-    def worst_variable(self) -> str:
-        return max(self.per_variable, key=self.per_variable.get)
-
-
-def compare(grads: list[np.ndarray], reference: list[np.ndarray], names: list[str]) -> GradientComparison:
-    """Relative L2 error per variable and over all variables together."""
-    per_var = {}
-    diff_sq = ref_sq = 0.0
-    for name, g, r in zip(names, grads, reference):
-        g, r = g.astype(np.float64), r.astype(np.float64)
-        d, n = float(np.sum((g - r) ** 2)), float(np.sum(r ** 2))
-        per_var[name] = 0.0 if d == 0 else (float(np.sqrt(d / n)) if n > 0 else float("inf"))
-        diff_sq, ref_sq = diff_sq + d, ref_sq + n
-    overall = 0.0 if diff_sq == 0 else float(np.sqrt(diff_sq / ref_sq)) if ref_sq else float("inf")
-    return GradientComparison(max(per_var.values(), default=0.0), overall, per_var)
-
-
-def scale_fit(grads: list[np.ndarray], reference: list[np.ndarray]) -> tuple[float, float]:
-    """The scalar s that brings `reference` closest to `grads` (least squares over every
-    variable), and the global-norm ratio |grads| / |reference|: a gradient that is the
-    reference times a constant (divided by k once too often, clipped, summed) shows here."""
-    dot = sum(float(np.sum(g.astype(np.float64) * r)) for g, r in zip(grads, reference))
-    ref_sq = sum(float(np.sum(r.astype(np.float64) ** 2)) for r in reference)
-    g_sq = sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)
-    if ref_sq == 0:
-        return float("nan"), float("nan")
-    return dot / ref_sq, float(np.sqrt(g_sq / ref_sq))
+__all__ = ["GradientComparison", "compare", "scale_fit", "as_large_batch", "last_micro_batch",
+           "captured", "captured_gradient"]
 
 
 def as_large_batch(window: Window) -> Window:

@@ -36,10 +36,10 @@ from bench.engine.equivalence.trajectory import (
     one_ulp,
 )
 from bench.engine.training.feed import WindowFeed
-from bench.engine.training.objective import mean_loss
 from bench.engine.training.strategies import UpdateEvent
 from bench.errors import BenchError
 from bench.plugins import call, resolve
+from bench.portable.objective import mean_loss
 from bench.process import data_dtype
 from models.registry import get_model
 

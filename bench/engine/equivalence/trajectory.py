@@ -18,7 +18,11 @@ from bench.engine.training.feed import WindowFeed
 from bench.engine.training.optim import ema_weights, inner
 from bench.engine.training.setup import build_trainer
 from bench.engine.training.strategies import UpdateEvent
+from bench.judge.distance import noise_floor, one_ulp, relative_distances
 from models.specs import InputSpec
+
+__all__ = ["Trajectory", "flat_weights", "run_updates", "distances", "simulated_ema",
+           "one_ulp", "noise_floor"]
 
 
 @dataclass
@@ -76,8 +80,7 @@ def run_updates(config: TrainingConfig, spec: InputSpec, feed: WindowFeed, updat
 
 def distances(run: Trajectory, reference: Trajectory, of: str = "weights") -> list[float]:
     """Relative distance after each update, of the weights or (`of="ema"`) their EMA."""
-    return [float(np.linalg.norm(w - r) / np.linalg.norm(r))
-            for w, r in zip(getattr(run, of), getattr(reference, of))]
+    return relative_distances(getattr(run, of), getattr(reference, of))
 
 
 def simulated_ema(weights: list[np.ndarray], momentum: float, per_update: int = 1) -> np.ndarray:
@@ -91,25 +94,3 @@ def simulated_ema(weights: list[np.ndarray], momentum: float, per_update: int = 
             average = momentum * average + (1 - momentum) * before
         average = momentum * average + (1 - momentum) * after
     return average
-
-
-#: Relative size of one unit in the last place of the 16-bit compute types (at 1.0).
-COMPUTE_ULP = {"mixed_float16": 2.0 ** -10, "mixed_bfloat16": 2.0 ** -7}
-
-
-def one_ulp(weights: list[np.ndarray], direction: float,
-            precision: str = "float32") -> list[np.ndarray]:
-    """Every weight moved one representable value towards `direction` (+inf or -inf): the
-    smallest possible perturbation of the starting point — in the precision the model computes
-    in (for the mixed policies a float32 one-ulp step would vanish in the 16-bit cast, so the
-    weights move by one 16-bit ulp instead)."""
-    if precision in COMPUTE_ULP:
-        step = COMPUTE_ULP[precision] * np.sign(direction)
-        return [(w * (1 + step)).astype(w.dtype) for w in weights]
-    return [np.nextafter(w, direction).astype(w.dtype) for w in weights]
-
-
-def noise_floor(ups: list[float], downs: list[float]) -> list[float]:
-    """Per update, the larger of the two one-ulp runs' distances: one chaotic sample can stay
-    small by chance for a while; two make the floor representative."""
-    return [max(u, d) for u, d in zip(ups, downs)]

@@ -20,13 +20,13 @@ from bench.config.run import base_record
 from bench.config.speed import SpeedSpec
 from bench.data import Sources, load_dataset
 from bench.data.registry import resolve_dataset
-from bench.engine.measure.clock import BlockClock
 from bench.engine.measure.environment import describe
 from bench.engine.measure.run import failure_status
 from bench.engine.runtime import distribution
 from bench.engine.training.feed import WindowFeed
 from bench.engine.training.setup import build_trainer
 from bench.errors import BenchError, one_line
+from bench.host.clock import BlockClock
 from bench.judge.timing import Throughput
 from bench.process import data_dtype
 from bench.results.machine import usable_cpus

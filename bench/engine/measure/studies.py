@@ -20,10 +20,10 @@ from bench.config.training import TrainingConfig
 from bench.data import Sources, load_dataset
 from bench.data.registry import resolve_dataset
 from bench.engine.measure.environment import describe
-from bench.engine.measure.probes.process import ProcessMemoryProbe
 from bench.engine.runtime import distribution
 from bench.engine.training.feed import WindowFeed
 from bench.engine.training.setup import build_trainer
+from bench.host.rss_probe import ProcessMemoryProbe
 from models.registry import MODELS
 
 

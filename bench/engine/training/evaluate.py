@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench.data.base import Split
-from bench.engine.training.objective import correct, output_width, summed_loss
+from bench.portable.objective import correct, output_width, summed_loss
 
 
 @dataclass(frozen=True)

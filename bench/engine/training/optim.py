@@ -13,21 +13,10 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from bench.config.names import SCHEDULES
 from bench.errors import BenchError
+from bench.portable.schedules import OPTIMIZERS, schedule
 
 ScheduleKind = Literal["constant", "exponential", "cosine"]
-
-
-class ConstantSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    def __init__(self, learning_rate: float):
-        self.learning_rate = learning_rate
-
-    def __call__(self, step):
-        return keras.ops.cast(self.learning_rate, keras.config.floatx())
-
-    def get_config(self):
-        return {"learning_rate": self.learning_rate}
 
 
 class RecordedSchedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -41,6 +30,12 @@ class RecordedSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, inner: keras.optimizers.schedules.LearningRateSchedule,
                  counter_per_update: int = 1):
+        if keras.backend.backend() != "tensorflow":
+            raise BenchError(
+                f"RecordedSchedule runs on TensorFlow only: it records in variables assigned "
+                f"inside the traced step, and on {keras.backend.backend()} a stateless step "
+                f"drops assignments to variables it does not carry (the record would stay "
+                f"empty); the backend lane reads the step from the optimizer's counter instead")
         self.inner, self.counter_per_update = inner, counter_per_update
         self.last_step = keras.Variable(-1, dtype="int64", trainable=False, name="lr_step")
         self.last_rate = keras.Variable(0.0, dtype="float64", trainable=False, name="lr_rate")
@@ -60,21 +55,13 @@ class RecordedSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 def make_schedule(kind: str, learning_rate: float, total_updates: int,
                   clock: "ScheduleClock | None" = None) -> RecordedSchedule:
-    """constant; exponential (halves every fifth of the run); cosine (to 0 over the run).
+    """The schedule of `bench.portable.schedules` (constant; exponential, halving every fifth
+    of the run; cosine to 0 over the run), recorded.
 
     `clock` says how the strategy's optimizer counts (default: one step per update)."""
     clock = clock or ScheduleClock()
-    learning_rate *= clock.lr_factor
-    total_updates = max(1, total_updates * clock.steps_per_update)
-    if kind == "constant":
-        inner = ConstantSchedule(learning_rate)
-    elif kind == "exponential":
-        inner = keras.optimizers.schedules.ExponentialDecay(
-            learning_rate, decay_steps=max(1, total_updates // 5), decay_rate=0.5)
-    elif kind == "cosine":
-        inner = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_updates)
-    else:
-        raise BenchError(f"unknown learning-rate schedule {kind!r} (schedules: {', '.join(SCHEDULES)})")
+    inner = schedule(kind, learning_rate * clock.lr_factor,
+                     max(1, total_updates * clock.steps_per_update))
     return RecordedSchedule(inner, clock.counter_per_update)
 
 
@@ -128,10 +115,6 @@ def recording(cls: type) -> type:
         Recording.__name__ = Recording.__qualname__ = f"Recording{cls.__name__}"
         _RECORDING[cls] = Recording
     return _RECORDING[cls]
-
-
-OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-              "sgd": keras.optimizers.SGD}
 
 
 def make_optimizer(name: str, schedule, weight_decay: float | None = None,

@@ -8,12 +8,12 @@ import keras
 import numpy as np
 
 from bench.config.training import TrainingConfig
-from bench.engine.runtime import precision_policy
-from bench.engine.training.objective import mean_loss, output_width, summed_loss
 from bench.engine.training.optim import make_optimizer, make_schedule
 from bench.engine.training.strategies import Trainer, TrainerParts, get_strategy
 from bench.engine.training.xla import split_for_xla
 from bench.errors import BenchError
+from bench.portable.objective import mean_loss, output_width, summed_loss
+from bench.portable.precision import precision_policy
 from models.specs import InputSpec, SequenceSpec
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from bench.config.run import RunConfig
 from bench.data import Sources, load_dataset
 from bench.engine.equivalence import trajectory
-from bench.engine.equivalence.controls import make_comparable
 from bench.engine.measure.run import measured_run
 from bench.engine.runtime import configure_threads, multiworker_strategy
 from bench.engine.training.feed import WindowFeed
+from bench.portable.comparable import make_comparable
 from bench.process import configure_allocator, data_dtype
 
 

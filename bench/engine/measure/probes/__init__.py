@@ -3,7 +3,7 @@ each from the import path registered in `bench.config.names.PROBES`."""
 from __future__ import annotations
 
 from bench.config.names import PROBES, check_probe_names
-from bench.engine.measure.probes.base import MemoryProbe, ProbeReading
+from bench.host.probe import MemoryProbe, ProbeReading
 from bench.plugins import resolve
 
 

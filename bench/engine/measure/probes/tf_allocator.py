@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from bench.engine.measure.probes.base import MemoryProbe, ProbeReading
+from bench.host.probe import MemoryProbe, ProbeReading
 
 
 class TensorFlowMemoryAPI:

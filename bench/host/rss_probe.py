@@ -9,48 +9,9 @@ written (older kernels, restricted containers, no /proc: then psutil reads RSS),
 """
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-import psutil
-
-from bench.engine.measure.probes.base import MemoryProbe, ProbeReading
-from bench.engine.measure.sampler import PeakSampler
-
-STATUS = Path("/proc/self/status")
-CLEAR_REFS = Path("/proc/self/clear_refs")
-
-
-def _status_kib(field: str) -> int | None:
-    try:
-        match = re.search(rf"^{field}:\s+(\d+) kB", STATUS.read_text(), re.MULTILINE)
-    except OSError:
-        return None
-    return int(match.group(1)) if match else None
-
-
-def rss_bytes() -> int | None:
-    """Resident memory: /proc on Linux, psutil elsewhere (macOS, Windows)."""
-    kib = _status_kib("VmRSS")
-    if kib is not None:
-        return kib * 1024
-    try:
-        return int(psutil.Process().memory_info().rss)
-    except Exception:  # psutil missing or not permitted: the probe says it cannot run
-        return None
-
-
-def hwm_bytes() -> int | None:
-    kib = _status_kib("VmHWM")
-    return None if kib is None else kib * 1024
-
-
-def reset_hwm() -> bool:
-    try:
-        CLEAR_REFS.write_text("5")
-        return True
-    except OSError:
-        return False
+from bench.host import memory
+from bench.host.probe import MemoryProbe, ProbeReading
+from bench.host.sampler import PeakSampler
 
 
 class ProcessMemoryProbe(MemoryProbe):
@@ -60,26 +21,26 @@ class ProcessMemoryProbe(MemoryProbe):
         if method not in ("hwm", "sampler"):
             raise ValueError(f"unknown method {method!r}")
         self.method, self.interval = method, interval
-        if rss_bytes() is None:
+        if memory.rss_bytes() is None:
             self.unavailable = "process memory not readable (no /proc/self/status, psutil failed)"
 
     def _start(self) -> None:
         self.used = self.method
-        if self.method == "hwm" and not reset_hwm():
+        if self.method == "hwm" and not memory.reset_hwm():
             self.used = "sampler"
-        self.baseline = rss_bytes()
-        self.sampler = PeakSampler(rss_bytes, self.interval) if self.used == "sampler" else None
+        self.baseline = memory.rss_bytes()
+        self.sampler = PeakSampler(memory.rss_bytes, self.interval) if self.used == "sampler" else None
         if self.sampler:
             self.sampler.start()
 
     def _stop(self) -> ProbeReading:
         if self.sampler:
-            source = "VmRSS" if STATUS.exists() else "psutil RSS"
+            source = "VmRSS" if memory.STATUS.exists() else "psutil RSS"
             peak, how = self.sampler.stop(), f"{source} polled every {self.interval * 1000:.0f} ms"
             if self.method == "hwm":
                 how += " (clear_refs could not reset VmHWM here)"
         else:
-            peak, how = hwm_bytes(), "VmHWM after a reset via /proc/self/clear_refs"
+            peak, how = memory.hwm_bytes(), "VmHWM after a reset via /proc/self/clear_refs"
         return ProbeReading(True, f"peak resident memory of this process above its baseline "
                                   f"({how})", int(peak - self.baseline), self.baseline,
                             {"method": self.used})

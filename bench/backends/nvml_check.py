@@ -1,6 +1,6 @@
 """Check the NVML probe against GPU allocations of known size (no TensorFlow needed).
 
-`python -m bench.engine.measure.probes.nvml_check` on a machine with an NVIDIA GPU and PyTorch or CuPy:
+`python -m bench.backends.nvml_check` on a machine with an NVIDIA GPU and PyTorch or CuPy:
 allocates blocks of known size while NvmlProbe samples, and prints one JSON line per check with
 the probe's reading next to the truth. Held blocks must read their size (plus the allocator's
 rounding); a block held for less than the polling interval may be missed (why NVML is polled at
@@ -15,7 +15,7 @@ import cupy
 import torch
 
 from bench.config.names import MIB
-from bench.engine.measure.probes.nvml import NvmlProbe
+from bench.host.nvml import NvmlProbe
 
 
 def _backend():

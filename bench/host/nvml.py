@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from bench.engine.measure.probes.base import MemoryProbe, ProbeReading
-from bench.engine.measure.sampler import PeakSampler
+from bench.host.probe import MemoryProbe, ProbeReading
+from bench.host.sampler import PeakSampler
 
 
 @dataclass(frozen=True)

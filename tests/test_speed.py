@@ -133,7 +133,8 @@ def test_bad_speed_settings_are_refused_with_the_reason():
 
 def test_a_profile_with_speed_processes_times_every_measure_configuration_in_each():
     """measure.speed_processes = 2: per model, 2 speed items holding every measure
-    configuration (a `timed_smallest_only` strategy at the smallest pair only); the second
+    configuration (a `timed_smallest_only` strategy at the smallest pair only, the CNN's
+    precision and XLA variants not: `timed_variants = false`); the second
     process of every model after the first of all of them, in a worker of its own; measure runs
     stay (memory, the first update)."""
     profile = load_profile("default", ["measure.speed_processes=2", "measure.rounds=1",
@@ -147,9 +148,17 @@ def test_a_profile_with_speed_processes_times_every_measure_configuration_in_eac
     assert all(i.job.exclusive for i in speed)
     timed = sorted((c.model, c.strategy, c.micro, c.precision, c.jit)
                    for i in speed[:models] for c in i.job.spec.configurations)
+    variant = [i for i in measure if i.job.spec.precision != "float32" or i.job.spec.jit]
+    assert variant and {i.model for i in variant} == {"cnn"}
     assert timed == sorted((i.model, i.job.spec.strategy, i.job.spec.micro,
                             i.job.spec.precision, i.job.spec.jit) for i in measure
-                           if i.job.spec.strategy != "plain_micro" or i.job.spec.micro == 16)
+                           if (i.job.spec.strategy != "plain_micro" or i.job.spec.micro == 16)
+                           and i not in variant)
+    # the CNN's precision and XLA rows: memory only, unless timed_variants
+    timing = expand(load_profile("default", ["models.cnn.measure.timed_variants=true"]))
+    assert {(c.precision, c.jit) for i in timing if i.phase == "speed" and i.model == "cnn"
+            for c in i.job.spec.configurations} == {("float32", False), ("mixed_float16", False),
+                                                     ("float32", True)}
     assert {i.job.spec.micro for i in measure if i.job.spec.strategy == "plain_micro"} == {
         64, 32, 16}
     assert {i.job.spec.micro for i in measure if i.job.spec.strategy == "naive"} == {16}

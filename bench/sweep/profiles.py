@@ -89,6 +89,9 @@ class MeasureSettings:
     smallest_only: tuple[str, ...] = _help(
         "strategies measured at the smallest pair only (their cost at one k answers what "
         "they are there for)", factory=tuple)
+    timed_variants: bool = _help(
+        "time the precision and XLA variants side by side too (false: their memory only)",
+        True)
     timed_smallest_only: tuple[str, ...] = _help(
         "strategies timed side by side at the smallest pair only, their memory still read at "
         "every pair (plain training's peaks at every b fit the memory model)", factory=tuple)
@@ -259,7 +262,7 @@ class Profile:
 #: section -> setting -> its default: settings added after records were made with the profiles
 ADDED_LATER = {"equivalence": {"keras2_strategies": (), "ema": None, "partial_window": False},
                "measure": {"speed_processes": 0, "speed_rounds": 6, "block_seconds": 0.5,
-                           "smallest_only": (), "timed_smallest_only": ()}}
+                           "smallest_only": (), "timed_smallest_only": (), "timed_variants": True}}
 
 
 def available_profiles() -> list[str]:

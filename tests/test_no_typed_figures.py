@@ -18,7 +18,7 @@ FIGURE = re.compile(
     r"|\b\d+ of \d+\b")
 #: not measurements: the confidence level an interval is stated at
 ALLOWED = re.compile(r"95%(, one process| (\*{1,2})?(rerun\*{0,2}( intervals?)?|t-intervals?|(bootstrap )?intervals?))")
-GENERATED = re.compile(r"<!-- accumbench:([\w:]+):start.*?<!-- accumbench:\1:end -->", re.S)
+GENERATED = re.compile(r"<!-- accumbench:([\w:-]+):start.*?<!-- accumbench:\1:end -->", re.S)
 FENCED = re.compile(r"```.*?```", re.S)
 INLINE = re.compile(r"`[^`\n]*`")
 

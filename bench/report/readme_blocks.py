@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench.judge.verdict import LEVEL2_FACTOR, PER_VARIABLE_SLACK, TOLERANCE
-from bench.report import backends, coverage
+from bench.report import backends, coverage, speed_design
 from bench.report.baseline import load_summary, run_count
 from bench.report.gates import Tolerances
 from bench.report.studies import render
@@ -182,6 +182,9 @@ def coverage_table(root: Path) -> str:
     return "\n".join(coverage.lines(coverage.read_entries(root / "reports/coverage.json")))
 
 
+def speed_design_table(root: Path) -> str:
+    return "\n".join(speed_design.lines(speed_design.read(root / speed_design.DEFAULT_RECORD)))
+
 
 def backends_summary(root: Path) -> str:
     """The backend lane's verdicts beside TensorFlow's (reports/backends/records.jsonl)."""
@@ -198,6 +201,8 @@ BLOCKS = (
     Block("crossing", "`python -m bench readme`", crossing_table),
     Block("coverage", "`python -m bench coverage --record reports/coverage.json`",
           coverage_table),
+    Block("speed-design", "`python -m bench speed-design --record reports/speed_design.json`",
+          speed_design_table),
     Block("backends", "`make bench-backends`", backends_summary),
 )
 

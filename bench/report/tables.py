@@ -2,6 +2,8 @@
 and the paragraphs beside them."""
 from __future__ import annotations
 
+import math
+
 from tabulate import tabulate
 
 from bench.config.names import MIB, strategy_entry, strategy_rank
@@ -58,7 +60,8 @@ def model_table(res: Results, a: ModelAnswer) -> str:
                          (r.error or "")[:70]])
             continue
         m = r.memory.get(a.probe, {}) if a.probe else {}
-        speed = f"{r.throughput:,.0f}" + (f" ({r.speed.text()})" if r.speed else "")
+        speed = ("memory only" if math.isnan(r.throughput)  # not timed in this profile
+                 else f"{r.throughput:,.0f}" + (f" ({r.speed.text()})" if r.speed else ""))
         split = ""
         if r.small_batch and r.strategy not in ("large_batch",):
             split = f"b alone {r.small_batch.text()}"

@@ -1,0 +1,56 @@
+"""`speed-design`: which side-by-side design (processes x block rounds) would hold still,
+resampled from recorded sweeps' speed processes (bench.report.speed_design)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bench.errors import BenchError
+from bench.report import speed_design
+from bench.report.readme_blocks import write_block
+
+
+def _designs(text: str) -> list[tuple[int, int]]:
+    out = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)x(\d+)\s*", part)
+        if not m or int(m[1]) < 2 or int(m[2]) < 2:
+            raise BenchError(f"--designs takes PROCESSESxROUNDS[,...] with both at least 2, "
+                             f"e.g. 2x10,3x8; got {part!r}")
+        out.append((int(m[1]), int(m[2])))
+    return out
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("speed-design", help="coverage and width of side-by-side speed designs, "
+                                            "resampled from recorded speed processes")
+    p.add_argument("records", nargs="+", type=Path, metavar="FILE.jsonl",
+                   help="sweeps of one machine with side-by-side speed processes")
+    p.add_argument("--designs", default="2x6,2x10,3x6,3x8,3x10,4x6",
+                   metavar="PxR,...", help="processes x block rounds to try")
+    p.add_argument("--splits", type=int, default=40, metavar="N",
+                   help="pairs of pseudo sweeps per design (drawn at random, seeded)")
+    p.add_argument("--record", type=Path, metavar="speed_design.json",
+                   help="write the study here (reports/speed_design.json is the README's)")
+    p.add_argument("--summary", type=Path, metavar="README.md",
+                   help="with --record: rewrite the README's speed-design table")
+    p.set_defaults(handler=run, tensorflow=False)
+
+
+def run(args) -> int:
+    if args.splits < 1:
+        raise BenchError(f"--splits must be a positive integer, got {args.splits}")
+    for path in args.records:
+        if not path.exists():
+            raise BenchError(f"{path}: no such file")
+    if args.summary and not args.record:
+        raise BenchError("--summary renders the table from --record: give both")
+    rows = speed_design.study(args.records, _designs(args.designs), args.splits)
+    print("\n".join(speed_design.lines(rows)))
+    if args.record:
+        speed_design.write(args.record, rows)
+        print(f"recorded in {args.record}")
+        if args.summary:
+            write_block(args.summary, "speed-design", "\n".join(speed_design.lines(rows)))
+            print(f"updated the speed-design table in {args.summary}")
+    return 0

@@ -40,6 +40,12 @@ def test_a_study_states_coverage_width_and_cost_per_design(tmp_path, capsys):
     assert rows[1]["speed_seconds"] > rows[0]["speed_seconds"]
     assert rows[1]["median_half_width"] < rows[0]["median_half_width"]
     assert "2 processes × 8 rounds" in readme.read_text() and "stale" not in readme.read_text()
+    # another study joins the record; the same study again replaces itself
+    for _ in range(2):
+        assert main(["speed-design", *map(str, SWEEPS[::-1]), "--designs", "2x4", "--splits", "1",
+                     "--record", str(record), "--summary", str(readme)]) == 0
+    assert len(speed_design.read(record)) == 3
+    assert readme.read_text().count("Resampled from 4 recorded speed processes") == 2
 
 
 @pytest.mark.parametrize("designs, message", [("3x4", "none of the designs fits"),

@@ -31,7 +31,8 @@ def add_parser(sub) -> None:
     p.add_argument("--splits", type=int, default=40, metavar="N",
                    help="pairs of pseudo sweeps per design (drawn at random, seeded)")
     p.add_argument("--record", type=Path, metavar="speed_design.json",
-                   help="write the study here (reports/speed_design.json is the README's)")
+                   help="add the study to this record (reports/speed_design.json is the "
+                        "README's; a study of the same files replaces its earlier one)")
     p.add_argument("--summary", type=Path, metavar="README.md",
                    help="with --record: rewrite the README's speed-design table")
     p.set_defaults(handler=run, tensorflow=False)
@@ -51,6 +52,7 @@ def run(args) -> int:
         speed_design.write(args.record, rows)
         print(f"recorded in {args.record}")
         if args.summary:
-            write_block(args.summary, "speed-design", "\n".join(speed_design.lines(rows)))
+            write_block(args.summary, "speed-design",
+                        "\n".join(speed_design.lines(speed_design.read(args.record))))
             print(f"updated the speed-design table in {args.summary}")
     return 0

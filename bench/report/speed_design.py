@@ -131,7 +131,10 @@ DEFAULT_RECORD = Path("reports/speed_design.json")
 
 
 def write(path: Path, rows: list[dict]) -> None:
-    path.write_text(json.dumps(rows, indent=1) + "\n")
+    """Add a study to the record; a study of the same sources replaces the earlier one."""
+    sources = rows[0]["sources"]
+    kept = [r for r in read(path) if r["sources"] != sources]
+    path.write_text(json.dumps([*kept, *rows], indent=1) + "\n")
 
 
 def read(path: Path) -> list[dict]:
@@ -139,9 +142,17 @@ def read(path: Path) -> list[dict]:
 
 
 def lines(rows: list[dict]) -> list[str]:
-    """A markdown table of a design study."""
-    if not rows:
-        return []
+    """A markdown table per design study in the record, in the order they were added."""
+    studies: dict[tuple[str, ...], list[dict]] = {}
+    for r in rows:
+        studies.setdefault(tuple(r["sources"]), []).append(r)
+    out: list[str] = []
+    for study_rows in studies.values():
+        out += [*([""] if out else []), *_table(study_rows)]
+    return out
+
+
+def _table(rows: list[dict]) -> list[str]:
     first = rows[0]
     out = [f"Resampled from {first['processes_pooled']} recorded speed processes "
            f"({', '.join(f'`{s}`' for s in first['sources'])}), on {first['machine']} "

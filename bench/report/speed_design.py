@@ -81,12 +81,10 @@ def study(sources: list[Path], designs: list[tuple[int, int]], splits: int = 40,
           seed: int = 0) -> list[dict]:
     """Per design (processes, rounds): coverage and median half-width over up to `splits`
     random pairs of disjoint process sets, and the speed processes' seconds per sweep."""
-    if len(sources) < 1:
-        raise BenchError("give the records of at least one sweep with speed processes")
-    bases, pool = [], []
+    base, pool = None, []
     for path in sources:
         rest, found = processes(store.read_records(path), str(path))
-        bases.append(rest)
+        base = rest if base is None else base  # the first sweep's other records serve every pseudo sweep
         pool += found
     if len(pool) < 2:
         raise BenchError(f"{len(pool)} speed process(es) recorded in {len(sources)} file(s): a "
@@ -104,7 +102,7 @@ def study(sources: list[Path], designs: list[tuple[int, int]], splits: int = 40,
                                                       replace=False))]
         inside, widths, medians = [], [], []
         for a, b in picked:
-            first, second = (from_records(_pseudo_sweep(bases[0], tuple(pool[i] for i in s),
+            first, second = (from_records(_pseudo_sweep(base, tuple(pool[i] for i in s),
                                                          names, rounds)) for s in (a, b))
             found = landings(first, second)
             inside += [x.inside for x in found]

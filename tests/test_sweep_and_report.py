@@ -53,14 +53,14 @@ def test_profiles_load_and_expand():
     assert len(measure) == 7 * (1 + 3 + 3 + 1) + 1 + 4
     assert {i.job.spec.micro for i in measure if i.model == "gmlp"} == {128, 64, 32, 16}
     assert {i.job.spec.round for i in measure} == {1}
-    # speed, side by side: two processes per model, every measure configuration but plain
+    # speed, side by side: three processes per model, every measure configuration but plain
     # training above 16x8 (its speed is the cost of b alone: asked at the smallest pair) and the
     # CNN's precision and XLA rows (memory only); every model's first process, then every
-    # model's second
+    # model's second, then every model's third
     models = list(load_profile("default").models)
-    assert [i.model for i in speed] == models * 2
+    assert [i.model for i in speed] == models * 3
     assert [i.job.spec.configurations[0].round for i in speed] == [
-        p for p in (1, 2) for _ in models]
+        p for p in (1, 2, 3) for _ in models]
     assert all(c.precision == "float32" and not c.jit for i in speed
                for c in i.job.spec.configurations)
     timed = {(c.strategy, c.micro) for i in speed if i.model == "gmlp"

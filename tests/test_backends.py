@@ -281,3 +281,75 @@ def test_keras_builtin_on_jax_recompiles_every_call_with_a_random_zoom():
     counts = {tuple(line.split()[:2]): int(line.split()[2]) for line in out.stdout.splitlines()}
     assert counts[("False", "None")] == counts[("False", "4")] == counts[("True", "None")] == 0
     assert counts[("True", "4")] >= 4
+
+
+def test_the_backends_profile_asks_level_3_per_backend_and_seed():
+    from bench.config.lane_outcome import LaneOutcomeRequest
+    from bench.config.lane_profile import LaneProfile
+
+    requests = LaneProfile.load().outcome()
+    assert {(r.backend, r.model) for r in requests} == {("jax", "cnn"), ("torch", "cnn")}
+    assert len({r.identity().key for r in requests}) == len(requests) == 10
+    first = requests[0].configurations()
+    assert [(c.strategy, c.plan.label) for c in first[:2]] == [("large_batch", "128x1"),
+                                                               ("accumulate", "16x8")]
+    assert {c.lr_schedule for c in first} == {"cosine"}
+    base = dict(model="cnn", backend="jax", effective_batch=32, configs=(("accumulate", 8),),
+                seed=0, updates=4)
+    for kw, says in [({"backend": "tensorflow"}, "study profile"),
+                     ({"model": "grn_vsn"}, "TensorFlow only"),
+                     ({"margin": 0.0}, "margin"), ({"lr_schedule": "step"}, "schedule")]:
+        with pytest.raises(BenchError, match=says):
+            LaneOutcomeRequest(**{**base, **kw})
+
+
+def _outcome_record(backend: str, seed: int, accuracies: dict[str, float], bar: float = 0.7,
+                    status: str = "ok") -> dict:
+    runs = [{"strategy": s, "pair": "128x1" if s == "large_batch" else "16x8", "status": "ok",
+             "accuracy": a, "epochs": 1.0} for s, a in accuracies.items()]
+    body = {"seed": seed, "runs": runs, "margin": 0.01, "bar": bar} if status == "ok" else {
+        "error": "in the jax lane: killed", "runs": None}
+    return {"kind": "backend_outcome", "id": {"name": f"cnn:backend_outcome:{backend}:seed{seed}"},
+            "status": status, "backend": backend, "model": "cnn", **body}
+
+
+def test_level_3_on_the_backends_pairs_seeds_within_a_backend_and_judges_the_margin():
+    from bench.report.backend_outcome import outcome_rows
+
+    lb = [0.80, 0.82, 0.78, 0.81, 0.79]
+    records = [_outcome_record("jax", s, {"large_batch": a, "accumulate": a + d,
+                                          "keras_builtin": a - 0.10})
+               for s, (a, d) in enumerate(zip(lb, [0.001, -0.002, 0.0, 0.002, -0.001]))]
+    records += [_outcome_record("torch", s, {"large_batch": 0.5, "accumulate": 0.5})
+                for s in range(3)]
+    records.append(_outcome_record("torch", 3, {}, status="error"))
+    rows = {(r.backend, r.strategy): r for r in outcome_rows(records)}
+    assert rows[("jax", "accumulate")].verdict.verdict == "equivalent"
+    builtin = rows[("jax", "keras_builtin")]
+    assert builtin.verdict.verdict == "different"
+    assert builtin.verdict.mean_difference == pytest.approx(-0.10)
+    assert builtin.reference == lb  # each seed against its own large batch
+    torch = rows[("torch", "accumulate")]  # below the bar: nothing judged, the lost seed named
+    assert torch.verdict.verdict == "not judged" and "below the bar" in torch.verdict.reason
+    assert torch.failed == ["cnn:backend_outcome:torch:seed3: in the jax lane: killed"]
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@needs["jax"]
+def test_level_3_trains_every_strategy_from_one_seed_in_a_lane_process():
+    from bench.config.lane_outcome import LaneOutcomeRequest
+    from bench.data import Sources
+    from bench.execute.lane import run_lane
+
+    req = LaneOutcomeRequest(model="cnn", backend="jax", effective_batch=32, seed=1, updates=6,
+                             configs=(("accumulate", 8), ("keras_builtin", 8)),
+                             limit_train=128, limit_test=100)
+    out = run_lane("jax", {"task": "outcome", "request": req, "sources": Sources.from_env()})
+    runs = {r["strategy"]: r for r in out["runs"]}
+    assert set(runs) == {"large_batch", "accumulate", "keras_builtin"}
+    assert all(r["status"] == "ok" and 0 <= r["accuracy"] <= 1 for r in runs.values())
+    assert runs["accumulate"]["optimizer_steps"] == runs["large_batch"]["optimizer_steps"] == 6
+    assert runs["keras_builtin"]["optimizer_steps"] == 6 * 4  # its counter counts micro-steps
+    assert runs["large_batch"]["epochs"] == pytest.approx(1.5)  # 4 updates per epoch of 128
+    assert out["test_samples"] == 100 and len(out["initial_weights_sha"]) == 16

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from itertools import islice
 from typing import Any
 
 import keras
@@ -47,17 +48,12 @@ class _Timed:
         self.cfg = cfg
         self.windows = Windows(data.train, cfg.plan, cfg.seed)
         self.run = train.build(kit, cfg, data.spec, initial, total, record=False)
-        self.epoch, self.position = 0, iter(())
+        self.stream = train.endless(self.windows)
         self.warmup = self.updates(warmup)
 
     def updates(self, n: int) -> list[float]:
         seconds = []
-        while len(seconds) < n:
-            window = next(self.position, None)
-            if window is None:
-                self.position = iter(self.windows.windows(self.epoch))
-                self.epoch += 1
-                continue
+        for window in islice(self.stream, n):
             started = time.perf_counter()
             self.run.update(window)  # returns a Python float: the device has finished
             seconds.append(time.perf_counter() - started)

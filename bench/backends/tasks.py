@@ -1,5 +1,5 @@
-"""What a lane process can be asked: the levels (`equivalence`) or the costs (`measure`), on
-the backend its environment names."""
+"""What a lane process can be asked: the levels (`equivalence`), the costs (`measure`) or the
+trained outcome (`outcome`), on the backend its environment names."""
 from __future__ import annotations
 
 from typing import Any
@@ -31,4 +31,8 @@ def run_task(backend: str, payload: dict[str, Any]) -> dict[str, Any]:
         from bench.backends.measure import measure  # one task's modules per process
 
         return measure(kit, payload["request"], payload["sources"])
+    if task == "outcome":
+        from bench.backends.outcome import outcome  # one task's modules per process
+
+        return outcome(kit, payload["request"], payload["sources"])
     raise BenchError(f"unknown lane task {task!r}")

@@ -2,8 +2,8 @@
 the backend lane, resumable, then its page (reports/backends/README.md).
 
 Levels 1-2 go through the TensorFlow analysis where TensorFlow is installed (it hands the lane
-its initial weights and measures how far each backend's large batch ends from its own); memory
-and speed are the lane's alone. Every finished item is stored at once: an interrupted run
+its initial weights and measures how far each backend's large batch ends from its own); memory,
+speed and level 3 (the trained outcome, a process per seed) are the lane's alone. Every finished item is stored at once: an interrupted run
 resumes where it stopped, and `--report-only` rebuilds the page from the records."""
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ def _run_profile(profile: LaneProfile, path: Path, sources: Sources) -> None:
     items = [("equivalence", r) for r in profile.equivalence()]
     items += [("memory", m) for c in profile.costs(0) for m in c.memory_requests()]
     items += [("speed", c) for p in range(profile.speed_processes) for c in profile.costs(p)]
+    items += [("outcome", r) for r in profile.outcome()]
     todo = [(kind, r) for kind, r in items if not _done(kind, r, done)]
     print(f"backends: {len(items) - len(todo)} of {len(items)} items recorded; {len(todo)} to run")
     for n, (kind, request) in enumerate(todo, 1):
@@ -79,14 +80,15 @@ def _done(kind: str, request, done: dict) -> bool:
 def _measure(kind: str, request, sources: Sources) -> list[dict]:
     if kind == "equivalence":
         return _equivalence(request, sources)
+    task = "outcome" if kind == "outcome" else "measure"
     try:
-        result = run_lane(request.backend, {"task": "measure", "request": request,
+        result = run_lane(request.backend, {"task": task, "request": request,
                                             "sources": sources})
         status, body = "ok", result
     except BenchError as e:  # a configuration that crashes the lane is a row; the run goes on
         status, body = "error", {"error": one_line(e, 300)}
-    part = "memory" if kind == "memory" else "speed"
-    return [{"kind": f"backend_{part}", "schema": SCHEMA, "id": request.identity().to_dict(),
+    part = {"memory": "memory", "speed": "speed", "outcome": "runs"}[kind]
+    return [{"kind": f"backend_{kind}", "schema": SCHEMA, "id": request.identity().to_dict(),
              "status": status if body.get(part) is not None or status == "error" else "error",
              "backend": request.backend, "model": request.model,
              **{part: body.pop(part, None)}, **body}]

@@ -10,6 +10,7 @@ from typing import Any
 import tomllib
 
 from bench.config.lane_costs import LaneCostRequest
+from bench.config.lane_outcome import LaneOutcomeRequest
 from bench.config.names import check_backend
 from bench.config.request import EquivalenceRequest
 from bench.errors import BenchError
@@ -30,6 +31,7 @@ class LaneProfile:
         profile = cls(settings)
         profile.equivalence()
         profile.costs(0)
+        profile.outcome()
         return profile
 
     def _get(self, *keys: str) -> Any:
@@ -88,3 +90,24 @@ class LaneProfile:
     @property
     def speed_processes(self) -> int:
         return int(self._get("speed", "processes"))
+
+    def outcome(self) -> list[LaneOutcomeRequest]:
+        """Level 3, per backend, model of `outcome.models` and seed: one process training the
+        large batch and every configuration (none without an `outcome` section)."""
+        out = self.settings.get("outcome")
+        if out is None:
+            return []
+        try:
+            return [LaneOutcomeRequest(
+                model=model, backend=backend, effective_batch=self._get("effective_batch"),
+                configs=tuple(tuple(c) for c in out["configs"]), seed=seed,
+                updates=out["updates"], lr_schedule=out.get("lr_schedule", "cosine"),
+                learning_rate=out.get("learning_rate"),
+                preset=self.model_setting(model, "preset", None),
+                dataset=self.model_setting(model, "dataset", None),
+                limit_train=out.get("limit_train"), limit_test=out.get("limit_test"),
+                margin=out["margin"], bar=out.get("bar", 0.0))
+                for backend in self.backends for model in out["models"]
+                for seed in out["seeds"]]
+        except KeyError as e:
+            raise BenchError(f"the backends profile's outcome section lacks {e.args[0]}") from None

@@ -1,6 +1,7 @@
 """The backends page (reports/backends/README.md): per model and backend, the verdicts of
-levels 1-2 beside TensorFlow's, where the backends disagree and why, memory and speed relative
-to the large batch, all from the lane's records (it never trains)."""
+levels 1-2 beside TensorFlow's, where the backends disagree and why, level 3 where the profile
+trains it, memory and speed relative to the large batch, all from the lane's records (it never
+trains)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -11,6 +12,7 @@ from tabulate import tabulate
 from bench.config.names import BACKENDS, strategy_entry, strategy_rank
 from bench.report.backend_costs import median_half_width, memory_rows, speed_rows
 from bench.report.backend_figures import draw
+from bench.report.backend_outcome import outcome_section, outcome_summary
 from bench.results.machine import label
 from bench.results.store import read_records
 
@@ -26,7 +28,8 @@ def build(records: list[dict], out: Path, tensorflow_results: Path) -> Path:
     figures = draw(records, models, backends, out, "; ".join(_machines(records)) or "unknown")
     parts = [_head(records, lane, tensorflow_results, tf),
              _verdicts(lane, tf, backends), _disagreements(lane, tf, backends),
-             _large_batches(lane, backends), _memory(records, models, backends, figures),
+             _large_batches(lane, backends), outcome_section(records),
+             _memory(records, models, backends, figures),
              _speed(records, models, backends, figures)]
     page = out / PAGE
     page.write_text("\n\n".join(p for p in parts if p) + "\n")
@@ -82,7 +85,8 @@ def _head(records: list[dict], lane: list[dict], tf_path: Path, tf: dict) -> str
         f"`{tf_path}`" + ("" if tf else " (absent: not compared)") + ".",
         "",
         f"- Records: {counts['equivalence']} equivalence, {counts['backend_memory']} memory, "
-        f"{counts['backend_speed']} speed processes.",
+        f"{counts['backend_speed']} speed processes, {counts['backend_outcome']} level-3 "
+        "processes (a seed each).",
         f"- Machine: {'; '.join(machines) or 'unknown'}.",
         f"- Software: {'; '.join(versions)}.",
         "- GPU readings: " + (f"seen on {', '.join(gpu)}." if gpu else
@@ -141,7 +145,8 @@ def summary(records: list[dict], tensorflow_results: Path) -> str:
             + ("every verdict agrees across backends" if not differ else
                f"{differ} configurations differ between backends")
             + " (the page: [reports/backends/README.md](reports/backends/README.md), with "
-              "memory and speed).\n\n" + _verdict_table(lane, tf, backends, _word))
+              "memory and speed).\n\n" + _verdict_table(lane, tf, backends, _word)
+            + (f"\n\n{level3}" if (level3 := outcome_summary(records)) else ""))
 
 
 def _row_order(by: dict) -> tuple:

@@ -249,7 +249,7 @@ def outcome_level(results: Results, model: str) -> OutcomeLevel | None:
     # each seed against its own test set's majority class: a synthetic data set is drawn per
     # seed (the census stand-in's majority rate was 0.77, 0.63 and 0.76 for seeds 0-2)
     majorities = [float(m) if m is not None and not pd.isna(m) else None for m in lb.majority]
-    learned, note = _learned(ref_acc, majorities, bar)
+    learned, note = large_batch_learned(ref_acc, majorities, bar)
     rows = []
     for (strategy, pair), g in o[o.strategy != "large_batch"].groupby(["strategy", "pair"], sort=False):
         good = g[g.status == "ok"]
@@ -274,7 +274,7 @@ def outcome_level(results: Results, model: str) -> OutcomeLevel | None:
                         ref_auc)
 
 
-def _learned(accuracy: list[float], majority: list[float | None],
+def large_batch_learned(accuracy: list[float], majority: list[float | None],
              bar: float | None) -> tuple[bool, str]:
     """Did the large batch learn? Its accuracy bar, or else every seed clearly above its own
     test set's majority class."""

@@ -26,6 +26,7 @@ REQUIRED = {"run": ("id", "status", "config"),
             "calibration": ("id", "status"),
             "backend_memory": ("id", "status", "backend", "model", "memory"),
             "backend_speed": ("id", "status", "backend", "model", "speed"),
+            "backend_outcome": ("id", "status", "backend", "model", "runs"),
             "session": ("wall_seconds",),
             "plan": ("profile", "profile_digest", "settings", "items")}
 

@@ -12,7 +12,6 @@ update steps (timed with the device synchronised), warm-up excluded.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import time
@@ -34,6 +33,7 @@ from bench.errors import BenchError, one_line
 from bench.judge.memory_model import state_bytes
 from bench.judge.timing import Throughput
 from bench.process import data_dtype, pin_malloc_trim_threshold
+from bench.results.identity import arrays_digest
 from models.specs import SequenceSpec
 
 
@@ -97,13 +97,6 @@ def failure_status(e: BaseException) -> str:
     return "error"
 
 
-def _sha(arrays) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(memoryview(a).cast("B") if a.flags.c_contiguous else a.tobytes())
-    return h.hexdigest()[:16]
-
-
 class _Curve:
     """Test-set evaluations during training (outcome runs) and after each epoch."""
 
@@ -150,8 +143,8 @@ def _train(cfg: RunConfig, record: dict, sources) -> None:
     train_eval = data.train.head(cfg.eval_train_samples) if cfg.eval_train_samples else None
     record["model_state"] = state_bytes(trainer)
     record["pairing"] = {  # seed s of every strategy must start here (level 3 pairs on it)
-        "initial_weights_sha": _sha(trainer.p.model.get_weights()),
-        "data_order_sha": _sha([epoch_permutation(len(data.train), cfg.seed, 0)])}
+        "initial_weights_sha": arrays_digest(trainer.p.model.get_weights()),
+        "data_order_sha": arrays_digest([epoch_permutation(len(data.train), cfg.seed, 0)])}
     events, epochs = [], []
 
     def on_update(event) -> None:

@@ -107,7 +107,7 @@ def outcome_section(records: list[dict]) -> str:
             "([reports/study/README.md](../study/README.md)), at its own settings.\n\n"
             + tabulate(table, ["model", "strategy", "pair", "backend", "seeds",
                                "large batch accuracy", "strategy accuracy",
-                               "difference, points [95%]", "verdict"],
+                               "difference, points (95% interval)", "verdict"],
                        tablefmt="github", disable_numparse=True)
             + "\n\n" + "\n".join(reasons) + "\n\nWhere the backends' verdicts differ: "
             + ("\n\n" + "\n".join(split) if split else "nowhere."))

@@ -48,7 +48,7 @@ class _Timed:
         self.cfg = cfg
         self.windows = Windows(data.train, cfg.plan, cfg.seed)
         self.run = train.build(kit, cfg, data.spec, initial, total, record=False)
-        self.stream = train.endless(self.windows)
+        self.stream = self.windows.endless()
         self.warmup = self.updates(warmup)
 
     def updates(self, n: int) -> list[float]:

@@ -58,7 +58,7 @@ def _train(kit: Kit, cfg, data, test: Split, initial, req: LaneOutcomeRequest) -
     try:
         run = train.build(kit, cfg, data.spec, initial, req.updates, record=False)
         windows = Windows(data.train, cfg.plan, cfg.seed)
-        losses = [run.update(w) for w in islice(train.endless(windows), req.updates)]
+        losses = [run.update(w) for w in islice(windows.endless(), req.updates)]
         if not np.all(np.isfinite(losses)):
             raise FloatingPointError(f"the training loss became {losses[-1]}")
         loss, accuracy = evaluate(run.model, cfg.entry().output, test, req.eval_batch)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Callable, Iterator
+from typing import Callable
 
 import keras
 import numpy as np
@@ -166,22 +166,13 @@ def flat_weights(model) -> np.ndarray:
                            for v in model.trainable_variables])
 
 
-def endless(windows: Windows) -> Iterator[Window]:
-    """Windows epoch after epoch, each epoch in its own seeded order: runs longer than an epoch.
-    A window is a view that the next epoch overwrites: use it before asking for the next."""
-    epoch = 0
-    while True:
-        yield from windows.windows(epoch)
-        epoch += 1
-
-
 def run_updates(kit: Kit, config: TrainingConfig, spec: InputSpec, windows: Windows,
                 updates: int, initial: list[np.ndarray], prepare=None) -> LaneTrajectory:
     """`updates` updates from `initial`, crossing epochs if needed: the weights after each, the
     gradient the first applied, the schedule's step and rate, the optimizer's real steps."""
     run = build(kit, config, spec, initial, updates, prepare)
     out = LaneTrajectory(variable_names=[v.path for v in run.model.trainable_variables])
-    for window in islice(endless(windows), updates):
+    for window in islice(windows.endless(), updates):
         started = time.perf_counter()
         out.losses.append(run.update(window))
         out.seconds.append(time.perf_counter() - started)

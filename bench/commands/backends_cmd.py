@@ -3,8 +3,9 @@ the backend lane, resumable, then its page (reports/backends/README.md).
 
 Levels 1-2 go through the TensorFlow analysis where TensorFlow is installed (it hands the lane
 its initial weights and measures how far each backend's large batch ends from its own); memory,
-speed and level 3 (the trained outcome, a process per seed) are the lane's alone. Every finished item is stored at once: an interrupted run
-resumes where it stopped, and `--report-only` rebuilds the page from the records."""
+speed and level 3 (the trained outcome, a process per seed) are the lane's alone. Every
+finished item is stored at once: an interrupted run resumes where it stopped, and
+`--report-only` rebuilds the page from the records."""
 from __future__ import annotations
 
 import importlib.util

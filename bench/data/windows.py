@@ -71,12 +71,15 @@ class Windows:
         """The first `n` windows (crossing epochs if needed), each a copy of its own: `windows`
         hands out views of one buffer, which the next epoch overwrites."""
         copy = lambda a: {k: v.copy() for k, v in a.items()} if isinstance(a, dict) else a.copy()  # noqa: E731
-        out: list[Window] = []
+        return [tuple(copy(a) for a in w) for w in islice(self.endless(), n)]
+
+    def endless(self) -> Iterator[Window]:
+        """Windows epoch after epoch, each epoch in its own seeded order: runs longer than an
+        epoch. A window is a view the next epoch overwrites: use it before taking the next."""
         epoch = 0
-        while len(out) < n:
-            out += [tuple(copy(a) for a in w) for w in islice(self.windows(epoch), n - len(out))]
+        while True:
+            yield from self.windows(epoch)
             epoch += 1
-        return out
 
     def window_weights(self, updates: int) -> list[list[int]]:
         """Each of the first `updates` windows' micro-batch weights (token data: how many

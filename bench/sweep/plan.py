@@ -1,15 +1,18 @@
 """Expand a profile into sweep items, in the order they run.
 
 A calibration step (a plain Keras training step, bench.engine.measure.calibration) is timed first and
-last when the profile measures speed. Then the measure runs of every model (large_batch at B x1,
-every other strategy and speed reference at every pair with k > 1; each alone on the machine),
-round by round: round 2 of any configuration starts after round 1 of all of them, so two rounds
-of one configuration are minutes apart, not neighbours that share the machine's state. A profile
-with `measure.speed_processes` also times each model's configurations side by side in that many
-processes (one per round, bench.config.speed), and its measure runs then give memory. Then per
-model: the equivalence analyses (one process per dtype and schedule; they share a reference),
-then the outcome runs, seed by seed (the large batch first, then every judged strategy at the
-outcome pair), so paired comparisons fill in as the sweep goes.
+last when the profile measures speed. A profile with `measure.speed_processes` then times each
+model's configurations side by side in that many processes (bench.config.speed): every model's
+first process, then every model's second, so a model's processes are minutes apart. Then the
+measure runs of every model (large_batch at B x1, every other strategy and speed reference at
+every pair with k > 1), round by round: round 2 of any configuration starts after round 1 of
+all of them, so two rounds of one configuration are not neighbours that share the machine's
+state. Each is alone on the machine when its update times are read; where speed processes time
+its model they are not (`Job.timed` False), so it gives memory only and may share the CPU with
+the equivalence analyses that follow it (bench.sweep.session). Then per model: the equivalence
+analyses (one process per dtype and schedule; they share a reference), then the outcome runs,
+seed by seed (the large batch first, then every judged strategy at the outcome pair), so paired
+comparisons fill in as the sweep goes.
 """
 from __future__ import annotations
 
@@ -90,7 +93,8 @@ def _measure_items(model: str, s: ModelSettings, repeat: int) -> list[SweepItem]
             cfg = _run(model, s, strategy, micro, purpose="measure", seed=seed,
                        limit_train=m.updates * s.effective_batch, limit_test=m.limit_test,
                        warmup=m.warmup, round=repeat, **(variant[0] if variant else {}))
-            items.append(SweepItem(cfg.identity().name, "measure", Job.run(cfg, timeout=s.timeout)))
+            items.append(SweepItem(cfg.identity().name, "measure",
+                                   Job.run(cfg, timeout=s.timeout, timed=not m.speed_processes)))
     return items
 
 
@@ -219,11 +223,12 @@ def expand(profile: Profile, only_models: list[str] | None = None) -> list[Sweep
     chosen = {m: s for m, s in profile.models.items() if not only_models or m in only_models}
     rounds = max((max(s.measure.rounds, s.measure.speed_processes)
                   for s in chosen.values()), default=1)
-    # round r of the speed processes, then of the measure runs: a model's two processes are
-    # minutes apart, as two sweeps are
-    items: list[SweepItem] = [i for repeat in range(1, rounds + 1)
-                              for model, s in chosen.items()
-                              for i in _speed_items(model, s, repeat) + _measure_items(model, s, repeat)]
+    # round r of every model before round r + 1: a model's two processes are minutes apart, as
+    # two sweeps are; the speed processes first, so the measure runs meet the equivalence
+    # analyses they may share the CPU with
+    items: list[SweepItem] = [i for make in (_speed_items, _measure_items)
+                              for repeat in range(1, rounds + 1)
+                              for model, s in chosen.items() for i in make(model, s, repeat)]
     for model, s in chosen.items():
         items += _equivalence_items(model, s) + _outcome_items(model, s)
     if any(i.phase in ("measure", "speed") for i in items):

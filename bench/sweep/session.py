@@ -7,7 +7,10 @@
   setting, another profile) are moved to `<results>.stale.jsonl`, with a message.
 - Schedule: items that measure speed or memory run alone. Outcome runs and equivalence
   analyses measure neither, so up to `jobs` of them run at once (each with its share of the
-  cores): when one is asked for, the following ones of the same worker start too.
+  cores): when one is asked for, the following ones of the same worker start too. A measure run
+  read for memory only (`Job.memory_only`) joins them on a machine without a GPU, at
+  TensorFlow's default threads as users train (its peaks are its own process's); on a GPU it
+  runs alone, since NVML reads the whole device.
 - Time: every sweep invocation appends a `session` record (wall time, items run), so a report
   can say how long the sweep took and what share of it was training.
 """
@@ -123,18 +126,24 @@ class SweepSession:
                 self._wait_for_slot()
                 self._launch(item, threads=None)
             self._look_ahead(item, any_kind=True)
-        elif item.job.exclusive:
+        elif self._alone(item):
             self._drain()
             self._launch(item, threads=None)
         else:
             if item.id not in self.handles:
                 self._drain(keep_parallel=True)
-                self._launch(item, threads=self._threads())
+                self._launch(item, threads=self._threads(item))
             self._look_ahead(item)
         return self._await(item)
 
-    def _threads(self) -> int | None:
-        return None if self.jobs == 1 else max(1, usable_cpus() // self.jobs)
+    def _alone(self, item: SweepItem) -> bool:
+        """Must have the machine to itself (the module's docstring: Schedule)."""
+        return item.job.exclusive and not (item.job.memory_only and not self.gpus)
+
+    def _threads(self, item: SweepItem) -> int | None:
+        if self.jobs == 1 or item.job.memory_only:
+            return None
+        return max(1, usable_cpus() // self.jobs)
 
     def _launch(self, item: SweepItem, threads: int | None) -> None:
         worker = self.workers.get(item.group)
@@ -161,10 +170,10 @@ class SweepSession:
         for nxt in self.items[self.order[item.id] + 1:]:
             if len(self.handles) >= self.jobs:
                 return
-            if nxt.group != item.group or (nxt.job.exclusive and not any_kind):
+            if nxt.group != item.group or (self._alone(nxt) and not any_kind):
                 return
             if nxt.id not in self.handles and not self.finished(nxt):
-                self._launch(nxt, threads=self._threads())
+                self._launch(nxt, threads=self._threads(nxt))
 
     def _await(self, item: SweepItem) -> list[dict[str, Any]]:
         while item.id in self.handles:
@@ -173,7 +182,7 @@ class SweepSession:
 
     def _drain(self, keep_parallel: bool = False) -> None:
         """Wait for running jobs (all of them, or only exclusive ones)."""
-        while any(not (keep_parallel and not self._item(i).job.exclusive) for i in self.handles):
+        while any(not (keep_parallel and not self._alone(self._item(i))) for i in self.handles):
             self._collect(0.5)
 
     def _collect(self, timeout: float) -> None:

@@ -22,6 +22,7 @@ class FakeWorker:
     running: set = set()
     most = 0
     fail: set = set()
+    slow: dict = {}  # name -> polls it takes to end (else the next poll)
 
     def __init__(self, data_dir=None):
         self.pending = []
@@ -35,7 +36,12 @@ class FakeWorker:
         return handle
 
     def poll(self, timeout=0.0):
-        ended, self.pending = self.pending, []
+        ended, waiting = [], []
+        for h in self.pending:
+            name = h.job.identities()[0].name
+            FakeWorker.slow[name] = FakeWorker.slow.get(name, 1) - 1
+            (ended if FakeWorker.slow[name] <= 0 else waiting).append(h)
+        self.pending = waiting
         for h in ended:
             status = "error" if h.job.identities()[0].name in FakeWorker.fail else "ok"
             h.records = [dict(r, status=status) for r in
@@ -50,6 +56,7 @@ class FakeWorker:
 @pytest.fixture(autouse=True)
 def fresh_fake():
     FakeWorker.log, FakeWorker.running, FakeWorker.most, FakeWorker.fail = [], set(), 0, set()
+    FakeWorker.slow = {}
 
 
 def _session(tmp_path, profile, items=None, **kw):
@@ -79,6 +86,47 @@ def test_measure_runs_alone_outcome_runs_two_at_a_time(tmp_path):
     records = store.read(tmp_path / "r.jsonl")
     assert {r["id"]["key"] for r in records if "id" in r} == {k for i in items for k in i.keys}
     assert records[0]["kind"] == "plan" and records[-1]["kind"] == "session"
+
+
+@pytest.mark.parametrize("gpus", [[], ["0"]])
+def test_memory_only_runs_share_the_cpu_but_not_a_gpu(tmp_path, gpus):
+    """The default profile times the CNN side by side, so its measure runs give memory only:
+    without a GPU they run two at a time beside the equivalence analyses, at TensorFlow's
+    default threads; on a GPU (NVML reads the whole device) each runs alone. Speed processes
+    and the calibration step always run alone."""
+    profile = load_profile("default")
+    session, items = _session(tmp_path, profile, jobs=2, gpus=gpus)
+    launched = []
+    original = session._launch
+    session._launch = lambda item, threads: (launched.append(
+        (item.phase, threads, {session._item(i).phase for i in session.handles})),
+        original(item, threads))[1]
+    _run_all(session, items)
+    assert all(not beside for phase, _, beside in launched if phase in ("speed", "calibrate"))
+    memory = [(threads, beside) for phase, threads, beside in launched if phase == "measure"]
+    assert memory and all(threads is None for threads, _ in memory)
+    if gpus:
+        assert not any(beside for _, beside in memory)
+    else:  # two at a time, the last memory run beside the first equivalence analysis
+        assert sum("measure" in beside for _, beside in memory) >= len(memory) // 2 - 1
+        assert any(phase == "equivalence" and "measure" in beside
+                   for phase, _, beside in launched)
+
+
+def test_a_long_job_does_not_hold_the_other_slot_idle(tmp_path):
+    """While the sweep waits for a long equivalence analysis, the slot beside it takes every
+    following item that may share the machine, one after another."""
+    profile = load_profile("default")
+    session, items = _session(tmp_path, profile, jobs=2)
+    shared = [i for i in items if i.phase == "equivalence"]
+    FakeWorker.slow = {shared[0].job.identities()[0].name: 50}
+    launched = []
+    original = session._launch
+    session._launch = lambda item, threads: (launched.append(
+        (item.id, {session._item(i).id for i in session.handles})), original(item, threads))[1]
+    _run_all(session, items)
+    beside_long = [i for i, running in launched if shared[0].id in running]
+    assert beside_long == [i.id for i in shared[1:]]
 
 
 def test_resume_retries_a_failure_once_then_leaves_it(tmp_path):

@@ -7,7 +7,8 @@
   setting, another profile) are moved to `<results>.stale.jsonl`, with a message.
 - Schedule: items that measure speed or memory run alone. Outcome runs and equivalence
   analyses measure neither, so up to `jobs` of them run at once (each with its share of the
-  cores): when one is asked for, the following ones of the same worker start too. A measure run
+  cores): when one is asked for, the following ones of the same worker start too, and while
+  it runs each slot that frees takes the next of them. A measure run
   read for memory only (`Job.memory_only`) joins them on a machine without a GPU, at
   TensorFlow's default threads as users train (its peaks are its own process's); on a GPU it
   runs alone, since NVML reads the whole device.
@@ -176,8 +177,13 @@ class SweepSession:
                 self._launch(nxt, threads=self._threads(nxt))
 
     def _await(self, item: SweepItem) -> list[dict[str, Any]]:
+        """Wait for `item`; a slot that a job beside it frees meanwhile takes the next item
+        that may share the machine (the pool stays full however unequal their lengths)."""
         while item.id in self.handles:
             self._collect(0.5)
+            several_gpus = len(self.gpus) > 1
+            if item.id in self.handles and (several_gpus or not self._alone(item)):
+                self._look_ahead(item, any_kind=several_gpus)
         return [self.stored[k] for k in item.keys]
 
     def _drain(self, keep_parallel: bool = False) -> None:

@@ -88,31 +88,6 @@ def test_measure_runs_alone_outcome_runs_two_at_a_time(tmp_path):
     assert records[0]["kind"] == "plan" and records[-1]["kind"] == "session"
 
 
-@pytest.mark.parametrize("gpus", [[], ["0"]])
-def test_memory_only_runs_share_the_cpu_but_not_a_gpu(tmp_path, gpus):
-    """The default profile times the CNN side by side, so its measure runs give memory only:
-    without a GPU they run two at a time beside the equivalence analyses, at TensorFlow's
-    default threads; on a GPU (NVML reads the whole device) each runs alone. Speed processes
-    and the calibration step always run alone."""
-    profile = load_profile("default")
-    session, items = _session(tmp_path, profile, jobs=2, gpus=gpus)
-    launched = []
-    original = session._launch
-    session._launch = lambda item, threads: (launched.append(
-        (item.phase, threads, {session._item(i).phase for i in session.handles})),
-        original(item, threads))[1]
-    _run_all(session, items)
-    assert all(not beside for phase, _, beside in launched if phase in ("speed", "calibrate"))
-    memory = [(threads, beside) for phase, threads, beside in launched if phase == "measure"]
-    assert memory and all(threads is None for threads, _ in memory)
-    if gpus:
-        assert not any(beside for _, beside in memory)
-    else:  # two at a time, the last memory run beside the first equivalence analysis
-        assert sum("measure" in beside for _, beside in memory) >= len(memory) // 2 - 1
-        assert any(phase == "equivalence" and "measure" in beside
-                   for phase, _, beside in launched)
-
-
 def test_a_long_job_does_not_hold_the_other_slot_idle(tmp_path):
     """While the sweep waits for a long equivalence analysis, the slot beside it takes every
     following item that may share the machine, one after another."""

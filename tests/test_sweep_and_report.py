@@ -68,11 +68,7 @@ def test_profiles_load_and_expand():
     assert ("plain_micro", 16) in timed and ("plain_micro", 64) not in timed
     assert ("accumulate", 64) in timed and ("keras_builtin", 64) not in timed
     assert all(i.job.spec.rounds >= 8 for i in speed)
-    # the speed processes come first; the measure runs then give memory only, next to the
-    # equivalence analyses they may share a CPU with
     assert phases.index("measure") > max(n for n, p in enumerate(phases) if p == "speed")
-    assert all(i.job.memory_only for i in measure)
-    assert not any(i.job.memory_only for i in expand(load_profile("quick")))
     assert all(i.job.exclusive for i in measure + speed) and not any(
         i.job.exclusive for i in default if i.phase in ("outcome", "equivalence"))
     assert not any(i.phase == "outcome" for i in default)  # level 3: the study profile

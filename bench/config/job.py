@@ -1,11 +1,9 @@
 """A job: what one child process does, the records it must produce, and how a failed one reads.
 
 Jobs travel as JSON (to a worker over a pipe, or in a file for a one-shot process). A job that
-measures speed or memory is *exclusive*: nothing else may run on the machine beside it, except
-that a measure run whose update times nothing reads (`timed` False: its model is timed side by
-side in speed processes) gives memory only, and on a machine without a GPU the session lets it
-share the cores (bench.sweep.session). Outcome runs and equivalence analyses measure neither, so
-a sweep may run several at once, each with fewer threads.
+measures speed or memory is *exclusive*: nothing else may run on the machine beside it. Outcome
+runs and equivalence analyses measure neither, so a sweep may run several at once, each with
+fewer threads.
 """
 from __future__ import annotations
 
@@ -32,9 +30,6 @@ class Job:
     threads: int | None = field(default=None, metadata={
         "help": "TensorFlow intra- and inter-op threads (None: TensorFlow's default)"})
     env: tuple[tuple[str, str], ...] = ()
-    timed: bool = field(default=True, metadata={
-        "help": "whether a report or check reads this job's update times (False: a measure run "
-                "of a model timed side by side, read for memory only)"})
 
     def __post_init__(self) -> None:
         expected = SPECS.get(self.kind)
@@ -62,12 +57,6 @@ class Job:
         """Measures speed or memory: must have the machine to itself."""
         return self.kind in ("calibration", "speed") or (self.kind == "run"
                                                          and self.spec.purpose == "measure")
-
-    @property
-    def memory_only(self) -> bool:
-        """A measure run read for its memory alone: its allocator peak and RSS are its own
-        process's, so on a CPU another process beside it leaves them as they are."""
-        return self.exclusive and self.kind == "run" and not self.timed
 
     @property
     def model(self) -> str:
@@ -103,13 +92,12 @@ class Job:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "spec": self.spec.to_json(), "timeout": self.timeout,
-                "threads": self.threads, "env": [list(p) for p in self.env], "timed": self.timed}
+                "threads": self.threads, "env": [list(p) for p in self.env]}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Job":
         return cls(kind=d["kind"], spec=SPECS[d["kind"]].from_json(d["spec"]), timeout=d.get("timeout"),
-                   threads=d.get("threads"), env=tuple(tuple(p) for p in d.get("env", ())),
-                   timed=d.get("timed", True))
+                   threads=d.get("threads"), env=tuple(tuple(p) for p in d.get("env", ())))
 
     def failure_records(self, status: str, error: str, seconds: float) -> list[dict[str, Any]]:
         """The rows of a job whose process failed: one per record it should have written."""

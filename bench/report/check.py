@@ -15,8 +15,7 @@ same name with another key is the same configuration with changed settings: *not
 (reported, and failing unless accepted). Gates, each a small rule:
 
 - status: a configuration that succeeded and now fails or is missing;
-- speed, per configuration whose update times are read (a model timed side by side is read
-  through the pooled gates below; its measure runs give memory only), from its steady-state update times divided by the calibration
+- speed, per configuration, from its steady-state update times divided by the calibration
   step timed in the same sweep (a plain Keras step that uses none of the harness's code, so a
   slower harness still shows while a busier machine does not): slower when a one-sided
   Mann-Whitney test finds the current times larger (p < 0.01) *and* the median grew by more
@@ -86,7 +85,6 @@ def compare(baseline: dict, current: dict, tol: Tolerances = Tolerances()) -> li
                            "the profile's settings changed: configurations whose keys still "
                            "match are compared, the rest are counted"))
     b, c = baseline["configurations"], current["configurations"]
-    read = set(pooled.timed(b))  # a side-by-side model's measure runs give memory only
     for name in sorted(set(b) | set(c)):
         old, new = b.get(name), c.get(name)
         if new is None:
@@ -108,8 +106,7 @@ def compare(baseline: dict, current: dict, tol: Tolerances = Tolerances()) -> li
         if status_old != "ok" or status_new != "ok":
             continue
         if old["kind"] == "run":
-            out += run_findings(name, old, new, b, c, same, calibration, tol,
-                                timed=name in read)
+            out += run_findings(name, old, new, b, c, same, calibration, tol)
             out += held_findings(name, old, new)
         else:
             out += equivalence_findings(name, old, new, tol, same)

@@ -172,14 +172,11 @@ def _round_ratios(run: dict, ref: dict) -> list[float]:
 NOT_COMPARED = "another machine identity"
 
 
-def run_findings(name, old, new, b, c, same, calibration, tol, timed=True) -> list[Finding]:
-    """Gates of one training configuration; its update times only where they are `timed` (read:
-    bench.report.pooled.timed)."""
+def run_findings(name, old, new, b, c, same, calibration, tol) -> list[Finding]:
     cur = new["runs"][0]
-    timed = timed and old["purpose"] == "measure"
     if old["purpose"] == "measure" and not same:
         out = [Finding(name, "speed", "", "", "same machine identity", "not compared",
-                       NOT_COMPARED)] if cur["rounds"] and timed else []
+                       NOT_COMPARED)] if cur["rounds"] else []
         if cur["memory"]:
             out.append(Finding(name, "memory", "", "", "same machine identity", "not compared",
                                NOT_COMPARED))
@@ -187,7 +184,7 @@ def run_findings(name, old, new, b, c, same, calibration, tol, timed=True) -> li
     out = []
     ref_old, ref_new = b.get(old.get("reference") or ""), c.get(new.get("reference") or "")
     cur_ref = ref_new["runs"][0] if ref_new else None
-    if timed:
+    if old["purpose"] == "measure":
         speed = _speed_finding(name, old, new, calibration, tol)
         out += [speed] if speed else []
         pairs = [(o, r) for o, r in _pairs(old, ref_old) if o["rounds"] and r["rounds"]]

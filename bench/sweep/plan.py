@@ -7,9 +7,9 @@ first process, then every model's second, so a model's processes are minutes apa
 measure runs of every model (large_batch at B x1, every other strategy and speed reference at
 every pair with k > 1), round by round: round 2 of any configuration starts after round 1 of
 all of them, so two rounds of one configuration are not neighbours that share the machine's
-state. Each is alone on the machine when its update times are read; where speed processes time
-its model they are not (`Job.timed` False), so it gives memory only and may share the CPU with
-the equivalence analyses that follow it (bench.sweep.session). Then per model: the equivalence
+state; each runs alone on the machine (where speed processes time its model it gives memory
+only, but sharing the CPU made TensorFlow's allocator peaks read high more often: README,
+Numbers that hold). Then per model: the equivalence
 analyses (one process per dtype and schedule; they share a reference), then the outcome runs,
 seed by seed (the large batch first, then every judged strategy at the outcome pair), so paired
 comparisons fill in as the sweep goes.
@@ -93,8 +93,7 @@ def _measure_items(model: str, s: ModelSettings, repeat: int) -> list[SweepItem]
             cfg = _run(model, s, strategy, micro, purpose="measure", seed=seed,
                        limit_train=m.updates * s.effective_batch, limit_test=m.limit_test,
                        warmup=m.warmup, round=repeat, **(variant[0] if variant else {}))
-            items.append(SweepItem(cfg.identity().name, "measure",
-                                   Job.run(cfg, timeout=s.timeout, timed=not m.speed_processes)))
+            items.append(SweepItem(cfg.identity().name, "measure", Job.run(cfg, timeout=s.timeout)))
     return items
 
 
@@ -224,8 +223,7 @@ def expand(profile: Profile, only_models: list[str] | None = None) -> list[Sweep
     rounds = max((max(s.measure.rounds, s.measure.speed_processes)
                   for s in chosen.values()), default=1)
     # round r of every model before round r + 1: a model's two processes are minutes apart, as
-    # two sweeps are; the speed processes first, so the measure runs meet the equivalence
-    # analyses they may share the CPU with
+    # two sweeps are
     items: list[SweepItem] = [i for make in (_speed_items, _measure_items)
                               for repeat in range(1, rounds + 1)
                               for model, s in chosen.items() for i in make(model, s, repeat)]

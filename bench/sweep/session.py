@@ -8,10 +8,7 @@
 - Schedule: items that measure speed or memory run alone. Outcome runs and equivalence
   analyses measure neither, so up to `jobs` of them run at once (each with its share of the
   cores): when one is asked for, the following ones of the same worker start too, and while
-  it runs each slot that frees takes the next of them. A measure run
-  read for memory only (`Job.memory_only`) joins them on a machine without a GPU, at
-  TensorFlow's default threads as users train (its peaks are its own process's); on a GPU it
-  runs alone, since NVML reads the whole device.
+  it runs each slot that frees takes the next of them.
 - Time: every sweep invocation appends a `session` record (wall time, items run), so a report
   can say how long the sweep took and what share of it was training.
 """
@@ -127,24 +124,18 @@ class SweepSession:
                 self._wait_for_slot()
                 self._launch(item, threads=None)
             self._look_ahead(item, any_kind=True)
-        elif self._alone(item):
+        elif item.job.exclusive:
             self._drain()
             self._launch(item, threads=None)
         else:
             if item.id not in self.handles:
                 self._drain(keep_parallel=True)
-                self._launch(item, threads=self._threads(item))
+                self._launch(item, threads=self._threads())
             self._look_ahead(item)
         return self._await(item)
 
-    def _alone(self, item: SweepItem) -> bool:
-        """Must have the machine to itself (the module's docstring: Schedule)."""
-        return item.job.exclusive and not (item.job.memory_only and not self.gpus)
-
-    def _threads(self, item: SweepItem) -> int | None:
-        if self.jobs == 1 or item.job.memory_only:
-            return None
-        return max(1, usable_cpus() // self.jobs)
+    def _threads(self) -> int | None:
+        return None if self.jobs == 1 else max(1, usable_cpus() // self.jobs)
 
     def _launch(self, item: SweepItem, threads: int | None) -> None:
         worker = self.workers.get(item.group)
@@ -171,24 +162,24 @@ class SweepSession:
         for nxt in self.items[self.order[item.id] + 1:]:
             if len(self.handles) >= self.jobs:
                 return
-            if nxt.group != item.group or (self._alone(nxt) and not any_kind):
+            if nxt.group != item.group or (nxt.job.exclusive and not any_kind):
                 return
             if nxt.id not in self.handles and not self.finished(nxt):
-                self._launch(nxt, threads=self._threads(nxt))
+                self._launch(nxt, threads=self._threads())
 
     def _await(self, item: SweepItem) -> list[dict[str, Any]]:
         """Wait for `item`; a slot that a job beside it frees meanwhile takes the next item
         that may share the machine (the pool stays full however unequal their lengths)."""
+        several_gpus = len(self.gpus) > 1
         while item.id in self.handles:
             self._collect(0.5)
-            several_gpus = len(self.gpus) > 1
-            if item.id in self.handles and (several_gpus or not self._alone(item)):
+            if item.id in self.handles and (several_gpus or not item.job.exclusive):
                 self._look_ahead(item, any_kind=several_gpus)
         return [self.stored[k] for k in item.keys]
 
     def _drain(self, keep_parallel: bool = False) -> None:
         """Wait for running jobs (all of them, or only exclusive ones)."""
-        while any(not (keep_parallel and not self._alone(self._item(i))) for i in self.handles):
+        while any(not (keep_parallel and not self._item(i).job.exclusive) for i in self.handles):
             self._collect(0.5)
 
     def _collect(self, timeout: float) -> None:

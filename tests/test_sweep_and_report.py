@@ -67,7 +67,7 @@ def test_profiles_load_and_expand():
              for c in i.job.spec.configurations}
     assert ("plain_micro", 16) in timed and ("plain_micro", 64) not in timed
     assert ("accumulate", 64) in timed and ("keras_builtin", 64) not in timed
-    assert all(i.job.spec.rounds >= 8 for i in speed)
+    assert all(i.job.spec.rounds >= 10 for i in speed)
     assert phases.index("measure") > max(n for n, p in enumerate(phases) if p == "speed")
     assert all(i.job.exclusive for i in measure + speed) and not any(
         i.job.exclusive for i in default if i.phase in ("outcome", "equivalence"))

@@ -9,10 +9,10 @@ every pair with k > 1), round by round: round 2 of any configuration starts afte
 all of them, so two rounds of one configuration are not neighbours that share the machine's
 state; each runs alone on the machine (where speed processes time its model it gives memory
 only, but sharing the CPU made TensorFlow's allocator peaks read high more often: README,
-Numbers that hold). Then per model: the equivalence
-analyses (one process per dtype and schedule; they share a reference), then the outcome runs,
-seed by seed (the large batch first, then every judged strategy at the outcome pair), so paired
-comparisons fill in as the sweep goes.
+Numbers that hold). Then per model: the equivalence analyses (one process per dtype and
+schedule; they share a reference), then the outcome runs, seed by seed (the large batch first,
+then every judged strategy at the outcome pair), so paired comparisons fill in as the sweep
+goes.
 """
 from __future__ import annotations
 

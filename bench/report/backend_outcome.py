@@ -5,28 +5,15 @@ the records carry (stated in the backends profile before the runs)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
 from bench.config.names import strategy_entry, strategy_rank
-from bench.judge.outcome import OutcomeVerdict, judge, not_judged
-from bench.report.rows import large_batch_learned
+from bench.judge.outcome import judge, not_judged
+from bench.report.rows import OutcomeRow, large_batch_learned
 
 
-@dataclass
-class LaneOutcomeRow:
-    backend: str
-    model: str
-    strategy: str
-    pair: str
-    accuracy: list[float]       # per judged seed
-    reference: list[float]      # the large batch, same seeds
-    verdict: OutcomeVerdict
-    failed: list[str] = field(default_factory=list)
-
-
-def outcome_rows(records: list[dict]) -> list[LaneOutcomeRow]:
+def outcome_rows(records: list[dict]) -> list[OutcomeRow]:
     processes = defaultdict(list)
     for r in records:
         if r["kind"] == "backend_outcome":
@@ -59,8 +46,8 @@ def outcome_rows(records: list[dict]) -> list[LaneOutcomeRow]:
         for (strategy, pair), c in configs.items():
             diffs = [a - b for a, b in zip(c["acc"], c["ref"])]
             verdict = judge(diffs, margin) if learned else not_judged(note, margin, len(diffs))
-            rows.append(LaneOutcomeRow(backend, model, strategy, pair, c["acc"], c["ref"],
-                                       verdict, lost + c["failed"]))
+            rows.append(OutcomeRow(model, strategy, pair, c["acc"], c["ref"], verdict,
+                                   lost + c["failed"], backend=backend))
     return sorted(rows, key=lambda r: (r.model, strategy_rank(r.strategy), r.pair, r.backend))
 
 

@@ -205,6 +205,8 @@ def _held(record: dict) -> float:
 
 @dataclass
 class OutcomeRow:
+    """One judged (strategy, pair) of level 3: TensorFlow's sweeps, and the backend lane's page
+    (`backend` set, bench.report.backend_outcome)."""
     model: str
     strategy: str
     pair: str
@@ -214,6 +216,7 @@ class OutcomeRow:
     failed: list[str] = field(default_factory=list)
     unpaired: list[int] = field(default_factory=list)
     auc: list[float] = field(default_factory=list)
+    backend: str = ""                     # the lane's backend; empty on TensorFlow
 
 
 @dataclass

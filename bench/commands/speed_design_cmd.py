@@ -10,14 +10,15 @@ from bench.report import speed_design
 from bench.report.readme_blocks import write_block
 
 
-def _designs(text: str) -> list[tuple[int, int]]:
+def _designs(text: str) -> list[tuple[int, int, float]]:
     out = []
     for part in text.split(","):
-        m = re.fullmatch(r"\s*(\d+)x(\d+)\s*", part)
-        if not m or int(m[1]) < 2 or int(m[2]) < 2:
-            raise BenchError(f"--designs takes PROCESSESxROUNDS[,...] with both at least 2, "
-                             f"e.g. 2x10,3x8; got {part!r}")
-        out.append((int(m[1]), int(m[2])))
+        m = re.fullmatch(r"\s*(\d+)x(\d+)(?:@(\d*\.?\d+))?\s*", part)
+        if not m or int(m[1]) < 2 or int(m[2]) < 2 or not 0 < float(m[3] or 1) <= 1:
+            raise BenchError(f"--designs takes PROCESSESxROUNDS[@BLOCK_FRACTION][,...] with both "
+                             f"counts at least 2 and the fraction in (0, 1], e.g. 2x10,3x8@0.5; "
+                             f"got {part!r}")
+        out.append((int(m[1]), int(m[2]), float(m[3] or 1)))
     return out
 
 
@@ -27,7 +28,8 @@ def add_parser(sub) -> None:
     p.add_argument("records", nargs="+", type=Path, metavar="FILE.jsonl",
                    help="sweeps of one machine with side-by-side speed processes")
     p.add_argument("--designs", default="2x6,2x10,3x6,3x8,3x10,4x6",
-                   metavar="PxR,...", help="processes x block rounds to try")
+                   metavar="PxR[@F],...", help="processes x block rounds to try, @F: with "
+                                               "blocks cut to a fraction F of their length")
     p.add_argument("--splits", type=int, default=40, metavar="N",
                    help="pairs of pseudo sweeps per design (drawn at random, seeded)")
     p.add_argument("--record", type=Path, metavar="speed_design.json",

@@ -1,19 +1,22 @@
 """Which side-by-side design would hold still, read from speed processes already recorded.
 
-A design is P speed processes per model of R block rounds each. The speed processes of several
-sweeps of one machine are resampled into pairs of pseudo sweeps: two disjoint sets of P
-processes, each cut to its first R block rounds. The first states its intervals, the second
+A design is P speed processes per model of R block rounds each, with blocks of a fraction F of
+the recorded block length. The speed processes of several sweeps of one machine are resampled
+into pairs of pseudo sweeps: two disjoint sets of P processes, each cut to its first R block
+rounds and every block to its first updates (a block's length is fixed in updates from the
+warm-up, so a shorter block is the start of a recorded one). The first states its intervals, the second
 lands in them or not, through the same code as `coverage` (`bench.report.coverage.landings`).
 Over many such pairs this gives a design's expected coverage and median half-width before
 paying for two sweeps of it, and the speed-process time it costs (each process's build and
-warm-up, and a round's blocks, as recorded). Used to choose `measure.speed_processes` and
-`speed_rounds` (README: Numbers that hold); only two real sweeps of a design confirm it.
+warm-up, and a round's blocks, as recorded, the blocks scaled by F). Used to choose
+`measure.speed_processes`, `speed_rounds` and `block_seconds` (README: Numbers that hold); only two real sweeps of a design confirm it.
 """
 from __future__ import annotations
 
 import copy
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,10 +44,17 @@ class Process:
     def names(self) -> set[str]:
         return {configuration_name(r["id"]["name"]) for r in self.records}
 
-    def seconds(self, rounds: int) -> float:
-        """What it cost to build, warm up and time `rounds` rounds of blocks."""
+    def seconds(self, rounds: int, fraction: float = 1.0) -> float:
+        """What it cost to build, warm up and time `rounds` rounds of blocks cut to `fraction`."""
         return sum(r["seconds"].get("build") or 0.0 for r in self.records) + sum(
-            b["wall"] for r in self.records for b in r["blocks"] if b["round"] < rounds)
+            b["wall"] * sum(cut(b["seconds"], fraction)) / sum(b["seconds"])
+            for r in self.records for b in r["blocks"] if b["round"] < rounds and b["seconds"])
+
+
+def cut(seconds: list[float], fraction: float) -> list[float]:
+    """A block's first updates: what a block of `fraction` of its length would have timed
+    (at least two, as `bench.engine.measure.speed` times)."""
+    return seconds[:max(2, math.ceil(len(seconds) * fraction - 1e-9))]
 
 
 def processes(records: list[dict], source: str) -> tuple[list[dict], list[Process]]:
@@ -60,9 +70,10 @@ def processes(records: list[dict], source: str) -> tuple[list[dict], list[Proces
 
 
 def _pseudo_sweep(base: list[dict], chosen: tuple[Process, ...], names: set[str],
-                  rounds: int) -> list[dict]:
+                  rounds: int, fraction: float = 1.0) -> list[dict]:
     """`base` (one sweep's other records) with `chosen` as its speed processes 1..P, each cut
-    to `rounds` block rounds; one profile digest for all (the sources' may differ)."""
+    to `rounds` block rounds of `fraction` of their updates; one profile digest for all (the
+    sources' may differ)."""
     out = [{**r, "profile_digest": "resampled"} for r in base]
     for i, p in enumerate(chosen, 1):
         for r in p.records:
@@ -71,15 +82,16 @@ def _pseudo_sweep(base: list[dict], chosen: tuple[Process, ...], names: set[str]
             r = copy.deepcopy(r)
             r["config"]["round"] = i
             r["id"]["key"] = f"{r['id']['key']}:process{i}"
-            r["blocks"] = [b for b in r["blocks"] if b["round"] < rounds]
+            r["blocks"] = [{**b, "seconds": cut(b["seconds"], fraction)}
+                           for b in r["blocks"] if b["round"] < rounds]
             r["profile_digest"] = "resampled"
             out.append(r)
     return out
 
 
-def study(sources: list[Path], designs: list[tuple[int, int]], splits: int = 40,
+def study(sources: list[Path], designs: list[tuple[int, int, float]], splits: int = 40,
           seed: int = 0) -> list[dict]:
-    """Per design (processes, rounds): coverage and median half-width over up to `splits`
+    """Per design (processes, rounds, block fraction): coverage and median half-width over up to `splits`
     random pairs of disjoint process sets, and the speed processes' seconds per sweep."""
     base, pool = None, []
     for path in sources:
@@ -93,7 +105,7 @@ def study(sources: list[Path], designs: list[tuple[int, int]], splits: int = 40,
     environment = next(r["environment"] for p in pool for r in p.records if r.get("environment"))
     rng = np.random.default_rng(seed)
     out = []
-    for count, rounds in designs:
+    for count, rounds, fraction in designs:
         if 2 * count > len(pool) or rounds > min(p.block_rounds for p in pool):
             continue
         pairs = [(a, b) for a in itertools.combinations(range(len(pool)), count)
@@ -103,13 +115,15 @@ def study(sources: list[Path], designs: list[tuple[int, int]], splits: int = 40,
         inside, widths, medians = [], [], []
         for a, b in picked:
             first, second = (from_records(_pseudo_sweep(base, tuple(pool[i] for i in s),
-                                                         names, rounds)) for s in (a, b))
+                                                         names, rounds, fraction))
+                             for s in (a, b))
             found = landings(first, second)
             inside += [x.inside for x in found]
             widths += [x.half_width for x in found]
             medians.append(float(np.median([x.half_width for x in found])))
-        cost = float(np.median([p.seconds(rounds) for p in pool])) * count
-        out.append({"processes": count, "rounds": rounds, "splits": len(picked),
+        cost = float(np.median([p.seconds(rounds, fraction) for p in pool])) * count
+        out.append({"processes": count, "rounds": rounds, "block_fraction": fraction,
+                    "splits": len(picked),
                     "ratios": len(inside), "coverage": float(np.mean(inside)),
                     "median_half_width": float(np.median(widths)),
                     "split_medians": [float(np.percentile(medians, q)) for q in (10, 90)],
@@ -160,7 +174,10 @@ def _table(rows: list[dict]) -> list[str]:
            "per sweep |", "|---|---|---|---|---|---|"]
     for r in rows:
         low, high = r["split_medians"]
-        out.append(f"| {r['processes']} processes × {r['rounds']} rounds | {r['splits']} | "
+        blocks = r.get("block_fraction", 1.0)
+        design = f"{r['processes']} processes × {r['rounds']} rounds" + (
+            f", blocks cut to {blocks:g} of their length" if blocks != 1.0 else "")
+        out.append(f"| {design} | {r['splits']} | "
                    f"{r['ratios']} | {r['coverage']:.0%} | ±{r['median_half_width']:.1%} "
                    f"(±{low:.1%}–±{high:.1%}) | {r['speed_seconds'] / 60:.1f} min |")
     return out

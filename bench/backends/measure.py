@@ -12,7 +12,6 @@ the records have the same `blocks`, so the report takes the same ratios and inte
 """
 from __future__ import annotations
 
-import math
 import time
 from itertools import islice
 from typing import Any
@@ -24,6 +23,7 @@ from bench.backends import train
 from bench.backends.analysis import device_label
 from bench.backends.kit import Kit
 from bench.config.lane_costs import LaneCostRequest
+from bench.config.speed import block_updates
 from bench.config.training import TrainingConfig
 from bench.data import Sources, load_dataset
 from bench.data.registry import resolve_dataset
@@ -146,9 +146,7 @@ def _speed(kit: Kit, req: LaneCostRequest, data, initial) -> list[dict[str, Any]
         started = time.perf_counter()
         try:
             t = _Timed(kit, cfg, data, initial, total, req.warmup)
-            last = t.warmup[-1]
-            t.block_updates = int(min(MAX_BLOCK_UPDATES,
-                                      max(2, math.ceil(req.block_seconds / max(last, 1e-6)))))
+            t.block_updates = block_updates(req.block_seconds, t.warmup[-1], MAX_BLOCK_UPDATES)
             t.blocks, t.record = [], record
             record["warmup_seconds"] = [round(s, 6) for s in t.warmup]
             timed.append(t)

@@ -10,12 +10,24 @@ their own (the measure runs): they depend on what else a process has done.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from bench.config.run import RunConfig
 from bench.errors import BenchError
 from bench.results.identity import Identity
+
+#: the fewest updates a block times: its first, after the switch from another configuration, is
+#: the slowest, and a block's figure is its fastest
+MIN_BLOCK_UPDATES = 2
+
+
+def block_updates(block_seconds: float, update_seconds: float, cap: int) -> int:
+    """Updates per block, fixed from a configuration's last warm-up update so that a block lasts
+    about `block_seconds` (the TensorFlow side-by-side processes and the backend lane's)."""
+    return int(min(cap, max(MIN_BLOCK_UPDATES,
+                            math.ceil(block_seconds / max(update_seconds, 1e-6)))))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,12 +4,13 @@ A design is P speed processes per model of R block rounds each, with blocks of a
 the recorded block length. The speed processes of several sweeps of one machine are resampled
 into pairs of pseudo sweeps: two disjoint sets of P processes, each cut to its first R block
 rounds and every block to its first updates (a block's length is fixed in updates from the
-warm-up, so a shorter block is the start of a recorded one). The first states its intervals, the second
-lands in them or not, through the same code as `coverage` (`bench.report.coverage.landings`).
+warm-up, so a shorter block is the start of a recorded one). The first states its intervals,
+the second lands in them or not, through the same code as `coverage` (`bench.report.coverage.landings`).
 Over many such pairs this gives a design's expected coverage and median half-width before
 paying for two sweeps of it, and the speed-process time it costs (each process's build and
 warm-up, and a round's blocks, as recorded, the blocks scaled by F). Used to choose
-`measure.speed_processes`, `speed_rounds` and `block_seconds` (README: Numbers that hold); only two real sweeps of a design confirm it.
+`measure.speed_processes`, `speed_rounds` and `block_seconds` (README: Numbers that hold); only
+two real sweeps of a design confirm it.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.config.speed import MIN_BLOCK_UPDATES
 from bench.errors import BenchError
 from bench.report.coverage import landings
 from bench.report.frames import from_records
@@ -52,9 +54,8 @@ class Process:
 
 
 def cut(seconds: list[float], fraction: float) -> list[float]:
-    """A block's first updates: what a block of `fraction` of its length would have timed
-    (at least two, as `bench.engine.measure.speed` times)."""
-    return seconds[:max(2, math.ceil(len(seconds) * fraction - 1e-9))]
+    """A block's first updates: what a block of `fraction` of its length would have timed."""
+    return seconds[:max(MIN_BLOCK_UPDATES, math.ceil(len(seconds) * fraction - 1e-9))]
 
 
 def processes(records: list[dict], source: str) -> tuple[list[dict], list[Process]]:
@@ -91,8 +92,9 @@ def _pseudo_sweep(base: list[dict], chosen: tuple[Process, ...], names: set[str]
 
 def study(sources: list[Path], designs: list[tuple[int, int, float]], splits: int = 40,
           seed: int = 0) -> list[dict]:
-    """Per design (processes, rounds, block fraction): coverage and median half-width over up to `splits`
-    random pairs of disjoint process sets, and the speed processes' seconds per sweep."""
+    """Per design (processes, rounds, block fraction): coverage and median half-width over up
+    to `splits` random pairs of disjoint process sets, and the speed processes' seconds per
+    sweep."""
     base, pool = None, []
     for path in sources:
         rest, found = processes(store.read_records(path), str(path))

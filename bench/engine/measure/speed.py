@@ -10,14 +10,13 @@ CPU seconds and steal share; the report takes ratios between blocks of one round
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 import numpy as np
 
 from bench.config.run import base_record
-from bench.config.speed import SpeedSpec
+from bench.config.speed import SpeedSpec, block_updates
 from bench.data import Sources, load_dataset
 from bench.data.registry import resolve_dataset
 from bench.engine.measure.environment import describe
@@ -48,8 +47,7 @@ class _Timed:
         warm = self._updates(spec.warmup)
         record["seconds"]["warmup"] = [round(s, 6) for s in warm]
         last = warm[-1] if warm else spec.block_seconds
-        self.block_updates = int(min(spec.max_block_updates,
-                                     max(2, math.ceil(spec.block_seconds / max(last, 1e-6)))))
+        self.block_updates = block_updates(spec.block_seconds, last, spec.max_block_updates)
         self.blocks: list[dict[str, Any]] = []
 
     def _updates(self, n: int) -> list[float]:

@@ -137,8 +137,8 @@ def test_a_profile_with_speed_processes_times_every_measure_configuration_in_eac
     precision and XLA variants not: `timed_variants = false`); the second
     process of every model after the first of all of them, in a worker of its own; measure runs
     stay (memory, the first update)."""
-    profile = load_profile("default", ["measure.speed_processes=2", "measure.rounds=1",
-                                       "models.cnn.measure.smallest_only=['naive']"])
+    profile = load_profile("extended", ["measure.speed_processes=2", "measure.rounds=1",
+                                        "models.cnn.measure.smallest_only=['naive']"])
     items = expand(profile)
     measure = [i for i in items if i.phase == "measure"]
     speed = [i for i in items if i.phase == "speed"]
@@ -155,7 +155,7 @@ def test_a_profile_with_speed_processes_times_every_measure_configuration_in_eac
                            if (i.job.spec.strategy != "plain_micro" or i.job.spec.micro == 16)
                            and i not in variant)
     # the CNN's precision and XLA rows: memory only, unless timed_variants
-    timing = expand(load_profile("default", ["models.cnn.measure.timed_variants=true"]))
+    timing = expand(load_profile("extended", ["models.cnn.measure.timed_variants=true"]))
     assert {(c.precision, c.jit) for i in timing if i.phase == "speed" and i.model == "cnn"
             for c in i.job.spec.configurations} == {("float32", False), ("mixed_float16", False),
                                                      ("float32", True)}
@@ -163,3 +163,22 @@ def test_a_profile_with_speed_processes_times_every_measure_configuration_in_eac
         64, 32, 16}
     assert {i.job.spec.micro for i in measure if i.job.spec.strategy == "naive"} == {16}
     assert items.index(speed[-1]) < min(items.index(i) for i in items if i.phase == "equivalence")
+
+
+def test_untimed_strategies_keep_their_memory_runs_and_a_model_may_have_levels_1_2_only():
+    """The default profile times the large batch and the harness's accumulation only
+    (`measure.untimed`); every strategy's memory is still read; the GRN/VSN, with no measure
+    strategies, gets its equivalence analyses and no speed or memory items."""
+    items = expand(load_profile("default"))
+    speed = [i for i in items if i.phase == "speed"]
+    measure = [i for i in items if i.phase == "measure"]
+    assert {c.strategy for i in speed for c in i.job.spec.configurations} == {
+        "large_batch", "accumulate"}
+    assert {c.micro for i in speed for c in i.job.spec.configurations
+            if c.strategy == "accumulate"} == {64, 32, 16}
+    assert {i.job.spec.strategy for i in measure} == {
+        "large_batch", "accumulate", "keras_builtin", "naive", "plain_micro"}
+    assert "grn_vsn" not in {i.model for i in speed + measure}
+    assert "grn_vsn" in {i.model for i in items if i.phase == "equivalence"}
+    with pytest.raises(BenchError, match="against it"):
+        load_profile("default", ["measure.untimed=['large_batch']"])

@@ -99,8 +99,8 @@ def _measure_items(model: str, s: ModelSettings, repeat: int) -> list[SweepItem]
 
 def _speed_items(model: str, s: ModelSettings, process: int) -> list[SweepItem]:
     """Speed process `process` of the model: every measure configuration, side by side (those
-    of `timed_smallest_only` strategies at the smallest pair only, precision and XLA variants
-    only where `timed_variants`)."""
+    of `timed_smallest_only` strategies at the smallest pair only, none of `untimed`, precision
+    and XLA variants only where `timed_variants`)."""
     m = s.measure
     if process > m.speed_processes:
         return []
@@ -112,7 +112,9 @@ def _speed_items(model: str, s: ModelSettings, process: int) -> list[SweepItem]:
                              **(variant[0] if variant else {}))
                         for strategy, micro, *variant in _measured_pairs(s)
                         if (strategy not in m.timed_smallest_only or micro == smallest)
-                        and (m.timed_variants or not variant))
+                        and strategy not in m.untimed and (m.timed_variants or not variant))
+        if not configs:  # a model measured for levels 1-2 only
+            continue
         spec = SpeedSpec(configurations=configs, rounds=m.speed_rounds,
                          block_seconds=m.block_seconds)
         items.append(SweepItem(f"{model}:speed:seed{seed}:round{process}", "speed",

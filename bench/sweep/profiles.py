@@ -95,12 +95,16 @@ class MeasureSettings:
     timed_smallest_only: tuple[str, ...] = _help(
         "strategies timed side by side at the smallest pair only, their memory still read at "
         "every pair (plain training's peaks at every b fit the memory model)", factory=tuple)
+    untimed: tuple[str, ...] = _help(
+        "strategies and references whose memory is read but that are not timed side by side "
+        "(their speed beside the harness's accumulation: `make bench-overhead`)", factory=tuple)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategies", _strs(self.strategies, "measure.strategies"))
         object.__setattr__(self, "timed_smallest_only",
                            _strs(self.timed_smallest_only, "measure.timed_smallest_only"))
         object.__setattr__(self, "references", _strs(self.references, "measure.references"))
+        object.__setattr__(self, "untimed", _strs(self.untimed, "measure.untimed"))
         object.__setattr__(self, "precisions", _strs(self.precisions, "measure.precisions"))
         object.__setattr__(self, "variant_strategies",
                            _strs(self.variant_strategies, "measure.variant_strategies"))
@@ -108,6 +112,9 @@ class MeasureSettings:
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         if self.micros is not None:
             object.__setattr__(self, "micros", _ints(self.micros, "measure.micros"))
+        if "large_batch" in self.untimed:
+            raise BenchError("measure.untimed cannot hold large_batch: every speed ratio is "
+                             "against it")
         if not isinstance(self.rounds, int) or self.rounds < 1:
             raise BenchError(f"measure.rounds must be a positive integer, got {self.rounds!r}")
         if not isinstance(self.speed_processes, int) or self.speed_processes < 0:
@@ -262,7 +269,8 @@ class Profile:
 #: section -> setting -> its default: settings added after records were made with the profiles
 ADDED_LATER = {"equivalence": {"keras2_strategies": (), "ema": None, "partial_window": False},
                "measure": {"speed_processes": 0, "speed_rounds": 6, "block_seconds": 0.5,
-                           "smallest_only": (), "timed_smallest_only": (), "timed_variants": True}}
+                           "smallest_only": (), "timed_smallest_only": (), "timed_variants": True,
+                           "untimed": ()}}
 
 
 def available_profiles() -> list[str]:

@@ -162,7 +162,18 @@ def test_a_profile_with_speed_processes_times_every_measure_configuration_in_eac
     assert {i.job.spec.micro for i in measure if i.job.spec.strategy == "plain_micro"} == {
         64, 32, 16}
     assert {i.job.spec.micro for i in measure if i.job.spec.strategy == "naive"} == {16}
-    assert items.index(speed[-1]) < min(items.index(i) for i in items if i.phase == "equivalence")
+    # spread over the sweep: the first processes before everything, the last after everything
+    first, last = speed[:models], speed[models:]
+    assert max(map(items.index, first)) < min(map(items.index, measure))
+    assert min(map(items.index, last)) > max(items.index(i) for i in items
+                                              if i.phase == "equivalence")
+    three = expand(load_profile("default"))
+    rounds = [[items_.job.spec.round for items_ in three if items_.phase == "speed"]]
+    assert rounds == [[1] * 6 + [2] * 6 + [3] * 6]
+    position = {i.id: n for n, i in enumerate(three)}
+    phase_at = lambda n: three[n].phase  # noqa: E731
+    middle = [position[i.id] for i in three if i.phase == "speed" and i.job.spec.round == 2]
+    assert phase_at(min(middle) - 1) == "measure" and phase_at(max(middle) + 1) == "equivalence"
 
 
 def test_untimed_strategies_keep_their_memory_runs_and_a_model_may_have_levels_1_2_only():

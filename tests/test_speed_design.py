@@ -72,3 +72,55 @@ def test_a_study_states_coverage_width_and_cost_per_design(tmp_path, capsys):
 def test_a_design_the_records_cannot_hold_is_a_clear_error(capsys, designs, message):
     assert main(["speed-design", str(SWEEPS[0]), str(SWEEPS[1]), "--designs", designs]) != 0
     assert message in capsys.readouterr().err
+
+
+def test_a_content_resamples_only_what_it_times_and_measures(capsys):
+    """--timed keeps the ratios between the strategies it times; --measured-models drops a
+    model's speed and memory (its ratios); the whole sweep's time is estimated from the
+    sources' phases, and a smaller content costs less."""
+    designs = [(2, 4, 1.0)]
+    everything, = speed_design.study(SWEEPS, designs, splits=2)
+    question, = speed_design.study(SWEEPS, designs, splits=2, content=speed_design.Content(
+        timed=("large_batch", "accumulate"), models=("cnn", "gmlp")))
+    assert question["content"] == {"timed": ["large_batch", "accumulate"],
+                                   "models": ["cnn", "gmlp"]}
+    assert 0 < question["ratios"] < everything["ratios"]
+    assert question["speed_seconds"] < everything["speed_seconds"]
+    for row in (everything, question):
+        parts = row["sweep_seconds"]
+        assert parts["total"] == pytest.approx(parts["speed"] + parts["memory"] + parts["rest"])
+    assert question["sweep_seconds"]["memory"] < everything["sweep_seconds"]["memory"]
+    assert question["sweep_seconds"]["rest"] == everything["sweep_seconds"]["rest"]
+    rest, found = speed_design.processes(store.read_records(SWEEPS[0]), "a")
+    kept = speed_design.Content(timed=("large_batch", "accumulate"), models=("cnn",))
+    records = speed_design._pseudo_sweep([r for r in rest if kept.keeps(r)],
+                                         tuple(p.only(kept) for p in found),
+                                         found[0].only(kept).names(), 3)
+    assert {(r["config"]["model"], r["config"]["strategy"]) for r in records
+            if r["kind"] == "run"} <= {("cnn", s) for s in (
+                "large_batch", "accumulate", "keras_builtin", "naive", "plain_micro")}
+    assert {r["config"]["strategy"] for r in records if r["kind"] == "run"
+            and r["config"]["purpose"] == "speed"} == {"large_batch", "accumulate"}
+
+
+def test_a_sweep_recorded_with_longer_blocks_is_cut_to_the_design_first():
+    rest, found = speed_design.processes(store.read_records(SWEEPS[0]), "a")
+    _, halved = speed_design.processes(store.read_records(SWEEPS[0]), "a", scale=0.5)
+    names = found[0].names()
+    as_recorded = speed_design._pseudo_sweep(rest, (halved[0],), names, 4)
+    cut = speed_design._pseudo_sweep(rest, (found[0],), names, 4, fraction=0.5)
+    blocks = lambda records: [b["seconds"] for r in records if r.get("blocks")  # noqa: E731
+                              for b in r["blocks"]]
+    assert blocks(as_recorded) == blocks(cut)
+    assert halved[0].seconds(4) == pytest.approx(found[0].seconds(4, 0.5))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--timed", "large_batch,acumulate"], "no speed process recorded strategy acumulate"),
+    (["--timed", "accumulate,keras_builtin"], "must include large_batch"),
+    (["--measured-models", "cnn,resnet"], "no speed process recorded model resnet"),
+    (["x.jsonl@1.5"], "fraction F in (0, 1]")])
+def test_a_content_or_source_the_records_cannot_hold_is_a_clear_error(capsys, args, message):
+    sources = [] if args[0].endswith("@1.5") else list(map(str, SWEEPS))
+    assert main(["speed-design", *sources, *args, "--designs", "2x4", "--splits", "1"]) != 0
+    assert message in capsys.readouterr().err

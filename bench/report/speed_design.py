@@ -12,9 +12,10 @@ warm-up, and a round's blocks, as recorded, the blocks scaled by F).
 
 A design may also time and measure less than was recorded (`Content`): fewer strategies side by
 side, or fewer models with speed and memory (the others keep their equivalence analyses). Its
-whole sweep's time is then estimated from the sources' phases: the speed processes' wall time
-in proportion to their recorded cost, the memory runs' in proportion to the runs kept, the rest
-(equivalence analyses, calibration) as recorded. Used to choose `measure.speed_processes`,
+whole sweep's time is then estimated from the sources' phases: the speed processes' cost plus
+what each process cost beyond its builds and blocks there (its start, its data), the memory
+runs' wall time in proportion to the runs kept, the rest (equivalence analyses, calibration) as
+recorded. Used to choose `measure.speed_processes`,
 `speed_rounds`, `block_seconds` and what the default profile times (README: Numbers that
 hold); only two real sweeps of a design confirm it.
 """
@@ -122,38 +123,43 @@ def processes(records: list[dict], source: str,
 
 @dataclass(frozen=True)
 class Phases:
-    """Where one recorded sweep's wall time went: its speed processes (and their recorded
-    build and block seconds), its memory runs (and their seconds, per model), and the rest."""
+    """Where one recorded sweep's wall time went: its speed processes (their wall time, their
+    recorded build and block seconds, and how many), its memory runs (their wall time, per
+    model), and the rest."""
     speed: float
     speed_cost: float
+    processes: int
     memory: float
     memory_cost: dict[str, float]
     rest: float
 
     @classmethod
     def of(cls, records: list[dict]) -> "Phases | None":
-        runs = [r for r in records if r["kind"] == "run" and r.get("started_at")]
-        speed = [r for r in runs if r["config"].get("purpose") == "speed"]
+        """From a sweep's records: each process's wall time (`isolation`), wherever in the
+        sweep it ran."""
+        runs = [r for r in records if r["kind"] == "run" and (r.get("isolation") or {}).get(
+            "wall_seconds") is not None]
+        speed = [r for r in runs if r["config"].get("purpose") == "speed" and r.get("blocks")]
         measure = [r for r in runs if r["config"].get("purpose") == "measure"]
         wall = sum(r["wall_seconds"] for r in records if r["kind"] == "session")
         if not speed or not measure or not wall:
             return None
-        start = lambda r: datetime.fromisoformat(r["started_at"]).timestamp()  # noqa: E731
-        first_measure = min(map(start, measure))
-        memory_end = max(start(r) + r["seconds"]["total"] for r in measure)
-        speed_wall = first_measure - min(map(start, speed))
+        processes = {r["isolation"]["pid"]: r["isolation"]["wall_seconds"] for r in speed}
         costs: dict[str, float] = {}
         for r in measure:
-            costs[r["config"]["model"]] = costs.get(r["config"]["model"], 0.0) + r["seconds"]["total"]
-        return cls(speed_wall, sum(Process("", 0, (r,)).seconds(len(r["blocks"]))
-                                   for r in speed if r.get("blocks")),
-                   memory_end - first_measure, costs,
-                   wall - speed_wall - (memory_end - first_measure))
+            model = r["config"]["model"]
+            costs[model] = costs.get(model, 0.0) + r["isolation"]["wall_seconds"]
+        memory = sum(costs.values())
+        return cls(sum(processes.values()),
+                   sum(Process("", 0, (r,)).seconds(len(r["blocks"])) for r in speed),
+                   len(processes), memory, costs, wall - sum(processes.values()) - memory)
 
-    def estimate(self, speed_cost: float, content: Content) -> dict[str, float]:
-        """A sweep's seconds with `speed_cost` of speed processes and `content`'s memory runs."""
+    def estimate(self, speed_cost: float, processes: int, content: Content) -> dict[str, float]:
+        """A sweep's seconds with `processes` speed processes that cost `speed_cost` to build
+        and time (each also costs what a process cost here beyond that: its start and data)
+        and `content`'s memory runs."""
         kept = sum(v for m, v in self.memory_cost.items() if content.measures(m))
-        speed = self.speed * speed_cost / self.speed_cost
+        speed = speed_cost + (self.speed - self.speed_cost) * processes / self.processes
         memory = self.memory * kept / sum(self.memory_cost.values())
         return {"speed": speed, "memory": memory, "rest": self.rest,
                 "total": speed + memory + self.rest}
@@ -237,7 +243,8 @@ def study(sources: list[Path], designs: list[tuple[int, int, float]], splits: in
             widths += [x.half_width for x in found]
             medians.append(float(np.median([x.half_width for x in found])))
         cost = float(np.median([p.seconds(rounds, fraction) for p in pool])) * count
-        sweeps = [ph.estimate(cost, content) for ph in phases if ph is not None]
+        models = len({r["config"]["model"] for p in pool for r in p.records})
+        sweeps = [ph.estimate(cost, count * models, content) for ph in phases if ph is not None]
         out.append({"processes": count, "rounds": rounds, "block_fraction": fraction,
                     "content": content.to_dict(), "splits": len(picked),
                     "ratios": len(inside), "coverage": float(np.mean(inside)),

@@ -1,9 +1,11 @@
 """Expand a profile into sweep items, in the order they run.
 
 A calibration step (a plain Keras training step, bench.engine.measure.calibration) is timed first and
-last when the profile measures speed. A profile with `measure.speed_processes` then times each
-model's configurations side by side in that many processes (bench.config.speed): every model's
-first process, then every model's second, so a model's processes are minutes apart. Then the
+last when the profile measures speed. A profile with `measure.speed_processes` times each
+model's configurations side by side in that many processes (bench.config.speed), spread over
+the sweep: every model's first process first, every model's last process after everything
+else, the ones between after the measure runs, so a model's processes are minutes apart and
+what drifts over a sweep's length moves them as it moves a rerun. Between them the
 measure runs of every model (large_batch at B x1, every other strategy and speed reference at
 every pair with k > 1), round by round: round 2 of any configuration starts after round 1 of
 all of them, so two rounds of one configuration are not neighbours that share the machine's
@@ -224,13 +226,20 @@ def expand(profile: Profile, only_models: list[str] | None = None) -> list[Sweep
     chosen = {m: s for m, s in profile.models.items() if not only_models or m in only_models}
     rounds = max((max(s.measure.rounds, s.measure.speed_processes)
                   for s in chosen.values()), default=1)
-    # round r of every model before round r + 1: a model's two processes are minutes apart, as
-    # two sweeps are
-    items: list[SweepItem] = [i for make in (_speed_items, _measure_items)
-                              for repeat in range(1, rounds + 1)
-                              for model, s in chosen.items() for i in make(model, s, repeat)]
-    for model, s in chosen.items():
-        items += _equivalence_items(model, s) + _outcome_items(model, s)
+    # round r of every model before round r + 1: a model's processes are minutes apart, as two
+    # sweeps are
+    measure = [i for repeat in range(1, rounds + 1)
+               for model, s in chosen.items() for i in _measure_items(model, s, repeat)]
+    rest = [i for model, s in chosen.items()
+            for i in _equivalence_items(model, s) + _outcome_items(model, s)]
+    speed = [x for x in ([i for model, s in chosen.items() for i in _speed_items(model, s, repeat)]
+                         for repeat in range(1, rounds + 1)) if x]
+    # the speed processes spread over the sweep, so that their spread holds what drifts over
+    # its length as a rerun's does: the first before everything, the last after everything,
+    # the others between the memory runs and the rest (README: Numbers that hold)
+    items: list[SweepItem] = (
+        [*speed[0], *measure, *(i for x in speed[1:-1] for i in x), *rest, *speed[-1]]
+        if len(speed) > 1 else [*(speed[0] if speed else []), *measure, *rest])
     if any(i.phase in ("measure", "speed") for i in items):
         # a plain Keras step timed at the start and the end: speed across machines, and drift
         items = ([SweepItem("calibration:start", "calibrate", Job.calibration("start", timeout=600))]

@@ -66,10 +66,11 @@ def _speed(res: Results, answers: list[ModelAnswer], out: Path) -> Figure | None
                 f"{res.rounds} process{'es' if res.rounds > 1 else ''} per model)")
     else:
         bars = f"95% rerun intervals ({res.rounds} rounds)"
+    plain = any("plain_micro" in series for series in speed.values())
     cap = ("Samples per second relative to the large batch (B×1) of the same model, against "
-           f"k; bars: {bars}. Plain training at b (gray) "
-           "is the cost of the small batch alone; the gap from it to accumulation is the cost "
-           "of accumulating.")
+           f"k; bars: {bars}." + (" Plain training at b (gray) is the cost of the small batch "
+                                  "alone; the gap from it to accumulation is the cost of "
+                                  "accumulating." if plain else ""))
     return ("Speed against the large batch", figures.ratio_panels(
         speed, "throughput / B×1", f"Speed relative to the large batch — {res.device}",
         out / "speed.png", cap), cap)

@@ -34,7 +34,8 @@ def answer_table(res: Results, answers: list[ModelAnswer]) -> str:
         speed = per_k(a.rows, "accumulate", speed_text)
         data = a.data.split(" (")[0] + (" (SYNTHETIC)" if a.synthetic else "")
         rows.append([f"**{a.model}**", data + (f", B = {a.B}" if a.B else ""), l1, l2,
-                     l3_text(a), memory + ks if ks else "—", speed + ks if ks else "—",
+                     l3_text(a), *((x + ks if ks else "—") if a.rows else "not measured in this profile"
+                                   for x in (memory, speed)),
                      caveat(res, a)])
     return tabulate(rows, ["model", "data", "L1 gradient", "L2 trajectory", "L3 outcome",
                            "peak memory vs B×1", "speed vs B×1", "caveat"],

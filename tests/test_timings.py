@@ -28,6 +28,13 @@ def test_a_timing_names_its_machine_and_the_table_groups_by_identity(tmp_path):
     assert "4 min 10 s – 5 min 10 s over 2 runs" in avx2 and "22 min 00 s" in avx2
     assert "999" not in "\n".join(table) and "1 timed run(s) failed" in table[-1]
     assert "2 min 10 s" in next(r for r in table if "bbbbbbbbbb" in r)
+    # runs of an older commit among them: the newest commit's runs are given on their own
+    for seconds, commit in ((900, "old1234"), (560, "new5678"), (580, "new5678")):
+        timings.add(path, {**timings.entry("make bench", seconds, 0, "PROFILE=default",
+                                           identity=AVX512), "commit": commit})
+    row = next(r for r in timings.table(timings.read(path)).split("\n") if "bbbbbbbbbb" in r)
+    assert "9 min 20 s – 15 min 00 s over 3 runs" in row
+    assert "at `new5678`, the newest commit timed: 9 min 20 s – 9 min 40 s over 2 runs" in row
 
 
 def test_a_bad_record_is_one_clear_error(tmp_path):

@@ -82,14 +82,27 @@ def duration(seconds: float) -> str:
     return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
 
 
+def _span(found: list[dict[str, Any]]) -> str:
+    times = sorted(e["seconds"] for e in found)
+    if len(times) == 1:
+        return duration(times[0])
+    return f"{duration(times[0])} – {duration(times[-1])} over {len(times)} runs"
+
+
 def _cell(found: list[dict[str, Any]]) -> str:
+    """Every run's span, and where older commits' runs are among them (a profile that changed
+    since), the span of the newest commit's runs."""
     if not found:
         return "—"
-    times = sorted(e["seconds"] for e in found)
-    latest = max(e["created"][:10] for e in found)
-    if len(times) == 1:
-        return f"{duration(times[0])} ({latest})"
-    return f"{duration(times[0])} – {duration(times[-1])} over {len(times)} runs (latest {latest})"
+    newest = max(enumerate(found), key=lambda x: (x[1]["created"], x[0]))[1]  # ties: the later
+    latest = newest["created"][:10]
+    if len(found) == 1:
+        return f"{_span(found)} ({latest})"
+    cell = f"{_span(found)} (latest {latest})"
+    at = [e for e in found if newest.get("commit") and e.get("commit") == newest["commit"]]
+    if at and len(at) < len(found):
+        cell += f"; at `{newest['commit']}`, the newest commit timed: {_span(at)}"
+    return cell
 
 
 def columns(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:

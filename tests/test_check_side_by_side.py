@@ -72,3 +72,40 @@ def test_one_strategy_1_2x_slower_on_one_model_is_caught(tmp_path, capsys, runs,
         code, out = _check(tmp_path, capsys, _slower(records, 1.2, model, strategy))
         last = out.splitlines()[-1]
         assert code == 1 and f"model-strategy {model} {strategy} [pooled speed" in last, out
+
+
+def _scaled(records, model: str, strategy: str, *, seconds: float = 1.0, peak: float = 1.0,
+            jit: bool = False):
+    """A copy whose memory run of `strategy` on `model` (float32, XLA or not) has its update
+    times and its allocator peak scaled."""
+    doctored = copy.deepcopy(records)
+    for r in doctored:
+        c = r.get("config") or {}
+        if (r["kind"] == "run" and c.get("purpose") == "measure" and c.get("model") == model
+                and c.get("strategy") == strategy and c.get("jit", False) == jit
+                and c.get("precision", "float32") == "float32"):
+            r["update_seconds"] = [seconds * s for s in r["update_seconds"]]
+            if r.get("memory", {}).get("tf_allocator", {}).get("peak_bytes"):
+                r["memory"]["tf_allocator"]["peak_bytes"] *= peak
+    return doctored
+
+
+def test_a_memory_run_s_own_update_times_are_not_a_speed_figure(tmp_path, capsys, runs):
+    """Where a model is timed side by side its memory runs time a few updates in a process of
+    their own; the report reads no speed from them, and neither does the check (a clean
+    sweep's memory run once read 0.40 of the large batch's speed where the side-by-side
+    processes read 0.66-0.71)."""
+    code, out = _check(tmp_path, capsys, _scaled(runs[0], "gmlp", "accumulate", seconds=2.5))
+    assert code == 0, out
+
+
+def test_a_share_with_no_saving_may_move_by_float_noise_not_by_a_regression(tmp_path, capsys,
+                                                                             runs):
+    """Under XLA on this CPU the CNN's accumulation saves nothing (its peak is the large
+    batch's); a share that moves in the fourth decimal passes, a rise of 5% is caught."""
+    code, out = _check(tmp_path, capsys, _scaled(runs[0], "cnn", "accumulate", peak=1.0003,
+                                                 jit=True))
+    assert code == 0, out
+    code, out = _check(tmp_path, capsys, _scaled(runs[0], "cnn", "accumulate", peak=1.05,
+                                                 jit=True))
+    assert code == 1 and "cnn:accumulate:16x8:jit:seed0 [peak / large batch" in out, out

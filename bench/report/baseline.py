@@ -35,10 +35,12 @@ def _identity_env(records: list[dict]) -> dict[str, Any]:
     return {**picked, "machine": identity} if identity else picked
 
 
-def _round(r: dict) -> dict[str, Any]:
+def _round(r: dict, untimed: bool = False) -> dict[str, Any]:
     """One process's figures. A side-by-side speed record's blocks are its rounds, in round
-    order (block round i of every configuration of the process was timed side by side)."""
-    if r["status"] != "ok":
+    order (block round i of every configuration of the process was timed side by side). An
+    `untimed` run (a memory run of a model timed side by side) keeps no update times: its few
+    updates in a process of their own are not a speed figure, and the report reads none."""
+    if r["status"] != "ok" or untimed:
         timed = []
     elif r.get("blocks"):
         timed = [b["seconds"] for b in sorted(r["blocks"], key=lambda b: b["round"])]
@@ -79,6 +81,8 @@ def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
     large = {(r["config"]["model"], r["config"]["effective_batch"], r["config"]["seed"],
               r["config"].get("purpose", "measure")): configuration_name(r["id"]["name"])
              for r in run_records if r["config"]["strategy"] == "large_batch"}
+    side_by_side = {r["config"]["model"] for r in run_records
+                    if r["config"].get("purpose") == "speed" and r.get("blocks")}
     configurations: dict[str, dict] = {}
     for r in run_records:
         c = r["config"]
@@ -89,7 +93,8 @@ def summarise(records: list[dict[str, Any]], source: str) -> dict[str, Any]:
             "strategy": c["strategy"], "pair": c["pair"], "accum": c["accum"],
             "reference": large.get((c["model"], c["effective_batch"], c["seed"], purpose)),
             "test_samples": (r.get("dataset") or {}).get("n_test"), "rounds": []})
-        entry["rounds"].append(_round(r))
+        entry["rounds"].append(_round(r, untimed=purpose == "measure"
+                                      and c["model"] in side_by_side))
     for entry in configurations.values():
         entry["runs"] = [_one_run(entry.pop("rounds"))]
     for e in (r for r in latest if r["kind"] == "equivalence"):

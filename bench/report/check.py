@@ -27,10 +27,11 @@ same name with another key is the same configuration with changed settings: *not
   strategy slower on one model), and a model's update times over the calibration step
   (bench.report.pooled);
 - speed relative to the large batch of the same run: the ratio may not drop by more than
-  `ratio_drop` below the lowest of the baseline's runs;
+  `ratio_drop` below the lowest of the baseline's runs (a memory run of a model timed side by
+  side has no speed figure: its few updates are not gated, bench.report.baseline);
 - memory saving: an accumulating configuration's peak as a share of its large batch's peak may
   not rise by more than `saving_rise` above the highest of the baseline's runs (it cannot
-  quietly lose what accumulation is for);
+  quietly lose what accumulation is for), nor by less than the memory peak's slack allows;
 - memory peak, for the first probe that measured (`bench.config.names.PROBES`, the report's
   order), tightly for a probe whose peaks repeat exactly (an allocator's counter), loosely
   for the others: process RSS moved between two checkouts on one machine where the

@@ -77,8 +77,9 @@ def gates_table(_root: Path) -> str:
          "—"),
         ("memory saving", "an accumulating configuration's peak as a share of its large "
          f"batch's rises more than {t.saving_rise:g} above the highest share of the baseline's "
-         "runs, or more than half its saving where that is smaller", "accumulation cannot "
-         "quietly lose what it is for"),
+         "runs, or more than half its saving where that is smaller (never less than the "
+         "memory peak's slack allows, as a share of the large batch's peak)", "accumulation "
+         "cannot quietly lose what it is for"),
         ("memory peak (same identity)", "the peak of the first probe that measured grows more "
          f"than {t.memory_rel:.0%} + {t.memory_slack_mib:g} MiB above the highest of the "
          f"baseline's runs (process RSS: {t.rss_rel:.0%} + {t.rss_slack_mib:g} MiB)",

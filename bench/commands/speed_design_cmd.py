@@ -22,6 +22,10 @@ def _designs(text: str) -> list[tuple[int, int, float]]:
     return out
 
 
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return tuple(x.strip() for x in text.split(",") if x.strip()) if text else None
+
+
 def _source(text: str) -> tuple[Path, float]:
     m = re.fullmatch(r"(.+?)(?:@(\d*\.?\d+))?", text)
     fraction = float(m[2] or 1)
@@ -60,8 +64,7 @@ def run(args) -> int:
         raise BenchError(f"--splits must be a positive integer, got {args.splits}")
     if args.summary and not args.record:
         raise BenchError("--summary renders the table from --record: give both")
-    names = lambda text: tuple(x.strip() for x in text.split(",") if x.strip()) if text else None  # noqa: E731
-    content = speed_design.Content(names(args.timed), names(args.measured_models))
+    content = speed_design.Content(_names(args.timed), _names(args.measured_models))
     sources = [_source(text) for text in args.records]
     rows = speed_design.study([p for p, _ in sources], _designs(args.designs), args.splits,
                               content=content, scales=[f for _, f in sources])

@@ -97,9 +97,15 @@ class Process:
 
     def seconds(self, rounds: int, fraction: float = 1.0) -> float:
         """What it cost to build, warm up and time `rounds` rounds of blocks cut to `fraction`."""
-        return sum(r["seconds"].get("build") or 0.0 for r in self.records) + sum(
-            b["wall"] * sum(cut(b["seconds"], fraction * self.scale)) / sum(b["seconds"])
-            for r in self.records for b in r["blocks"] if b["round"] < rounds and b["seconds"])
+        return sum(record_seconds(r, rounds, fraction * self.scale) for r in self.records)
+
+
+def record_seconds(record: dict, rounds: int | None = None, fraction: float = 1.0) -> float:
+    """What one configuration of a speed process cost: its build and warm-up, and its first
+    `rounds` rounds of blocks (every one: None) cut to `fraction`."""
+    return (record["seconds"].get("build") or 0.0) + sum(
+        b["wall"] * sum(cut(b["seconds"], fraction)) / sum(b["seconds"])
+        for b in record["blocks"] if (rounds is None or b["round"] < rounds) and b["seconds"])
 
 
 def cut(seconds: list[float], fraction: float) -> list[float]:
@@ -129,7 +135,6 @@ class Phases:
     speed: float
     speed_cost: float
     processes: int
-    memory: float
     memory_cost: dict[str, float]
     rest: float
 
@@ -149,18 +154,15 @@ class Phases:
         for r in measure:
             model = r["config"]["model"]
             costs[model] = costs.get(model, 0.0) + r["isolation"]["wall_seconds"]
-        memory = sum(costs.values())
-        return cls(sum(processes.values()),
-                   sum(Process("", 0, (r,)).seconds(len(r["blocks"])) for r in speed),
-                   len(processes), memory, costs, wall - sum(processes.values()) - memory)
+        return cls(sum(processes.values()), sum(map(record_seconds, speed)), len(processes),
+                   costs, wall - sum(processes.values()) - sum(costs.values()))
 
     def estimate(self, speed_cost: float, processes: int, content: Content) -> dict[str, float]:
         """A sweep's seconds with `processes` speed processes that cost `speed_cost` to build
         and time (each also costs what a process cost here beyond that: its start and data)
-        and `content`'s memory runs."""
-        kept = sum(v for m, v in self.memory_cost.items() if content.measures(m))
+        and `content`'s memory runs (each run's own wall time)."""
         speed = speed_cost + (self.speed - self.speed_cost) * processes / self.processes
-        memory = self.memory * kept / sum(self.memory_cost.values())
+        memory = sum(v for m, v in self.memory_cost.items() if content.measures(m))
         return {"speed": speed, "memory": memory, "rest": self.rest,
                 "total": speed + memory + self.rest}
 
@@ -225,6 +227,7 @@ def study(sources: list[Path], designs: list[tuple[int, int, float]], splits: in
     names = set.intersection(*(p.names() for p in pool))
     environment = next(r["environment"] for p in pool for r in p.records if r.get("environment"))
     rng = np.random.default_rng(seed)
+    models = len({r["config"]["model"] for p in pool for r in p.records})
     out = []
     for count, rounds, fraction in designs:
         if 2 * count > len(pool) or rounds > min(p.block_rounds for p in pool):
@@ -243,7 +246,6 @@ def study(sources: list[Path], designs: list[tuple[int, int, float]], splits: in
             widths += [x.half_width for x in found]
             medians.append(float(np.median([x.half_width for x in found])))
         cost = float(np.median([p.seconds(rounds, fraction) for p in pool])) * count
-        models = len({r["config"]["model"] for p in pool for r in p.records})
         sweeps = [ph.estimate(cost, count * models, content) for ph in phases if ph is not None]
         out.append({"processes": count, "rounds": rounds, "block_fraction": fraction,
                     "content": content.to_dict(), "splits": len(picked),

@@ -32,10 +32,11 @@ def answer_table(res: Results, answers: list[ModelAnswer]) -> str:
         ks = f" (k = {' · '.join(map(str, ks_of(a.rows)))})" if ks_of(a.rows) else ""
         memory = per_k(a.rows, "accumulate", lambda r, probe=a.probe: memory_text(r, probe))
         speed = per_k(a.rows, "accumulate", speed_text)
+        measured = ((memory + ks, speed + ks) if ks else ("—", "—")) if a.rows else (
+            ("not measured in this profile",) * 2)
         data = a.data.split(" (")[0] + (" (SYNTHETIC)" if a.synthetic else "")
         rows.append([f"**{a.model}**", data + (f", B = {a.B}" if a.B else ""), l1, l2,
-                     l3_text(a), *((x + ks if ks else "—") if a.rows else "not measured in this profile"
-                                   for x in (memory, speed)),
+                     l3_text(a), *measured,
                      caveat(res, a)])
     return tabulate(rows, ["model", "data", "L1 gradient", "L2 trajectory", "L3 outcome",
                            "peak memory vs B×1", "speed vs B×1", "caveat"],

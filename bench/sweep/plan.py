@@ -237,9 +237,9 @@ def expand(profile: Profile, only_models: list[str] | None = None) -> list[Sweep
     # the speed processes spread over the sweep, so that their spread holds what drifts over
     # its length as a rerun's does: the first before everything, the last after everything,
     # the others between the memory runs and the rest (README: Numbers that hold)
-    items: list[SweepItem] = (
-        [*speed[0], *measure, *(i for x in speed[1:-1] for i in x), *rest, *speed[-1]]
-        if len(speed) > 1 else [*(speed[0] if speed else []), *measure, *rest])
+    speed += [[]] * (2 - len(speed))  # none or one: nothing runs after the rest
+    items: list[SweepItem] = [*speed[0], *measure, *(i for x in speed[1:-1] for i in x), *rest,
+                              *speed[-1]]
     if any(i.phase in ("measure", "speed") for i in items):
         # a plain Keras step timed at the start and the end: speed across machines, and drift
         items = ([SweepItem("calibration:start", "calibrate", Job.calibration("start", timeout=600))]
